@@ -1,0 +1,168 @@
+"""An MLP autoencoder with scikit-learn's interface: fit, transform, inverse_transform."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from repr_assets.encoders.devices import resolve_device
+from repr_assets.encoders.mlp import MLPAutoencoder
+from repr_assets.encoders.training import (
+    ProgressCallback,
+    TrainingHistory,
+    TrainingSettings,
+    train_reconstruction,
+)
+
+# Without this, Adam's moments decay into denormal floats late in CPU training and every
+# step slows down several-fold.
+torch.set_flush_denormal(True)
+
+
+class Autoencoder:
+    """A PyTorch MLP autoencoder trained to reconstruct its features.
+
+    Parameters
+    ----------
+    latent_dim: size of the code.
+    hidden_dims: widths of the encoder's hidden layers; the decoder mirrors them.
+    validation_fraction: share of the rows held out for early stopping.
+    device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
+    settings: optimiser, batch size, epochs, patience and seed.
+
+    Attributes (after ``fit``)
+    --------------------------
+    module_: the trained ``MLPAutoencoder``, on the CPU between calls.
+    n_features_: input width.
+    history_: per-epoch training and validation losses.
+    """
+
+    kind = "autoencoder"
+
+    def __init__(
+        self,
+        latent_dim: int = 16,
+        hidden_dims: tuple[int, ...] = (256, 128),
+        validation_fraction: float = 0.1,
+        device: str = "auto",
+        settings: TrainingSettings | None = None,
+        encode_batch_size: int = 4096,
+    ) -> None:
+        self.latent_dim = latent_dim
+        self.hidden_dims = tuple(hidden_dims)
+        self.validation_fraction = validation_fraction
+        self.device = device
+        self.settings = settings or TrainingSettings()
+        self.encode_batch_size = encode_batch_size
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """What determines the fitted model (the device and encode batch size do not)."""
+        return {
+            "latent_dim": self.latent_dim,
+            "hidden_dims": list(self.hidden_dims),
+            "validation_fraction": self.validation_fraction,
+            **asdict(self.settings),
+        }
+
+    def fit(self, X: np.ndarray, progress: ProgressCallback | None = None) -> Autoencoder:
+        """Train on ``X`` of shape ``(n_samples, n_features)``."""
+        X = np.require(X, np.float32, ["C_CONTIGUOUS", "WRITEABLE"])
+        self._validate(X)
+        device = resolve_device(self.device)
+        n_validation = max(1, round(len(X) * self.validation_fraction))
+        order = torch.randperm(len(X), generator=torch.Generator().manual_seed(self.settings.seed))
+        data = torch.from_numpy(X)
+        validation = data[order[:n_validation]].to(device)
+        train = data[order[n_validation:]].to(device)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.settings.seed)
+            module = MLPAutoencoder(X.shape[1], self.hidden_dims, self.latent_dim)
+        module.to(device)
+        self.history_: TrainingHistory = train_reconstruction(
+            module, train, validation, self.settings, progress
+        )
+        self.module_ = module.cpu().eval()
+        self.n_features_ = X.shape[1]
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """Encode ``(n, n_features)`` rows to ``(n, latent_dim)`` float32 codes, in batches."""
+        return self._apply(self._module().encoder, X)
+
+    def inverse_transform(self, Z: np.ndarray) -> np.ndarray:
+        """Decode ``(n, latent_dim)`` codes to ``(n, n_features)`` float32 rows, in batches."""
+        return self._apply(self._module().decoder, Z)
+
+    @torch.no_grad()
+    def _apply(self, network: torch.nn.Module, data: np.ndarray) -> np.ndarray:
+        device = resolve_device(self.device)
+        network.to(device)
+        outputs = []
+        # Arrow-backed arrays are read-only; torch wants a writable buffer.
+        tensor = torch.from_numpy(np.require(data, np.float32, ["C_CONTIGUOUS", "WRITEABLE"]))
+        for start in range(0, len(tensor), self.encode_batch_size):
+            batch = tensor[start : start + self.encode_batch_size].to(device)
+            outputs.append(network(batch).float().cpu())
+        network.cpu()
+        if not outputs:
+            width = network[-1].out_features  # type: ignore[index]
+            return np.zeros((0, width), dtype=np.float32)
+        return torch.cat(outputs).numpy()
+
+    def save(self, directory: Path) -> None:
+        """Write ``params.json`` and ``state.pt`` (a ``state_dict`` and the loss history)."""
+        module = self._module()
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "params.json").write_text(
+            json.dumps({**self.params, "n_features": self.n_features_})
+        )
+        torch.save(
+            {"state_dict": module.state_dict(), "history": asdict(self.history_)},
+            directory / "state.pt",
+        )
+
+    @classmethod
+    def load(cls, directory: Path, device: str = "auto") -> Autoencoder:
+        """Rebuild the model from its parameters, then load its weights (``weights_only``)."""
+        params = json.loads((directory / "params.json").read_text())
+        n_features = params.pop("n_features")
+        latent_dim = params.pop("latent_dim")
+        hidden_dims = tuple(params.pop("hidden_dims"))
+        validation_fraction = params.pop("validation_fraction")
+        encoder = cls(
+            latent_dim=latent_dim,
+            hidden_dims=hidden_dims,
+            validation_fraction=validation_fraction,
+            device=device,
+            settings=TrainingSettings(**params),
+        )
+        state = torch.load(directory / "state.pt", map_location="cpu", weights_only=True)
+        module = MLPAutoencoder(n_features, hidden_dims, latent_dim)
+        module.load_state_dict(state["state_dict"])
+        encoder.module_ = module.eval()
+        encoder.n_features_ = n_features
+        encoder.history_ = TrainingHistory(**state["history"])
+        return encoder
+
+    def _module(self) -> MLPAutoencoder:
+        if not hasattr(self, "module_"):
+            raise RuntimeError("this autoencoder is not fitted yet: call fit() first")
+        return self.module_
+
+    def _validate(self, X: np.ndarray) -> None:
+        if X.ndim != 2:
+            raise ValueError(f"the autoencoder expects a 2-D matrix, got shape {X.shape}")
+        if not np.isfinite(X).all():
+            raise ValueError("autoencoder input holds NaN or Inf values")
+        if len(X) < 4:
+            raise ValueError(f"the autoencoder needs at least 4 rows, got {len(X)}")
+        if self.latent_dim < 1 or any(h < 1 for h in self.hidden_dims):
+            raise ValueError("latent_dim and hidden_dims must be positive")
+        if not 0.0 < self.validation_fraction < 1.0:
+            raise ValueError("validation_fraction must lie strictly between 0 and 1")

@@ -1,0 +1,35 @@
+"""The MLP autoencoder module: a mirrored stack of linear layers around a latent code."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import pairwise
+
+import torch
+from torch import nn
+
+
+def _stack(sizes: Sequence[int]) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i, (n_in, n_out) in enumerate(pairwise(sizes)):
+        layers.append(nn.Linear(n_in, n_out))
+        if i < len(sizes) - 2:
+            layers.append(nn.GELU())
+    return nn.Sequential(*layers)
+
+
+class MLPAutoencoder(nn.Module):
+    """``encoder: n_features -> *hidden_dims -> latent_dim``; the decoder mirrors it.
+
+    The code and the reconstruction are linear (no final activation), so the same model
+    serves features in [0, 1] and standardised features alike.
+    """
+
+    def __init__(self, n_features: int, hidden_dims: Sequence[int], latent_dim: int) -> None:
+        super().__init__()
+        sizes = [n_features, *hidden_dims, latent_dim]
+        self.encoder = _stack(sizes)
+        self.decoder = _stack(sizes[::-1])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.encoder(x))

@@ -1,0 +1,107 @@
+"""A reconstruction training loop: Adam, shuffled mini-batches, early stopping on validation.
+
+It knows nothing of the model's insides: any module mapping a batch to its reconstruction
+will do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+ProgressCallback = Callable[[int, int, float, float], None]
+"""Called after each epoch with ``(epoch, max_epochs, train_loss, validation_loss)``."""
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    epochs: int = 200
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.0
+    patience: int = 15
+    min_delta: float = 1e-5
+    seed: int = 0
+
+
+@dataclass
+class TrainingHistory:
+    train_loss: list[float] = field(default_factory=list)
+    validation_loss: list[float] = field(default_factory=list)
+    best_epoch: int = 0
+    stopped_early: bool = False
+
+
+def train_reconstruction(
+    model: nn.Module,
+    train: torch.Tensor,
+    validation: torch.Tensor,
+    settings: TrainingSettings,
+    progress: ProgressCallback | None = None,
+) -> TrainingHistory:
+    """Train ``model`` to reconstruct its input; leave it holding the best validation weights.
+
+    ``train`` and ``validation`` are ``(n, n_features)`` tensors already on the model's
+    device. On a CUDA device the forward pass runs under bf16 autocast.
+    """
+    device = train.device
+    autocast: contextlib.AbstractContextManager[object] = (
+        torch.autocast("cuda", dtype=torch.bfloat16)
+        if device.type == "cuda"
+        else contextlib.nullcontext()
+    )
+    optimiser = torch.optim.Adam(
+        model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay
+    )
+    # Shuffling draws from its own generator so that training is reproducible from the
+    # seed without touching torch's global random state.
+    shuffler = torch.Generator().manual_seed(settings.seed)
+    history = TrainingHistory()
+    best_loss = math.inf
+    best_state = copy.deepcopy(model.state_dict())
+    stale_epochs = 0
+    for epoch in range(1, settings.epochs + 1):
+        model.train()
+        order = torch.randperm(len(train), generator=shuffler).to(device)
+        running = torch.zeros((), device=device)
+        for start in range(0, len(train), settings.batch_size):
+            batch = train[order[start : start + settings.batch_size]]
+            with autocast:
+                loss = nn.functional.mse_loss(model(batch).float(), batch)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            running += loss.detach() * len(batch)
+        train_loss = float(running) / len(train)
+        validation_loss = reconstruction_loss(model, validation, settings.batch_size)
+        history.train_loss.append(train_loss)
+        history.validation_loss.append(validation_loss)
+        if progress is not None:
+            progress(epoch, settings.epochs, train_loss, validation_loss)
+        if validation_loss < best_loss - settings.min_delta:
+            best_loss, history.best_epoch, stale_epochs = validation_loss, epoch, 0
+            best_state = copy.deepcopy(model.state_dict())
+        else:
+            stale_epochs += 1
+            if stale_epochs >= settings.patience:
+                history.stopped_early = True
+                break
+    model.load_state_dict(best_state)
+    return history
+
+
+@torch.no_grad()
+def reconstruction_loss(model: nn.Module, data: torch.Tensor, batch_size: int) -> float:
+    """Mean squared reconstruction error over ``data``, computed in float32."""
+    model.eval()
+    total = torch.zeros((), device=data.device)
+    for start in range(0, len(data), batch_size):
+        batch = data[start : start + batch_size]
+        total += nn.functional.mse_loss(model(batch), batch, reduction="sum")
+    return float(total) / max(data.numel(), 1)

@@ -1,0 +1,86 @@
+"""Features: featurise items in batches into ``{dataset}_features``, and read them back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from repr_assets.datasets import DatasetSpec
+from repr_assets.featurisers.image import ImageFeaturiser
+from repr_assets.hashing import short_hash
+from repr_assets.items import vector_array, vector_schema, vectors_of
+from repr_assets.stores.lance import LanceStore, WriteResult
+from repr_assets.tables import features_table, items_table
+
+
+def featuriser_for(spec: DatasetSpec) -> ImageFeaturiser:
+    if spec.modality == "image":
+        return ImageFeaturiser(spec.image_size)
+    raise ValueError(f"no featuriser for modality {spec.modality!r} in this version")
+
+
+@dataclass(frozen=True)
+class FeaturesWritten:
+    write: WriteResult
+    dim: int
+    featuriser_version: str
+
+
+def featurise_items(
+    spec: DatasetSpec, store: LanceStore, batch_size: int = 1024
+) -> FeaturesWritten:
+    """Featurise ``{dataset}_items`` batch by batch; upsert the rows into ``{dataset}_features``."""
+    featuriser = featuriser_for(spec)
+    schema = vector_schema(featuriser.dim)
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for items in store.read_batches(items_table(spec.name), batch_size=batch_size):
+            features = featuriser.featurise(items)
+            yield pa.RecordBatch.from_arrays(
+                [
+                    items.column("item_id"),
+                    items.column("label"),
+                    items.column("split"),
+                    vector_array(features),
+                ],
+                schema=schema,
+            )
+
+    write = store.upsert(features_table(spec.name), schema, batches())
+    return FeaturesWritten(write, featuriser.dim, featuriser.version)
+
+
+@dataclass(frozen=True)
+class FeatureMatrix:
+    """Every item's features, ordered by ``item_id``.
+
+    ``X``: ``(n_items, n_features)`` float32.
+    """
+
+    item_ids: list[str]
+    labels: list[str | None]
+    splits: list[str | None]
+    X: np.ndarray
+
+    @property
+    def data_version(self) -> str:
+        """A content hash of ids and features: equal data, equal version."""
+        return short_hash("\n".join(self.item_ids), np.ascontiguousarray(self.X).tobytes())
+
+
+def load_features(store: LanceStore, dataset: str) -> FeatureMatrix:
+    return load_vectors(store, features_table(dataset))
+
+
+def load_vectors(store: LanceStore, table: str) -> FeatureMatrix:
+    """Read a features or embeddings table whole, sorted by ``item_id``."""
+    data = store.read_table(table, columns=["item_id", "label", "split", "vector"])
+    return FeatureMatrix(
+        item_ids=data.column("item_id").to_pylist(),
+        labels=data.column("label").to_pylist(),
+        splits=data.column("split").to_pylist(),
+        X=vectors_of(data.column("vector")),
+    )

@@ -1,0 +1,1 @@
+"""Featurisers turn item batches into float32 feature matrices."""

@@ -1,0 +1,51 @@
+"""Image featuriser: decoded, grey-scale, resized pixels scaled to [0, 1]."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pyarrow as pa
+from PIL import Image
+
+from repr_assets.hashing import canonical_json, short_hash
+
+
+@dataclass(frozen=True)
+class ImageFeaturiser:
+    """Featurise image items into ``(n, size * size)`` float32 rows in [0, 1].
+
+    Images are decoded with Pillow, converted to 8-bit grey scale and resized to
+    ``size`` x ``size`` with a bilinear filter when they are not that size already.
+    It has no fitted state, so its version is a hash of its parameters.
+    """
+
+    size: int
+
+    @property
+    def dim(self) -> int:
+        return self.size * self.size
+
+    @property
+    def version(self) -> str:
+        return short_hash("image-featuriser", canonical_json(asdict(self)))
+
+    def featurise(self, batch: pa.RecordBatch) -> np.ndarray:
+        """Features of an image item batch, shape ``(batch.num_rows, size * size)``."""
+        images = batch.column("image").to_pylist()
+        ids = batch.column("item_id").to_pylist()
+        out = np.empty((len(images), self.dim), dtype=np.float32)
+        for row, (item_id, data) in enumerate(zip(ids, images, strict=True)):
+            out[row] = self._pixels(item_id, data).reshape(-1)
+        out *= np.float32(1.0 / 255.0)
+        return out
+
+    def _pixels(self, item_id: str, data: bytes | None) -> np.ndarray:
+        if data is None:
+            raise ValueError(f"item {item_id!r} has no image bytes")
+        with Image.open(io.BytesIO(data)) as image:
+            grey = image.convert("L")
+            if grey.size != (self.size, self.size):
+                grey = grey.resize((self.size, self.size), Image.Resampling.BILINEAR)
+            return np.asarray(grey, dtype=np.float32)

@@ -1,0 +1,56 @@
+"""Integrity of a vector table: finite vectors, exactly one row per item."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+
+from repr_assets.items import vectors_of
+from repr_assets.stores.lance import LanceStore
+
+
+def count_non_finite_vectors(store: LanceStore, table: str) -> tuple[int, int]:
+    """``(rows, rows whose vector holds a NaN or Inf)``, read in batches."""
+    rows = bad = 0
+    for batch in store.read_batches(table, columns=["vector"]):
+        vectors = vectors_of(batch.column("vector"))
+        rows += len(vectors)
+        bad += int((~np.isfinite(vectors).all(axis=1)).sum())
+    return rows, bad
+
+
+@dataclass(frozen=True)
+class Coverage:
+    rows: int
+    distinct_ids: int
+    items: int
+    missing: int
+    extra: int
+
+    @property
+    def one_row_per_item(self) -> bool:
+        return self.rows == self.distinct_ids == self.items and not self.missing and not self.extra
+
+
+COVERAGE_SQL = """
+SELECT
+    (SELECT count(*) FROM vectors) AS rows,
+    (SELECT count(DISTINCT item_id) FROM vectors) AS distinct_ids,
+    (SELECT count(*) FROM items) AS items,
+    (SELECT count(*) FROM items ANTI JOIN vectors USING (item_id)) AS missing,
+    (SELECT count(*) FROM vectors ANTI JOIN items USING (item_id)) AS extra
+"""
+
+
+def coverage(store: LanceStore, table: str, items_table: str) -> Coverage:
+    """Compare a vector table's ids with the items' ids, in DuckDB over the Lance files in place."""
+    with duckdb.connect() as connection:
+        # A Lance dataset is an Arrow dataset: DuckDB scans its files in place, pushing the
+        # column projection down, with no copy into DuckDB.
+        connection.register("vectors", store.open(table).to_lance())
+        connection.register("items", store.open(items_table).to_lance())
+        row = connection.execute(COVERAGE_SQL).fetchone()
+    assert row is not None
+    return Coverage(*(int(value) for value in row))

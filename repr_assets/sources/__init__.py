@@ -1,0 +1,1 @@
+"""Readers that turn a source into batches of items."""

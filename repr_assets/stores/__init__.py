@@ -1,0 +1,1 @@
+"""Stores: LanceDB tables (items, features, embeddings), DuckDB reports and saved models."""

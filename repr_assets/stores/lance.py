@@ -1,0 +1,191 @@
+"""LanceDB tables keyed on ``item_id``: streamed, validated, single-commit writes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import lancedb
+import numpy as np
+import pyarrow as pa
+
+KEY = "item_id"
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    table: str
+    rows_written: int
+    inserted: int
+    updated: int
+    total_rows: int
+    version: int
+
+
+class LanceStore:
+    """The tables of one LanceDB database.
+
+    Every write streams its batches into one Lance commit, so a reader sees either the old
+    table or the new one, never a half-written one. Batches are validated on the way in:
+    an ``item_id`` must be present and unique, a ``vector`` finite. A bad batch aborts the
+    write before the commit, leaving the table as it was.
+    """
+
+    def __init__(self, uri: str | Path) -> None:
+        self.uri = str(uri)
+        self.db = lancedb.connect(self.uri)
+
+    def table_names(self) -> list[str]:
+        names: list[str] = []
+        page_token = None
+        while True:
+            page = self.db.list_tables(page_token=page_token, limit=1000)
+            names.extend(page.tables)
+            page_token = page.page_token
+            if not page_token:
+                return sorted(names)
+
+    def exists(self, name: str) -> bool:
+        return name in self.table_names()
+
+    def open(self, name: str) -> lancedb.table.Table:
+        if not self.exists(name):
+            raise KeyError(f"no LanceDB table {name!r} in {self.uri}")
+        return self.db.open_table(name)
+
+    def count(self, name: str) -> int:
+        return self.open(name).count_rows()
+
+    def upsert(
+        self, name: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch]
+    ) -> WriteResult:
+        """Insert new ``item_id`` s and replace the rows of known ones, in one commit.
+
+        A table whose schema differs from ``schema`` (say, a new vector width) is replaced
+        instead, since its old rows could not be compared with the new ones.
+        """
+        validated = _ValidatedReader(schema, batches)
+        if self.exists(name):
+            table = self.db.open_table(name)
+            if table.schema.equals(schema):
+                result = validated.write(
+                    table.merge_insert(KEY)
+                    .when_matched_update_all()
+                    .when_not_matched_insert_all()
+                    .execute
+                )
+                return WriteResult(
+                    name,
+                    result.num_inserted_rows + result.num_updated_rows,
+                    result.num_inserted_rows,
+                    result.num_updated_rows,
+                    table.count_rows(),
+                    table.version,
+                )
+        return self._overwrite(name, validated)
+
+    def replace(
+        self, name: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch]
+    ) -> WriteResult:
+        """Write ``batches`` as the table's new content, in one commit."""
+        return self._overwrite(name, _ValidatedReader(schema, batches))
+
+    def _overwrite(self, name: str, validated: _ValidatedReader) -> WriteResult:
+        existed = self.exists(name)
+        try:
+            table = validated.write(
+                # "create" for a new table: "overwrite" logs a warning when there is none.
+                lambda reader: self.db.create_table(
+                    name, reader, mode="overwrite" if existed else "create"
+                )
+            )
+        except Exception:
+            # A failed first write leaves a data folder with no manifest, which LanceDB
+            # would still list as a table.
+            if not existed and name in self.table_names():
+                self.db.drop_table(name)
+            raise
+        rows = table.count_rows()
+        return WriteResult(name, rows, rows, 0, rows, table.version)
+
+    def read_batches(
+        self, name: str, columns: list[str] | None = None, batch_size: int = 8192
+    ) -> Iterator[pa.RecordBatch]:
+        """Stream a table's rows in batches of at most ``batch_size``."""
+        dataset = self.open(name).to_lance()
+        yield from dataset.to_batches(columns=columns, batch_size=batch_size)
+
+    def read_table(self, name: str, columns: list[str] | None = None) -> pa.Table:
+        """A whole table, sorted by ``item_id`` so that row order is reproducible."""
+        table = self.open(name).to_lance().to_table(columns=columns)
+        return table.sort_by(KEY) if KEY in table.column_names else table
+
+
+class _ValidatedReader:
+    """Validates batches as LanceDB pulls them; keeps the first error to re-raise it cleanly.
+
+    LanceDB reports an exception raised inside a reader as a ``RuntimeError`` wrapping a
+    traceback; ``write`` turns that back into the validation error that caused it.
+    """
+
+    def __init__(self, schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> None:
+        self.schema = schema
+        self.batches = batches
+        self.error: ValueError | None = None
+
+    def reader(self) -> pa.RecordBatchReader:
+        return pa.RecordBatchReader.from_batches(self.schema, self._validate())
+
+    def write(self, write: Callable[[pa.RecordBatchReader], T]) -> T:
+        try:
+            return write(self.reader())
+        except Exception:
+            if self.error is not None:
+                raise self.error from None
+            raise
+
+    def _validate(self) -> Iterator[pa.RecordBatch]:
+        try:
+            yield from _validate(self.schema, self.batches)
+        except ValueError as error:
+            self.error = error
+            raise
+
+
+def _validate(schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    seen: set[str] = set()
+    for batch in batches:
+        if not batch.schema.equals(schema):
+            raise ValueError(f"batch schema {batch.schema} does not match the table's {schema}")
+        ids = batch.column(KEY)
+        if ids.null_count:
+            raise ValueError(f"{ids.null_count} rows have no {KEY}")
+        id_list = ids.to_pylist()
+        batch_ids = set(id_list)
+        if len(batch_ids) != len(id_list) or not seen.isdisjoint(batch_ids):
+            raise ValueError(
+                f"duplicate {KEY} {_first_repeat(id_list, seen)!r} in the data to write; "
+                "nothing was written"
+            )
+        seen |= batch_ids
+        if "vector" in schema.names:
+            values = batch.column("vector").flatten().to_numpy(zero_copy_only=False)
+            if not np.isfinite(values).all():
+                bad_rows = ~np.isfinite(values.reshape(batch.num_rows, -1)).all(axis=1)
+                example = id_list[int(np.argmax(bad_rows))]
+                raise ValueError(
+                    f"vector of item {example!r} holds NaN or Inf; nothing was written"
+                )
+        yield batch
+
+
+def _first_repeat(ids: list[str], seen: set[str]) -> str:
+    local: set[str] = set()
+    for item_id in ids:
+        if item_id in seen or item_id in local:
+            return item_id
+        local.add(item_id)
+    raise AssertionError("no repeated id")
