@@ -1,0 +1,193 @@
+"""The ``repr-assets`` command line: run the pipeline, read the reports."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from repr_assets.home import HOME_VARIABLE, Home, home_from_environment
+
+
+class UsageError(Exception):
+    """Bad input: reported as one line on stderr, exit status 2, nothing written."""
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="repr-assets",
+        description="Representation learning and vector search as Dagster assets. "
+        f"Everything is written under ${HOME_VARIABLE} (default ./.repr_assets).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="materialise the whole asset graph of a data set")
+    run.add_argument("--dataset", default="digits", help="data set name (default: digits)")
+    run.add_argument("--latent-dim", type=_positive, help="size of the PCA and autoencoder codes")
+    run.add_argument("--epochs", type=_positive, help="most autoencoder training epochs")
+    run.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    run.add_argument("--seed", type=_non_negative, default=0, help="seed for splits and training")
+
+    ui = commands.add_parser("ui", help="start `dagster dev` on this home's instance")
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--port", type=_positive, default=3000)
+    ui.add_argument("--workspace", default="workspace.yaml")
+
+    report = commands.add_parser("report", help="the latest quality metrics")
+    report.add_argument("--dataset", help="only this data set")
+    report.add_argument("--format", choices=["table", "json"], default="table")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return run_command(args)
+        if args.command == "ui":
+            return ui_command(args)
+        return report_command(args)
+    except UsageError as error:
+        print(f"repr-assets: error: {error}", file=sys.stderr)
+        return 2
+
+
+def run_command(args: argparse.Namespace) -> int:
+    # Validate everything before anything touches the disk.
+    from repr_assets.datasets import builtin_dataset
+
+    try:
+        spec = dataclasses.replace(builtin_dataset(args.dataset), seed=args.seed)
+    except KeyError as error:
+        raise UsageError(error.args[0]) from None
+    if args.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise UsageError("--device cuda was asked for, but torch sees no CUDA device")
+
+    from repr_assets.orchestration.definitions import build_definitions, pipeline_job_name
+    from repr_assets.orchestration.instance import open_instance
+
+    home = home_from_environment()
+    instance = open_instance(home)
+    job = build_definitions([spec], home).resolve_job_def(pipeline_job_name(spec.name))
+    result = job.execute_in_process(
+        run_config=_run_config(spec.name, args),
+        instance=instance,
+        raise_on_error=False,
+        tags={"repr_assets/source": "cli"},
+    )
+    if not result.success:
+        for event in result.all_events:
+            if event.is_step_failure and event.step_failure_data.error is not None:
+                message = event.step_failure_data.error.message.strip().splitlines()[-1]
+                print(f"repr-assets: step {event.step_key} failed: {message}", file=sys.stderr)
+        failed_checks = [
+            f"{e.asset_key.to_user_string()}:{e.check_name}"
+            for e in result.get_asset_check_evaluations()
+            if not e.passed
+        ]
+        if failed_checks:
+            print(f"repr-assets: checks failed: {', '.join(failed_checks)}", file=sys.stderr)
+        print(
+            f"repr-assets: run {result.run_id} failed; see `make ui` for its logs", file=sys.stderr
+        )
+        return 1
+    print(f"\nrun {result.run_id} succeeded; everything is under {home.root}\n")
+    _print_report(home, spec.name, "table")
+    print(
+        "\nnext: `make ui` to inspect the graph and this run, "
+        "`repr-assets report --format json` for the metrics as JSON."
+    )
+    return 0
+
+
+def ui_command(args: argparse.Namespace) -> int:
+    """Replace this process with ``dagster dev`` on the home's instance and workspace."""
+    from repr_assets.orchestration.instance import prepare_dagster_home
+
+    if not os.path.exists(args.workspace):
+        raise UsageError(f"no workspace file {args.workspace!r}: run this from the repository root")
+    home = home_from_environment()
+    prepare_dagster_home(home)
+    os.environ["DAGSTER_HOME"] = str(home.dagster)
+    os.environ[HOME_VARIABLE] = str(home.root)
+    print(f"Dagster UI on http://{args.host}:{args.port} (instance: {home.dagster})", flush=True)
+    dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
+    command = [dagster, "dev", "-w", args.workspace, "-h", args.host, "-p", str(args.port)]
+    os.execv(dagster, command)
+
+
+def _run_config(dataset: str, args: argparse.Namespace) -> dict[str, Any]:
+    prefix = f"{dataset}__"
+    autoencoder: dict[str, Any] = {"device": args.device, "seed": args.seed}
+    pca: dict[str, Any] = {}
+    if args.latent_dim is not None:
+        autoencoder["latent_dim"] = pca["latent_dim"] = args.latent_dim
+    if args.epochs is not None:
+        autoencoder["epochs"] = args.epochs
+    return {
+        "ops": {
+            f"{prefix}pca_model": {"config": pca},
+            f"{prefix}autoencoder_model": {"config": autoencoder},
+        },
+        "loggers": {"console": {"config": {"log_level": "INFO"}}},
+    }
+
+
+def report_command(args: argparse.Namespace) -> int:
+    home = home_from_environment()
+    if not home.reports.exists():
+        raise UsageError(f"no reports under {home.root} yet: run `repr-assets run` first")
+    return _print_report(home, args.dataset, args.format)
+
+
+def _print_report(home: Home, dataset: str | None, output_format: str) -> int:
+    import duckdb
+
+    from repr_assets.stores.reports import latest_metrics
+
+    with duckdb.connect(str(home.reports), read_only=True) as connection:
+        latest = latest_metrics(connection, dataset)
+    if latest.empty:
+        where = f" for data set {dataset!r}" if dataset else ""
+        raise UsageError(f"no quality metrics{where} in {home.reports}")
+    if output_format == "json":
+        latest["computed_at"] = latest["computed_at"].astype(str)
+        print(json.dumps(latest.to_dict(orient="records"), indent=2))
+        return 0
+    wide = latest.pivot_table(
+        index=["dataset", "encoder", "model_version"], columns="metric", values="value"
+    )
+    wide.columns.name = None
+    print(wide.reset_index().to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,294 @@
+"""The asset graph of one data set, built by ``build_representation_assets``.
+
+    items -> features -> pca_model ---------> pca_embeddings ---------\\
+                     \\-> autoencoder_model -> autoencoder_embeddings --> quality_report
+
+Every asset persists its result to a store (LanceDB, the model store or DuckDB) and
+returns ``MaterializeResult`` metadata; the computing is done by the core.
+"""
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import dagster as dg
+import numpy as np
+from dagster_duckdb import DuckDBResource
+
+from repr_assets.datasets import DatasetSpec
+from repr_assets.embed import embed_items
+from repr_assets.features import FeatureMatrix, featurise_items, load_features, load_vectors
+from repr_assets.hashing import model_version
+from repr_assets.holdout import stratified_test_mask
+from repr_assets.ingest import ingest_items
+from repr_assets.orchestration import metadata
+from repr_assets.orchestration.checks import build_embedding_checks
+from repr_assets.orchestration.config import AutoencoderConfig, PCAConfig
+from repr_assets.orchestration.resources import LanceDBResource, ModelStoreResource
+from repr_assets.plots import loss_curve_png, scree_png
+from repr_assets.quality import evaluate_encoder
+from repr_assets.stores.reports import MetricValue, append_metrics
+from repr_assets.tables import embeddings_table
+
+ENCODERS = ("pca", "autoencoder")
+REPORT_COLUMNS = (
+    "encoder",
+    "linear_probe_accuracy",
+    "knn_accuracy",
+    "silhouette",
+    "reconstruction_mse",
+    "explained_variance",
+)
+
+
+def build_representation_assets(
+    spec: DatasetSpec,
+) -> list[dg.AssetsDefinition | dg.AssetChecksDefinition]:
+    """The assets and checks of ``spec``, keyed under its name and grouped by it.
+
+    Add them to your own ``Definitions`` together with ``build_resources(home)``::
+
+        spec = DatasetSpec(name="digits", modality="image", image_size=8)
+        defs = dg.Definitions(
+            assets=build_representation_assets(spec),
+            resources=build_resources(Home.at(".repr_assets")),
+        )
+    """
+    name = spec.name
+
+    def key(asset: str) -> dg.AssetKey:
+        return dg.AssetKey([name, asset])
+
+    @dg.asset(key=key("items"), group_name=name, kinds={"lancedb"})
+    def items(context: dg.AssetExecutionContext, lancedb: LanceDBResource) -> dg.MaterializeResult:
+        """Raw items of the data set with stable ``item_id`` s, upserted into ``{name}_items``."""
+        store = lancedb.get_store()
+        written = ingest_items(spec, store)
+        context.log.info(f"upserted {written.rows_written} items into {written.table}")
+        sample = store.read_table(written.table, columns=["item_id", "label", "split"])
+        labels = sample.column("label").drop_null()
+        return dg.MaterializeResult(
+            metadata={
+                "table": written.table,
+                "dagster/row_count": written.total_rows,
+                "inserted": written.inserted,
+                "updated": written.updated,
+                "classes": len(set(labels.to_pylist())),
+                "lance_version": written.version,
+                "preview": metadata.preview(sample),
+            }
+        )
+
+    @dg.asset(key=key("features"), deps=[items], group_name=name, kinds={"numpy", "lancedb"})
+    def features(
+        context: dg.AssetExecutionContext, lancedb: LanceDBResource
+    ) -> dg.MaterializeResult:
+        """Items turned into a float32 feature matrix, stored as ``{dataset}_features``."""
+        written = featurise_items(spec, lancedb.get_store())
+        context.log.info(
+            f"featurised {written.write.rows_written} items into {written.dim} features"
+        )
+        return dg.MaterializeResult(
+            metadata={
+                "table": written.write.table,
+                "dagster/row_count": written.write.total_rows,
+                "dimensions": written.dim,
+                "featuriser_version": written.featuriser_version,
+            }
+        )
+
+    def fit_data(lancedb: LanceDBResource) -> tuple[FeatureMatrix, np.ndarray, str]:
+        """Features, the training rows' mask and the version of the data fitted on."""
+        data = load_features(lancedb.get_store(), name)
+        train = ~stratified_test_mask(data.item_ids, data.labels, seed=spec.seed)
+        return data, train, f"{data.data_version}:split-seed-{spec.seed}"
+
+    @dg.asset(key=key("pca_model"), deps=[features], group_name=name, kinds={"numpy"})
+    def pca_model(
+        context: dg.AssetExecutionContext,
+        config: PCAConfig,
+        lancedb: LanceDBResource,
+        model_store: ModelStoreResource,
+    ) -> dg.MaterializeResult:
+        """PCA fitted on the training split by an exact covariance eigendecomposition."""
+        data, train, data_version = fit_data(lancedb)
+        pca = config.build().fit(data.X[train])
+        version = model_version(pca.kind, pca.params, data_version)
+        model_store.get_store().save(
+            name, "pca", pca, version, _fit_meta(context, int(train.sum()))
+        )
+        context.log.info(f"PCA {version}: {pca.explained_variance_ratio_.sum():.1%} of variance")
+        return dg.MaterializeResult(
+            metadata={
+                "model_version": version,
+                "components": pca.n_components,
+                "fitted_items": int(train.sum()),
+                "explained_variance": float(pca.explained_variance_ratio_.sum()),
+                "scree_plot": metadata.image(
+                    scree_png(pca.explained_variance_ratio_), "scree plot"
+                ),
+            }
+        )
+
+    @dg.asset(key=key("autoencoder_model"), deps=[features], group_name=name, kinds={"pytorch"})
+    def autoencoder_model(
+        context: dg.AssetExecutionContext,
+        config: AutoencoderConfig,
+        lancedb: LanceDBResource,
+        model_store: ModelStoreResource,
+    ) -> dg.MaterializeResult:
+        """MLP autoencoder trained on the training split (GPU when present), early-stopped."""
+        data, train, data_version = fit_data(lancedb)
+        autoencoder = config.build()
+        autoencoder.fit(data.X[train], progress=_epoch_logger(context, config.epochs))
+        history = autoencoder.history_
+        version = model_version(autoencoder.kind, autoencoder.params, data_version)
+        model_store.get_store().save(
+            name, "autoencoder", autoencoder, version, _fit_meta(context, int(train.sum()))
+        )
+        best = history.best_epoch - 1
+        return dg.MaterializeResult(
+            metadata={
+                "model_version": version,
+                "latent_dim": autoencoder.latent_dim,
+                "fitted_items": int(train.sum()),
+                "epochs_run": len(history.train_loss),
+                "best_epoch": history.best_epoch,
+                "stopped_early": history.stopped_early,
+                "final_train_loss": history.train_loss[best],
+                "final_validation_loss": history.validation_loss[best],
+                "loss_curve": metadata.image(
+                    loss_curve_png(history.train_loss, history.validation_loss, history.best_epoch),
+                    "loss curve",
+                ),
+            }
+        )
+
+    models = {"pca": pca_model, "autoencoder": autoencoder_model}
+    embeddings = {
+        encoder: _embeddings_asset(spec, encoder, models[encoder]) for encoder in ENCODERS
+    }
+
+    @dg.asset(
+        key=key("quality_report"),
+        deps=list(embeddings.values()),
+        group_name=name,
+        kinds={"duckdb"},
+    )
+    def quality_report(
+        context: dg.AssetExecutionContext,
+        lancedb: LanceDBResource,
+        model_store: ModelStoreResource,
+        duckdb: DuckDBResource,
+    ) -> dg.MaterializeResult:
+        """Quality metrics of each encoder, appended to ``quality_metrics`` in DuckDB."""
+        store = lancedb.get_store()
+        data = load_features(store, name)
+        test_mask = stratified_test_mask(data.item_ids, data.labels, seed=spec.seed)
+        computed_at = datetime.now(UTC).replace(tzinfo=None)
+        rows: list[MetricValue] = []
+        table_rows = []
+        for encoder_name in ENCODERS:
+            encoder, saved = model_store.get_store().load(name, encoder_name)
+            codes = load_vectors(store, embeddings_table(name, encoder_name))
+            _check_aligned(data, codes, encoder_name)
+            values = evaluate_encoder(encoder, data.X, codes.X, data.labels, test_mask, spec.seed)
+            context.log.info(
+                f"{encoder_name}: " + ", ".join(f"{k}={v:.4f}" for k, v in values.items())
+            )
+            rows += [
+                MetricValue(
+                    name, encoder_name, saved.version, metric, value, context.run_id, computed_at
+                )
+                for metric, value in values.items()
+            ]
+            table_rows.append({"encoder": encoder_name, **values})
+        with duckdb.get_connection() as connection:
+            append_metrics(connection, rows)
+        return dg.MaterializeResult(
+            metadata={
+                "metrics_written": len(rows),
+                "test_items": int(test_mask.sum()),
+                "metrics": metadata.metric_table(table_rows, REPORT_COLUMNS),
+            }
+        )
+
+    checks: list[dg.AssetChecksDefinition] = []
+    for encoder_name, asset in embeddings.items():
+        checks += build_embedding_checks(spec, asset.key, embeddings_table(name, encoder_name))
+    return [
+        items,
+        features,
+        pca_model,
+        autoencoder_model,
+        *embeddings.values(),
+        quality_report,
+        *checks,
+    ]
+
+
+def _embeddings_asset(
+    spec: DatasetSpec, encoder_name: str, model: dg.AssetsDefinition
+) -> dg.AssetsDefinition:
+    name = spec.name
+    table = embeddings_table(name, encoder_name)
+
+    @dg.asset(
+        key=dg.AssetKey([name, f"{encoder_name}_embeddings"]),
+        deps=[model, dg.AssetKey([name, "features"])],
+        group_name=name,
+        kinds={"lancedb"},
+        description=(
+            f"Every item encoded by the {encoder_name} model, in batches, upserted into the "
+            f"LanceDB table ``{table}`` with its model version and run id."
+        ),
+    )
+    def embeddings(
+        context: dg.AssetExecutionContext,
+        lancedb: LanceDBResource,
+        model_store: ModelStoreResource,
+    ) -> dg.MaterializeResult:
+        store = lancedb.get_store()
+        encoder, saved = model_store.get_store().load(name, encoder_name)
+        written = embed_items(store, name, encoder_name, encoder, saved.version, context.run_id)
+        context.log.info(f"wrote {written.rows_written} {encoder_name} embeddings to {table}")
+        preview = store.read_table(table, columns=["item_id", "label", "vector", "model_version"])
+        return dg.MaterializeResult(
+            metadata={
+                "table": table,
+                "dagster/row_count": written.total_rows,
+                "dimensions": encoder.latent_dim,
+                "model_version": saved.version,
+                "lance_version": written.version,
+                "preview": metadata.preview(preview),
+            }
+        )
+
+    return embeddings
+
+
+def _fit_meta(context: dg.AssetExecutionContext, fitted_items: int) -> dict[str, object]:
+    return {"run_id": context.run_id, "fitted_items": fitted_items}
+
+
+def _epoch_logger(
+    context: dg.AssetExecutionContext, epochs: int
+) -> Callable[[int, int, float, float], None]:
+    every = max(1, epochs // 20)
+
+    def log(epoch: int, max_epochs: int, train_loss: float, validation_loss: float) -> None:
+        if epoch == 1 or epoch % every == 0:
+            context.log.info(
+                f"epoch {epoch}/{max_epochs}: "
+                f"train {train_loss:.5f}, validation {validation_loss:.5f}"
+            )
+
+    return log
+
+
+def _check_aligned(features: FeatureMatrix, codes: FeatureMatrix, encoder: str) -> None:
+    if features.item_ids != codes.item_ids:
+        raise ValueError(
+            f"the {encoder} embeddings do not cover the same items as the features "
+            f"({len(codes.item_ids)} vs {len(features.item_ids)} rows): "
+            f"materialise {encoder}_embeddings again"
+        )

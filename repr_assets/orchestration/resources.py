@@ -1,0 +1,40 @@
+"""Dagster resources: where the LanceDB database, the model store and the reports live."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+from pydantic import Field
+
+from repr_assets.home import Home
+from repr_assets.stores.lance import LanceStore
+from repr_assets.stores.models import ModelStore
+
+
+class LanceDBResource(dg.ConfigurableResource):
+    """The LanceDB database that holds items, features and embeddings."""
+
+    uri: str = Field(description="Path of the LanceDB database folder.")
+
+    def get_store(self) -> LanceStore:
+        return LanceStore(self.uri)
+
+
+class ModelStoreResource(dg.ConfigurableResource):
+    """The folder of fitted encoders, one sub-folder per data set, encoder and version."""
+
+    root: str = Field(description="Path of the models folder.")
+
+    def get_store(self) -> ModelStore:
+        return ModelStore(self.root)
+
+
+def build_resources(home: Home) -> dict[str, Any]:
+    """The resources of every repr-assets graph, all under one home folder."""
+    return {
+        "lancedb": LanceDBResource(uri=str(home.lancedb)),
+        "model_store": ModelStoreResource(root=str(home.models)),
+        "duckdb": DuckDBResource(database=str(home.reports)),
+    }
