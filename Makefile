@@ -1,0 +1,46 @@
+# repr-assets: `make demo`, `make test`, `make ui`. See README.md.
+PYTHON ?= python3
+VENV ?= .venv
+# The CPU build of torch, installed before the project so that the project's torch range
+# is already met; users with a GPU can override it, e.g. TORCH_SPEC="torch==2.13.0+cu128".
+TORCH_SPEC ?= torch==2.13.0
+REPR_ASSETS_HOME ?= $(CURDIR)/.repr_assets
+export REPR_ASSETS_HOME
+
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
+
+.PHONY: install demo test ui lint clean
+
+install: $(STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(DEV_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+demo: $(STAMP)
+	$(BIN)/repr-assets run
+
+test: $(DEV_STAMP) lint
+	$(BIN)/pytest
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+ui: $(STAMP)
+	$(BIN)/repr-assets ui
+
+clean:
+	rm -rf $(VENV) .repr_assets .pytest_cache .ruff_cache .mypy_cache

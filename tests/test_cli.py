@@ -1,0 +1,109 @@
+"""The ``repr-assets`` command as users run it: a subprocess on a temporary home."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+CLI = str(Path(sys.executable).with_name("repr-assets"))
+
+
+def repr_assets(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "REPR_ASSETS_HOME": str(home)}
+    env.pop("DAGSTER_HOME", None)
+    return subprocess.run(
+        [CLI, *args], env=env, capture_output=True, text=True, timeout=600, check=False
+    )
+
+
+def test_unknown_dataset_is_one_clear_line_and_writes_nothing(tmp_path):
+    home = tmp_path / "home"
+    result = repr_assets(home, "run", "--dataset", "nosuch")
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "nosuch" in lines[0] and "digits" in lines[0]
+    assert not home.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["run", "--epochs", "0"], "--epochs"),
+        (["run", "--latent-dim", "x"], "--latent-dim"),
+        (["run", "--device", "tpu"], "--device"),
+    ],
+)
+def test_bad_options_are_refused_before_anything_is_written(tmp_path, args, expected):
+    home = tmp_path / "home"
+    result = repr_assets(home, *args)
+    assert result.returncode == 2
+    assert expected in result.stderr
+    assert not home.exists()
+
+
+def test_report_without_any_run_says_what_to_do(tmp_path):
+    result = repr_assets(tmp_path / "home", "report")
+    assert result.returncode == 2
+    assert "repr-assets run" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.fixture(scope="module")
+def cli_home(tmp_path_factory):
+    home = tmp_path_factory.mktemp("cli") / "home"
+    first = repr_assets(home, "run", "--epochs", "15", "--seed", "1")
+    assert first.returncode == 0, first.stderr[-3000:]
+    return home, first
+
+
+def test_run_prints_the_quality_summary(cli_home):
+    _, first = cli_home
+    assert "linear_probe_accuracy" in first.stdout
+    assert "autoencoder" in first.stdout and "pca" in first.stdout
+    assert "make ui" in first.stdout
+
+
+def test_run_is_recorded_in_the_instance_under_the_home(cli_home):
+    home, _ = cli_home
+    assert (home / "dagster" / "dagster.yaml").exists()
+    with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
+        runs = instance.get_runs()
+        assert [run.job_name for run in runs] == ["digits_pipeline"]
+        assert runs[0].status == dg.DagsterRunStatus.SUCCESS
+        assert instance.get_latest_materialization_event(dg.AssetKey(["digits", "pca_embeddings"]))
+    assert sorted(p.name for p in home.iterdir()) == ["dagster", "lancedb", "models", "reports.duckdb"]
+
+
+def test_report_json_and_a_second_run(cli_home):
+    home, _ = cli_home
+    report = repr_assets(home, "report", "--format", "json")
+    assert report.returncode == 0, report.stderr
+    rows = json.loads(report.stdout)
+    assert {(r["encoder"], r["metric"]) for r in rows} >= {
+        ("pca", "linear_probe_accuracy"),
+        ("autoencoder", "explained_variance"),
+    }
+    assert len(rows) == 10
+
+    second = repr_assets(home, "run", "--epochs", "15", "--seed", "1")
+    assert second.returncode == 0, second.stderr[-3000:]
+    again = json.loads(repr_assets(home, "report", "--format", "json").stdout)
+    # Same input and seed: the same models, so the latest values are the same values.
+    assert {(r["encoder"], r["metric"], r["model_version"]) for r in again} == {
+        (r["encoder"], r["metric"], r["model_version"]) for r in rows
+    }
+    assert {r["run_id"] for r in again}.isdisjoint({r["run_id"] for r in rows})
+
+
+def test_report_for_an_unknown_dataset_is_an_error(cli_home):
+    home, _ = cli_home
+    result = repr_assets(home, "report", "--dataset", "nosuch")
+    assert result.returncode == 2
+    assert "nosuch" in result.stderr

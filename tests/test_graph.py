@@ -1,0 +1,142 @@
+"""The whole asset graph, end to end, through ``dg.materialize`` on a temporary home."""
+
+from __future__ import annotations
+
+import dagster as dg
+import duckdb
+import numpy as np
+import pytest
+
+from repr_assets.datasets import DIGITS
+from repr_assets.items import vectors_of
+from repr_assets.orchestration import build_representation_assets, build_resources
+from repr_assets.stores.lance import LanceStore
+from tests.helpers import quick_run_config
+
+FIRST_REPORT = {
+    "silhouette",
+    "linear_probe_accuracy",
+    "knn_accuracy",
+    "reconstruction_mse",
+    "explained_variance",
+}
+
+
+def materialize(home) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        build_representation_assets(DIGITS),
+        resources=build_resources(home),
+        run_config=quick_run_config(),
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    """The graph materialised twice on one home, with the state after each run."""
+    from repr_assets.home import Home
+
+    home = Home.at(tmp_path_factory.mktemp("graph"))
+    first = materialize(home)
+    after_first = _snapshot(home)
+    second = materialize(home)
+    return home, first, after_first, second, _snapshot(home)
+
+
+def _snapshot(home):
+    store = LanceStore(home.lancedb)
+    counts = {name: store.count(name) for name in store.table_names()}
+    with duckdb.connect(str(home.reports), read_only=True) as connection:
+        metrics = connection.execute(
+            "SELECT dataset, encoder, model_version, metric, value, run_id FROM quality_metrics"
+        ).fetchall()
+    return counts, metrics
+
+
+def test_graph_materialises_every_table(two_runs):
+    home, first, (counts, _), *_ = two_runs
+    assert first.success
+    assert counts == {
+        "digits_items": 1797,
+        "digits_features": 1797,
+        "digits_pca": 1797,
+        "digits_autoencoder": 1797,
+    }
+    store = LanceStore(home.lancedb)
+    for table in ("digits_pca", "digits_autoencoder"):
+        data = store.read_table(table)
+        assert data.schema.field("vector").type.value_type == "float"
+        vectors = vectors_of(data.column("vector"))
+        assert vectors.shape == (1797, 16)
+        assert np.isfinite(vectors).all()
+        assert len(set(data.column("item_id").to_pylist())) == 1797
+        assert data.column("model_version").null_count == 0
+
+
+def test_embedding_rows_carry_the_run_that_wrote_them(two_runs):
+    home, _, _, second, _ = two_runs
+    data = LanceStore(home.lancedb).read_table("digits_pca")
+    assert set(data.column("run_id").to_pylist()) == {second.run_id}
+
+
+def test_blocking_checks_pass(two_runs):
+    _, first, *_ = two_runs
+    evaluations = {
+        (e.asset_key.path[-1], e.check_name): e.passed
+        for e in first.get_asset_check_evaluations()
+    }
+    assert evaluations == {
+        ("pca_embeddings", "vectors_finite"): True,
+        ("pca_embeddings", "one_row_per_item"): True,
+        ("autoencoder_embeddings", "vectors_finite"): True,
+        ("autoencoder_embeddings", "one_row_per_item"): True,
+    }
+
+
+def test_first_report_is_written_for_both_encoders(two_runs):
+    _, first, (_, metrics), *_ = two_runs
+    by_encoder: dict[str, set[str]] = {}
+    for dataset, encoder, version, metric, value, run_id in metrics:
+        assert dataset == "digits" and run_id == first.run_id and version
+        assert np.isfinite(value)
+        by_encoder.setdefault(encoder, set()).add(metric)
+    assert by_encoder == {"pca": FIRST_REPORT, "autoencoder": FIRST_REPORT}
+
+
+def test_quality_on_digits(two_runs):
+    _, _, (_, metrics), *_ = two_runs
+    probe = {e: v for _, e, _, m, v, _ in metrics if m == "linear_probe_accuracy"}
+    assert probe["pca"] >= 0.93
+    assert probe["autoencoder"] >= 0.90
+
+
+def test_second_run_keeps_counts_and_history(two_runs):
+    _, first, (counts1, metrics1), second, (counts2, metrics2) = two_runs
+    assert second.success
+    assert counts2 == counts1
+    assert len(metrics2) == 2 * len(metrics1)
+    assert set(metrics1) <= set(metrics2)
+    assert {row[-1] for row in metrics2} == {first.run_id, second.run_id}
+
+
+def test_same_data_and_seed_give_the_same_model_versions(two_runs):
+    _, first, (_, metrics1), second, (_, metrics2) = two_runs
+    versions = {(e, v, r) for _, e, v, _, _, r in metrics2}
+    for encoder in ("pca", "autoencoder"):
+        assert len({v for e, v, _ in versions if e == encoder}) == 1
+
+
+def test_materialize_metadata_is_useful(two_runs):
+    _, first, *_ = two_runs
+    metadata = {
+        event.asset_key.path[-1]: event.materialization.metadata
+        for event in first.get_asset_materialization_events()
+    }
+    assert metadata["items"]["dagster/row_count"].value == 1797
+    assert metadata["features"]["dimensions"].value == 64
+    assert 0.5 < metadata["pca_model"]["explained_variance"].value < 1.0
+    assert metadata["pca_model"]["scree_plot"].value.startswith("![scree plot](data:image/png")
+    assert metadata["autoencoder_model"]["loss_curve"].value.startswith("![loss curve](data:")
+    assert metadata["autoencoder_model"]["final_validation_loss"].value > 0
+    assert len(metadata["pca_embeddings"]["preview"].value.records) == 5
+    assert metadata["quality_report"]["metrics_written"].value == 10
