@@ -9,6 +9,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from repr_assets.orchestration.instance import prepare_dagster_home
+
 EXPECTED_ASSETS = {
     "items",
     "features",
@@ -53,6 +55,7 @@ def test_resources_point_inside_the_home(home):
 
 
 def test_workspace_yaml_validates_with_the_dagster_cli(home):
+    prepare_dagster_home(home)
     root = Path(__file__).parents[1]
     dagster = Path(sys.executable).with_name("dagster")
     result = subprocess.run(
