@@ -78,7 +78,12 @@ def test_run_is_recorded_in_the_instance_under_the_home(cli_home):
         assert [run.job_name for run in runs] == ["digits_pipeline"]
         assert runs[0].status == dg.DagsterRunStatus.SUCCESS
         assert instance.get_latest_materialization_event(dg.AssetKey(["digits", "pca_embeddings"]))
-    assert sorted(p.name for p in home.iterdir()) == ["dagster", "lancedb", "models", "reports.duckdb"]
+    assert sorted(p.name for p in home.iterdir()) == [
+        "dagster",
+        "lancedb",
+        "models",
+        "reports.duckdb",
+    ]
 
 
 def test_report_json_and_a_second_run(cli_home):

@@ -67,4 +67,6 @@ def test_workspace_yaml_validates_with_the_dagster_cli(home):
         check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "Validation successful for code location pipelines.definitions" in result.stderr
+    assert "Validation successful for code location pipelines.definitions" in (
+        result.stdout + result.stderr
+    )

@@ -82,8 +82,7 @@ def test_embedding_rows_carry_the_run_that_wrote_them(two_runs):
 def test_blocking_checks_pass(two_runs):
     _, first, *_ = two_runs
     evaluations = {
-        (e.asset_key.path[-1], e.check_name): e.passed
-        for e in first.get_asset_check_evaluations()
+        (e.asset_key.path[-1], e.check_name): e.passed for e in first.get_asset_check_evaluations()
     }
     assert evaluations == {
         ("pca_embeddings", "vectors_finite"): True,
