@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import duckdb
 import numpy as np
+import pyarrow.compute as pc
 
 from repr_assets.items import vectors_of
 from repr_assets.stores.lance import LanceStore
@@ -19,6 +20,12 @@ def count_non_finite_vectors(store: LanceStore, table: str) -> tuple[int, int]:
         rows += len(vectors)
         bad += int((~np.isfinite(vectors).all(axis=1)).sum())
     return rows, bad
+
+
+def distinct_labels(store: LanceStore, table: str) -> list[str]:
+    """The table's labels, sorted, without nulls; only the label column is read."""
+    labels = store.open(table).to_lance().to_table(columns=["label"]).column("label")
+    return sorted(pc.unique(labels.drop_null()).to_pylist())
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Small PNG figures for the Dagster UI: loss curves and scree plots."""
+"""Small PNG figures for the Dagster UI: loss curves, scree plots, sample images."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import matplotlib
 matplotlib.use("Agg")  # no display on servers; must precede pyplot
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
+from PIL import Image
 
 
 def _png(figure: plt.Figure) -> bytes:
@@ -43,10 +45,26 @@ def scree_png(explained_variance_ratio: Sequence[float]) -> bytes:
     components = np.arange(1, len(ratios) + 1)
     figure, axes = plt.subplots(figsize=(5, 3))
     axes.bar(components, ratios, color="tab:blue")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlabel("component")
     axes.set_ylabel("explained variance ratio")
     cumulative = axes.twinx()
     cumulative.plot(components, np.cumsum(ratios), color="tab:orange", marker=".")
     cumulative.set_ylim(0, 1.02)
     cumulative.set_ylabel("cumulative")
+    return _png(figure)
+
+
+def image_grid_png(
+    images: Sequence[bytes], labels: Sequence[str | None], columns: int = 8
+) -> bytes:
+    """Encoded images in a grid, each titled with its label."""
+    rows = max(1, -(-len(images) // columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(columns * 0.9, rows * 1.0), squeeze=False)
+    for index, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if index < len(images):
+            with Image.open(io.BytesIO(images[index])) as image:
+                ax.imshow(np.asarray(image.convert("L")), cmap="gray_r")
+            ax.set_title(labels[index] or "", fontsize=8)
     return _png(figure)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 
-def quick_run_config(dataset: str = "digits", epochs: int = 25) -> dict[str, Any]:
+def quick_run_config(dataset: str = "digits", epochs: int = 40) -> dict[str, Any]:
     """Small autoencoder, few epochs: enough to learn digits, fast enough for tests."""
     return {
         "ops": {

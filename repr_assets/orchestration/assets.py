@@ -20,14 +20,15 @@ from repr_assets.features import FeatureMatrix, featurise_items, load_features, 
 from repr_assets.hashing import model_version
 from repr_assets.holdout import stratified_test_mask
 from repr_assets.ingest import ingest_items
+from repr_assets.integrity import distinct_labels
 from repr_assets.orchestration import metadata
 from repr_assets.orchestration.checks import build_embedding_checks
 from repr_assets.orchestration.config import AutoencoderConfig, PCAConfig
 from repr_assets.orchestration.resources import LanceDBResource, ModelStoreResource
-from repr_assets.plots import loss_curve_png, scree_png
+from repr_assets.plots import image_grid_png, loss_curve_png, scree_png
 from repr_assets.quality import evaluate_encoder
 from repr_assets.stores.reports import MetricValue, append_metrics
-from repr_assets.tables import embeddings_table
+from repr_assets.tables import embeddings_table, features_table, items_table
 
 ENCODERS = ("pca", "autoencoder")
 REPORT_COLUMNS = (
@@ -58,31 +59,50 @@ def build_representation_assets(
     def key(asset: str) -> dg.AssetKey:
         return dg.AssetKey([name, asset])
 
-    @dg.asset(key=key("items"), group_name=name, kinds={"lancedb"})
+    @dg.asset(
+        key=key("items"),
+        group_name=name,
+        kinds={"lancedb"},
+        description=(
+            f"Raw items of {name} with stable ``item_id`` s, upserted into the LanceDB table "
+            f"``{items_table(name)}``. {spec.description}"
+        ),
+    )
     def items(context: dg.AssetExecutionContext, lancedb: LanceDBResource) -> dg.MaterializeResult:
-        """Raw items of the data set with stable ``item_id`` s, upserted into ``{name}_items``."""
         store = lancedb.get_store()
         written = ingest_items(spec, store)
         context.log.info(f"upserted {written.rows_written} items into {written.table}")
-        sample = store.read_table(written.table, columns=["item_id", "label", "split"])
-        labels = sample.column("label").drop_null()
+        head = store.head(written.table, 16)
+        extra = {}
+        if "image" in head.column_names:
+            png = image_grid_png(head.column("image").to_pylist(), head.column("label").to_pylist())
+            extra["samples"] = metadata.image(png, "sample items")
         return dg.MaterializeResult(
             metadata={
                 "table": written.table,
                 "dagster/row_count": written.total_rows,
                 "inserted": written.inserted,
                 "updated": written.updated,
-                "classes": len(set(labels.to_pylist())),
+                "classes": len(distinct_labels(store, written.table)),
                 "lance_version": written.version,
-                "preview": metadata.preview(sample),
+                "preview": metadata.preview(head.drop_columns(["image"]) if extra else head),
+                **extra,
             }
         )
 
-    @dg.asset(key=key("features"), deps=[items], group_name=name, kinds={"numpy", "lancedb"})
+    @dg.asset(
+        key=key("features"),
+        deps=[items],
+        group_name=name,
+        kinds={"numpy", "lancedb"},
+        description=(
+            f"Items turned into float32 feature rows ({spec.modality} featuriser), upserted "
+            f"into the LanceDB table ``{features_table(name)}``."
+        ),
+    )
     def features(
         context: dg.AssetExecutionContext, lancedb: LanceDBResource
     ) -> dg.MaterializeResult:
-        """Items turned into a float32 feature matrix, stored as ``{dataset}_features``."""
         written = featurise_items(spec, lancedb.get_store())
         context.log.info(
             f"featurised {written.write.rows_written} items into {written.dim} features"
@@ -251,7 +271,7 @@ def _embeddings_asset(
         encoder, saved = model_store.get_store().load(name, encoder_name)
         written = embed_items(store, name, encoder_name, encoder, saved.version, context.run_id)
         context.log.info(f"wrote {written.rows_written} {encoder_name} embeddings to {table}")
-        preview = store.read_table(table, columns=["item_id", "label", "vector", "model_version"])
+        preview = store.head(table, 5, columns=["item_id", "label", "vector", "model_version"])
         return dg.MaterializeResult(
             metadata={
                 "table": table,

@@ -118,6 +118,10 @@ class LanceStore:
         dataset = self.open(name).to_lance()
         yield from dataset.to_batches(columns=columns, batch_size=batch_size)
 
+    def head(self, name: str, rows: int, columns: list[str] | None = None) -> pa.Table:
+        """The first ``rows`` rows, in storage order, without reading the rest."""
+        return self.open(name).to_lance().head(rows, columns=columns)
+
     def read_table(self, name: str, columns: list[str] | None = None) -> pa.Table:
         """A whole table, sorted by ``item_id`` so that row order is reproducible."""
         table = self.open(name).to_lance().to_table(columns=columns)
