@@ -18,8 +18,10 @@ def stratified_test_mask(
 
     Within each label (unlabelled items form a group of their own), items are ordered by a
     seeded hash of their ``item_id`` and the first ``round(test_fraction * group size)`` go
-    to the test side. The split therefore depends on the ids and the seed alone, not on
-    row order, and an item keeps its side when other items arrive.
+    to the test side. The split therefore depends on the ids, labels and seed alone, not
+    on row order, and items of other classes arriving never move an item. Growing its own
+    class by ``m`` items moves at most ``m`` old items, all in the same direction, since
+    the class's share of test items must stay exact.
     """
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test_fraction must lie strictly between 0 and 1, got {test_fraction}")

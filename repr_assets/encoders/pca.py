@@ -101,19 +101,18 @@ class PCA:
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Project ``(n, n_features)`` rows to ``(n, n_components)`` float32 codes."""
-        self._check_fitted()
-        return ((np.asarray(X, dtype=np.float64) - self.mean_) @ self.components_.T).astype(
-            np.float32
-        )
+        X = self._checked(X, "features")
+        return ((X - self.mean_) @ self.components_.T).astype(np.float32)
 
     def inverse_transform(self, Z: np.ndarray) -> np.ndarray:
         """Map ``(n, n_components)`` codes back to ``(n, n_features)`` float32 rows."""
-        self._check_fitted()
-        return (np.asarray(Z, dtype=np.float64) @ self.components_ + self.mean_).astype(np.float32)
+        Z = self._checked(Z, "codes")
+        return (Z @ self.components_ + self.mean_).astype(np.float32)
 
     def save(self, directory: Path) -> None:
         """Write ``params.json`` and the fitted arrays as ``state.npz`` (no pickle)."""
-        self._check_fitted()
+        if not hasattr(self, "components_"):
+            raise RuntimeError("this PCA is not fitted yet: call fit() first")
         directory.mkdir(parents=True, exist_ok=True)
         (directory / "params.json").write_text(json.dumps(self.params))
         np.savez(
@@ -138,9 +137,15 @@ class PCA:
         pca.explained_variance_ratio_ = pca.explained_variance_ / max(pca.total_variance_, 1e-300)
         return pca
 
-    def _check_fitted(self) -> None:
+    def _checked(self, data: np.ndarray, what: str) -> np.ndarray:
+        """``data`` as float64, once the PCA is fitted and the width is that of ``what``."""
         if not hasattr(self, "components_"):
             raise RuntimeError("this PCA is not fitted yet: call fit() first")
+        width = self.components_.shape[1] if what == "features" else self.n_components
+        data = np.asarray(data, dtype=np.float64)
+        if data.ndim != 2 or data.shape[1] != width:
+            raise ValueError(f"expected {what} of shape (n, {width}), got {data.shape}")
+        return data
 
 
 def _largest_entry_signs(components: np.ndarray) -> np.ndarray:

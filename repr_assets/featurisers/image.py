@@ -44,8 +44,11 @@ class ImageFeaturiser:
     def _pixels(self, item_id: str, data: bytes | None) -> np.ndarray:
         if data is None:
             raise ValueError(f"item {item_id!r} has no image bytes")
-        with Image.open(io.BytesIO(data)) as image:
-            grey = image.convert("L")
-            if grey.size != (self.size, self.size):
-                grey = grey.resize((self.size, self.size), Image.Resampling.BILINEAR)
-            return np.asarray(grey, dtype=np.float32)
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                grey = image.convert("L")
+        except (OSError, ValueError, Image.DecompressionBombError) as error:
+            raise ValueError(f"item {item_id!r}: cannot decode its image ({error})") from error
+        if grey.size != (self.size, self.size):
+            grey = grey.resize((self.size, self.size), Image.Resampling.BILINEAR)
+        return np.asarray(grey, dtype=np.float32)

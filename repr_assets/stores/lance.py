@@ -176,6 +176,10 @@ def _validate(schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> Iterator[
             )
         seen |= batch_ids
         if "vector" in schema.names:
+            vectors = batch.column("vector")
+            if vectors.null_count:
+                example = id_list[vectors.is_null().to_pylist().index(True)]
+                raise ValueError(f"item {example!r} has no vector; nothing was written")
             values = batch.column("vector").flatten().to_numpy(zero_copy_only=False)
             if not np.isfinite(values).all():
                 bad_rows = ~np.isfinite(values.reshape(batch.num_rows, -1)).all(axis=1)

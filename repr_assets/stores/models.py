@@ -55,15 +55,19 @@ class ModelStore:
             **(extra_meta or {}),
         }
         staging = Path(tempfile.mkdtemp(prefix=f".{version}-", dir=folder))
+        retired = folder / f".{version}-retired"
         try:
             encoder.save(staging)
             (staging / "meta.json").write_text(json.dumps(meta, indent=2))
             if target.exists():
                 # Same version means same parameters and data: the newer fit replaces it.
-                shutil.rmtree(target)
+                # Renames, not a delete, so the old copy is never half removed.
+                shutil.rmtree(retired, ignore_errors=True)
+                target.rename(retired)
             staging.rename(target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+            shutil.rmtree(retired, ignore_errors=True)
         _atomic_write(folder / "LATEST", version)
         return SavedModel(dataset, name, version, target, meta)
 

@@ -47,6 +47,8 @@ def append_metrics(connection: duckdb.DuckDBPyConnection, rows: Sequence[MetricV
                 "nothing was written"
             )
     ensure_report_tables(connection)
+    if not rows:
+        return 0
     connection.execute("BEGIN TRANSACTION")
     try:
         connection.executemany(
