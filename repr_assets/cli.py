@@ -7,7 +7,7 @@ import dataclasses
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from repr_assets.home import HOME_VARIABLE, Home, home_from_environment
@@ -17,24 +17,19 @@ class UsageError(Exception):
     """Bad input: reported as one line on stderr, exit status 2, nothing written."""
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
+def _integer(minimum: int) -> Callable[[str], int]:
+    """An argparse type: an integer of at least ``minimum``."""
 
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}")
+        return value
 
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
-    return value
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,14 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="materialise the whole asset graph of a data set")
     run.add_argument("--dataset", default="digits", help="data set name (default: digits)")
-    run.add_argument("--latent-dim", type=_positive, help="size of the PCA and autoencoder codes")
-    run.add_argument("--epochs", type=_positive, help="most autoencoder training epochs")
+    run.add_argument("--latent-dim", type=_integer(1), help="size of the PCA and autoencoder codes")
+    run.add_argument("--epochs", type=_integer(1), help="most autoencoder training epochs")
     run.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    run.add_argument("--seed", type=_non_negative, default=0, help="seed for splits and training")
+    run.add_argument("--seed", type=_integer(0), default=0, help="seed for splits and training")
 
     ui = commands.add_parser("ui", help="start `dagster dev` on this home's instance")
     ui.add_argument("--host", default="127.0.0.1")
-    ui.add_argument("--port", type=_positive, default=3000)
+    ui.add_argument("--port", type=_integer(1), default=3000)
     ui.add_argument("--workspace", default="workspace.yaml")
 
     report = commands.add_parser("report", help="the latest quality metrics")
