@@ -8,7 +8,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from repr_assets.home import HOME_VARIABLE, Home, home_from_environment
 
@@ -32,8 +32,15 @@ def _integer(minimum: int) -> Callable[[str], int]:
     return parse
 
 
+class _Parser(argparse.ArgumentParser):
+    """Reports a usage error as one line (``--help`` still shows the usage)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="repr-assets",
         description="Representation learning and vector search as Dagster assets. "
         f"Everything is written under ${HOME_VARIABLE} (default ./.repr_assets).",

@@ -44,6 +44,7 @@ def test_bad_options_are_refused_before_anything_is_written(tmp_path, args, expe
     home = tmp_path / "home"
     result = repr_assets(home, *args)
     assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
     assert expected in result.stderr
     assert not home.exists()
 
