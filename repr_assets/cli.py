@@ -181,14 +181,28 @@ def _print_report(home: Home, dataset: str | None, output_format: str) -> int:
         raise UsageError(f"no quality metrics{where} in {home.reports}")
     if output_format == "json":
         latest["computed_at"] = latest["computed_at"].astype(str)
-        print(json.dumps(latest.to_dict(orient="records"), indent=2))
+        # Missing comparisons are NaN in pandas; JSON has null for them.
+        records = json.loads(latest.to_json(orient="records"))
+        print(json.dumps(records, indent=2))
         return 0
-    wide = latest.pivot_table(
-        index=["dataset", "encoder", "model_version"], columns="metric", values="value"
-    )
-    wide.columns.name = None
-    print(wide.reset_index().to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print(format_report(latest))
     return 0
+
+
+def format_report(latest: Any) -> str:
+    """The latest metrics as text: a block per data set and encoder, with the change since
+    the encoder's previous model version."""
+    lines: list[str] = []
+    for (dataset, encoder), group in latest.groupby(["dataset", "encoder"], sort=True):
+        version = group["model_version"].iloc[0]
+        previous = group["previous_model_version"].dropna()
+        against = f", change since {previous.iloc[0]}" if len(previous) else ", first version"
+        lines.append(f"{dataset} / {encoder}  (model {version}{against})")
+        for row in group.itertuples():
+            change = "" if row.delta != row.delta else f"{row.delta:+12.4f}"  # NaN: none
+            lines.append(f"  {row.metric:<34}{row.value:12.4f}{change}")
+        lines.append("")
+    return "\n".join(lines).rstrip()
 
 
 if __name__ == "__main__":

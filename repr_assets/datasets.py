@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
+
+from repr_assets.thresholds import QualityThresholds
 
 Modality = Literal["image", "text", "tabular"]
 
@@ -17,7 +19,8 @@ class DatasetSpec:
 
     ``name`` keys the Dagster assets and prefixes the LanceDB tables, so it is restricted
     to lower-case letters, digits and underscores. ``seed`` chooses the train/test split
-    and every sample the quality report draws.
+    and every sample the quality report draws; ``thresholds`` are the floors of its
+    quality checks.
     """
 
     name: str
@@ -25,6 +28,7 @@ class DatasetSpec:
     source: str | None = None
     image_size: int = 28
     seed: int = 0
+    thresholds: QualityThresholds = field(default_factory=QualityThresholds)
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -50,6 +54,9 @@ DIGITS = DatasetSpec(
     name="digits",
     modality="image",
     image_size=8,
+    thresholds=QualityThresholds(
+        min_linear_probe_accuracy=0.9, min_effective_rank=4.0, min_explained_variance=0.6
+    ),
     description="scikit-learn's bundled 8x8 hand-written digits: 1,797 images in 10 classes.",
 )
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from repr_assets.augment import Augmentation, image_augmentations
 from repr_assets.datasets import DatasetSpec
 from repr_assets.featurisers.image import ImageFeaturiser
 from repr_assets.hashing import short_hash
@@ -20,6 +21,13 @@ def featuriser_for(spec: DatasetSpec) -> ImageFeaturiser:
     if spec.modality == "image":
         return ImageFeaturiser(spec.image_size)
     raise ValueError(f"no featuriser for modality {spec.modality!r} in this version")
+
+
+def augmentations_for(spec: DatasetSpec) -> dict[str, Augmentation]:
+    """The harmless changes the invariance metrics apply to this data set's features."""
+    if spec.modality == "image":
+        return image_augmentations(spec.image_size)
+    return {}
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Small PNG figures for the Dagster UI: loss curves, scree plots, sample images."""
+"""Small PNG figures for the Dagster UI: losses, scree plots, images, maps, neighbours."""
 
 from __future__ import annotations
 
@@ -64,7 +64,51 @@ def image_grid_png(
     for index, ax in enumerate(axes.flat):
         ax.axis("off")
         if index < len(images):
-            with Image.open(io.BytesIO(images[index])) as image:
-                ax.imshow(np.asarray(image.convert("L")), cmap="gray_r")
-            ax.set_title(labels[index] or "", fontsize=8)
+            _show(ax, images[index], labels[index] or "", colour="black")
     return _png(figure)
+
+
+def embedding_map_png(maps: dict[str, tuple[np.ndarray, list[str | None]]]) -> bytes:
+    """One panel per encoder: ``(n, 2)`` points coloured by label (grey when unlabelled)."""
+    figure, axes = plt.subplots(1, len(maps), figsize=(4.2 * len(maps), 4), squeeze=False)
+    for ax, (title, (points, labels)) in zip(axes[0], maps.items(), strict=True):
+        names = sorted({label for label in labels if label is not None})
+        colour_of = {name: plt.cm.tab10(i % 10) for i, name in enumerate(names)}
+        grey = (0.6, 0.6, 0.6, 1.0)
+        colours = [grey if label is None else colour_of[label] for label in labels]
+        ax.scatter(points[:, 0], points[:, 1], c=colours, s=4, linewidths=0)
+        ax.set_title(title)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for name in names[:10]:
+            ax.scatter([], [], color=colour_of[name], label=name, s=12)
+        if names:
+            ax.legend(fontsize=7, markerscale=1.5, loc="best", ncol=2)
+    return _png(figure)
+
+
+def neighbour_grid_png(
+    rows: list[tuple[bytes, str | None, list[tuple[bytes, str | None]]]], title: str
+) -> bytes:
+    """Each row: a query image, then its nearest neighbours, each titled with its label."""
+    columns = 1 + max((len(neighbours) for _, _, neighbours in rows), default=0)
+    figure, axes = plt.subplots(
+        len(rows), columns, figsize=(columns * 0.9, len(rows) * 1.0 + 0.4), squeeze=False
+    )
+    for ax_row, (query, label, neighbours) in zip(axes, rows, strict=True):
+        for column, ax in enumerate(ax_row):
+            ax.axis("off")
+            if column == 0:
+                _show(ax, query, f"query {label or ''}", colour="tab:blue")
+            elif column - 1 < len(neighbours):
+                image, neighbour_label = neighbours[column - 1]
+                match = neighbour_label == label and label is not None
+                _show(ax, image, neighbour_label or "", colour="tab:green" if match else "tab:red")
+    figure.suptitle(title, fontsize=9)
+    return _png(figure)
+
+
+def _show(ax: plt.Axes, png: bytes, title: str, colour: str) -> None:
+    with Image.open(io.BytesIO(png)) as image:
+        ax.imshow(np.asarray(image.convert("L")), cmap="gray_r")
+    ax.set_title(title, fontsize=7, color=colour)

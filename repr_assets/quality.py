@@ -1,15 +1,48 @@
-"""The quality report of one encoder: the metrics of INTERFACE.md from features and codes."""
+"""The quality report of one encoder: every metric of INTERFACE.md, plus check thresholds.
+
+Supervised metrics need labels: they are left out, with a note saying why, when no item
+is labelled or when there is a single class. Sampled metrics draw their samples from the
+data set's seed, so a report is reproducible.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
+import pyarrow.dataset as ds
+import torch
 
+from repr_assets.augment import Augmentation
 from repr_assets.encoders import Encoder
-from repr_assets.metrics.clustering import silhouette
+from repr_assets.metrics.clustering import calinski_harabasz, davies_bouldin, silhouette
+from repr_assets.metrics.invariance import invariance_cosine, invariance_knn_overlap
+from repr_assets.metrics.neighbourhood import (
+    TRUSTWORTHINESS_MAX_ITEMS,
+    seeded_sample,
+    trustworthiness,
+)
 from repr_assets.metrics.probes import knn_accuracy, linear_probe_accuracy
 from repr_assets.metrics.reconstruction import explained_variance, reconstruction_mse
+from repr_assets.metrics.separation import cluster_separation
+from repr_assets.metrics.spectrum import effective_rank
+
+INVARIANCE_MAX_ITEMS = 5_000
+COMBINED_AUGMENTATION = "all"
+
+
+@dataclass
+class EncoderReport:
+    values: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, metric: str, value: float) -> None:
+        if math.isfinite(value):
+            self.values[metric] = float(value)
+        else:
+            self.notes.append(f"{metric} is {value} and was left out")
 
 
 def evaluate_encoder(
@@ -19,27 +52,100 @@ def evaluate_encoder(
     labels: Sequence[str | None],
     test_mask: np.ndarray,
     seed: int,
-) -> dict[str, float]:
-    """Metric name -> value for features ``X`` ``(n, f)`` and their codes ``Z`` ``(n, d)``.
+    augmentations: Mapping[str, Augmentation] | None = None,
+    embeddings: ds.Dataset | None = None,
+) -> EncoderReport:
+    """Metric values for features ``X`` ``(n, f)`` and their codes ``Z`` ``(n, d)``.
 
     Rows of ``X``, ``Z``, ``labels`` and ``test_mask`` describe the same items in the same
-    order. Supervised metrics are left out when fewer than two classes are labelled.
+    order. ``augmentations`` (name -> augmentation; ``"all"`` is the composed one) give the
+    invariance metrics; ``embeddings``, the stored table, gives ``cluster_separation``
+    computed in DuckDB.
     """
     if not (len(X) == len(Z) == len(labels) == len(test_mask)):
         raise ValueError("features, codes, labels and test mask must describe the same items")
-    X_test = X[test_mask]
+    report = EncoderReport()
+    _reconstruction(report, encoder, X[test_mask])
+    report.add("effective_rank", effective_rank(Z))
+    _trustworthiness(report, X, Z, seed)
+    for name, augmentation in (augmentations or {}).items():
+        _invariance(report, encoder, X, Z, name, augmentation, seed)
+    _supervised(report, Z, labels, test_mask, seed, embeddings)
+    return report
+
+
+def _reconstruction(report: EncoderReport, encoder: Encoder, X_test: np.ndarray) -> None:
+    if len(X_test) == 0:
+        report.notes.append("no test items: reconstruction metrics left out")
+        return
     X_hat = encoder.inverse_transform(encoder.transform(X_test))
-    metrics = {
-        "reconstruction_mse": reconstruction_mse(X_test, X_hat),
-        "explained_variance": explained_variance(X_test, X_hat),
-    }
-    labelled = np.array([label is not None for label in labels])
-    if labelled.any():
-        _, y = np.unique(np.array([lab for lab in labels if lab is not None]), return_inverse=True)
-        Z_labelled, test_labelled = Z[labelled], test_mask[labelled]
-        train_classes = np.unique(y[~test_labelled])
-        if len(train_classes) >= 2 and test_labelled.any():
-            metrics["silhouette"] = silhouette(Z_labelled, y, seed=seed)
-            metrics["linear_probe_accuracy"] = linear_probe_accuracy(Z_labelled, y, test_labelled)
-            metrics["knn_accuracy"] = knn_accuracy(Z_labelled, y, test_labelled)
-    return metrics
+    report.add("reconstruction_mse", reconstruction_mse(X_test, X_hat))
+    try:
+        report.add("explained_variance", explained_variance(X_test, X_hat))
+    except ValueError as error:
+        report.notes.append(str(error))
+
+
+def _trustworthiness(report: EncoderReport, X: np.ndarray, Z: np.ndarray, seed: int) -> None:
+    sample = seeded_sample(len(X), TRUSTWORTHINESS_MAX_ITEMS, seed)
+    try:
+        report.add("trustworthiness", trustworthiness(X[sample], Z[sample], n_neighbors=10))
+    except ValueError as error:
+        report.notes.append(f"trustworthiness left out: {error}")
+
+
+def _invariance(
+    report: EncoderReport,
+    encoder: Encoder,
+    X: np.ndarray,
+    Z: np.ndarray,
+    name: str,
+    augmentation: Augmentation,
+    seed: int,
+) -> None:
+    sample = seeded_sample(len(X), INVARIANCE_MAX_ITEMS, seed)
+    generator = torch.Generator().manual_seed(seed)
+    Z_augmented = encoder.transform(augmentation(X[sample], generator))
+    suffix = "" if name == COMBINED_AUGMENTATION else f"_{name}"
+    report.add(f"invariance_cosine{suffix}", invariance_cosine(Z[sample], Z_augmented))
+    if len(Z) > 10:
+        overlap = invariance_knn_overlap(Z, sample, Z_augmented, k=10)
+        report.add(f"invariance_knn_overlap{suffix}", overlap)
+
+
+def _supervised(
+    report: EncoderReport,
+    Z: np.ndarray,
+    labels: Sequence[str | None],
+    test_mask: np.ndarray,
+    seed: int,
+    embeddings: ds.Dataset | None,
+) -> None:
+    labelled = np.array([label is not None for label in labels], dtype=bool)
+    if not labelled.any():
+        report.notes.append("no item is labelled: supervised metrics left out")
+        return
+    names, y = np.unique(
+        np.array([lab for lab in labels if lab is not None], dtype=object).astype(str),
+        return_inverse=True,
+    )
+    if len(names) < 2:
+        report.notes.append(
+            f"every labelled item has the label {names[0]!r}: class-separation and probe "
+            "metrics need at least two classes"
+        )
+        return
+    Z_labelled, test_labelled = Z[labelled], test_mask[labelled]
+    report.add("silhouette", silhouette(Z_labelled, y, seed=seed))
+    report.add("davies_bouldin", davies_bouldin(Z_labelled, y))
+    report.add("calinski_harabasz", calinski_harabasz(Z_labelled, y))
+    if embeddings is not None:
+        try:
+            report.add("cluster_separation", cluster_separation(embeddings))
+        except ValueError as error:
+            report.notes.append(str(error))
+    if len(np.unique(y[~test_labelled])) >= 2 and test_labelled.any():
+        report.add("linear_probe_accuracy", linear_probe_accuracy(Z_labelled, y, test_labelled))
+        report.add("knn_accuracy", knn_accuracy(Z_labelled, y, test_labelled))
+    else:
+        report.notes.append("the training split holds fewer than two classes: probes left out")

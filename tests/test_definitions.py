@@ -34,11 +34,17 @@ def test_definitions_load_with_the_digits_graph(home):
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
     assert keys == {f"digits/{name}" for name in EXPECTED_ASSETS}
     checks = {(k.asset_key.path[-1], k.name) for k in graph.asset_check_keys}
-    assert checks == {
+    integrity = {
         (asset, check)
         for asset in ("pca_embeddings", "autoencoder_embeddings")
         for check in ("vectors_finite", "one_row_per_item")
     }
+    thresholds = {
+        ("quality_report", f"{encoder}_{metric}_at_least")
+        for encoder in ("pca", "autoencoder")
+        for metric in ("linear_probe_accuracy", "effective_rank", "explained_variance")
+    }
+    assert checks == integrity | thresholds
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         assert node.group_name == "digits"

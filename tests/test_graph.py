@@ -13,12 +13,23 @@ from repr_assets.orchestration import build_representation_assets, build_resourc
 from repr_assets.stores.lance import LanceStore
 from tests.helpers import quick_run_config
 
-FIRST_REPORT = {
+INVARIANCE = {
+    f"invariance_{kind}{suffix}"
+    for kind in ("cosine", "knn_overlap")
+    for suffix in ("", "_shift", "_rotation", "_noise")
+}
+FULL_REPORT = {
     "silhouette",
+    "davies_bouldin",
+    "calinski_harabasz",
+    "cluster_separation",
     "linear_probe_accuracy",
     "knn_accuracy",
     "reconstruction_mse",
     "explained_variance",
+    "trustworthiness",
+    "effective_rank",
+    *INVARIANCE,
 }
 
 
@@ -79,27 +90,32 @@ def test_embedding_rows_carry_the_run_that_wrote_them(two_runs):
     assert set(data.column("run_id").to_pylist()) == {second.run_id}
 
 
-def test_blocking_checks_pass(two_runs):
+def test_every_check_passes(two_runs):
     _, first, *_ = two_runs
     evaluations = {
         (e.asset_key.path[-1], e.check_name): e.passed for e in first.get_asset_check_evaluations()
     }
-    assert evaluations == {
-        ("pca_embeddings", "vectors_finite"): True,
-        ("pca_embeddings", "one_row_per_item"): True,
-        ("autoencoder_embeddings", "vectors_finite"): True,
-        ("autoencoder_embeddings", "one_row_per_item"): True,
+    integrity = {
+        (f"{encoder}_embeddings", check): True
+        for encoder in ("pca", "autoencoder")
+        for check in ("vectors_finite", "one_row_per_item")
     }
+    thresholds = {
+        ("quality_report", f"{encoder}_{metric}_at_least"): True
+        for encoder in ("pca", "autoencoder")
+        for metric in ("linear_probe_accuracy", "effective_rank", "explained_variance")
+    }
+    assert evaluations == integrity | thresholds
 
 
-def test_first_report_is_written_for_both_encoders(two_runs):
+def test_full_report_is_written_for_both_encoders(two_runs):
     _, first, (_, metrics), *_ = two_runs
     by_encoder: dict[str, set[str]] = {}
     for dataset, encoder, version, metric, value, run_id in metrics:
         assert dataset == "digits" and run_id == first.run_id and version
         assert np.isfinite(value)
         by_encoder.setdefault(encoder, set()).add(metric)
-    assert by_encoder == {"pca": FIRST_REPORT, "autoencoder": FIRST_REPORT}
+    assert by_encoder == {"pca": FULL_REPORT, "autoencoder": FULL_REPORT}
 
 
 def test_quality_on_digits(two_runs):
@@ -141,4 +157,8 @@ def test_materialize_metadata_is_useful(two_runs):
     assert metadata["autoencoder_model"]["loss_curve"].value.startswith("![loss curve](data:")
     assert metadata["autoencoder_model"]["final_validation_loss"].value > 0
     assert len(metadata["pca_embeddings"]["preview"].value.records) == 5
-    assert metadata["quality_report"]["metrics_written"].value == 10
+    report = metadata["quality_report"]
+    assert report["metrics_written"].value == 2 * len(FULL_REPORT)
+    assert [r.data["encoder"] for r in report["metrics"].value.records] == ["pca", "autoencoder"]
+    for figure in ("embedding_map", "neighbours_pca", "neighbours_autoencoder"):
+        assert report[figure].value.startswith("![")

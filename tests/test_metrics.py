@@ -12,6 +12,7 @@ from sklearn.preprocessing import StandardScaler
 from repr_assets.encoders.pca import PCA
 from repr_assets.holdout import stratified_test_mask
 from repr_assets.metrics.clustering import SILHOUETTE_MAX_ITEMS, silhouette
+from repr_assets.metrics.neighbours import cosine_topk
 from repr_assets.metrics.probes import knn_accuracy, knn_predict, linear_probe_accuracy
 from repr_assets.metrics.reconstruction import explained_variance, reconstruction_mse
 from repr_assets.quality import evaluate_encoder
@@ -101,11 +102,21 @@ def test_knn_predict_matches_sklearn() -> None:
     assert 0.3 < (predicted == y[300:]).mean() < 1.0
 
 
-def test_knn_predict_in_chunks_matches_one_chunk() -> None:
-    Z, y = _clusters(n=300, spread=2.5)
-    whole = knn_predict(Z[:200], y[:200], Z[200:], chunk_size=4096)
-    chunked = knn_predict(Z[:200], y[:200], Z[200:], chunk_size=7)
+def test_cosine_topk_in_chunks_matches_one_chunk_and_brute_force() -> None:
+    Z, _ = _clusters(n=300, spread=2.5)
+    whole = cosine_topk(Z[200:], Z[:200], k=10, chunk_size=4096)
+    chunked = cosine_topk(Z[200:], Z[:200], k=10, chunk_size=7)
     np.testing.assert_array_equal(chunked, whole)
+    unit = Z / np.linalg.norm(Z, axis=1, keepdims=True)
+    expected = np.argsort(-(unit[200:] @ unit[:200].T), axis=1, kind="stable")[:, :10]
+    np.testing.assert_array_equal(whole, expected)
+
+
+def test_cosine_topk_can_exclude_each_query_itself() -> None:
+    Z, _ = _clusters(n=50, spread=2.5)
+    neighbours = cosine_topk(Z, Z, k=5, exclude=np.arange(50))
+    assert neighbours.shape == (50, 5)
+    assert not (neighbours == np.arange(50)[:, None]).any()
 
 
 def test_knn_predict_breaks_vote_ties_to_the_smallest_label() -> None:

@@ -1,22 +1,97 @@
-"""How well the classes separate in the embedding space."""
+"""How well the classes separate: silhouette, Davies–Bouldin, Calinski–Harabasz.
+
+Each matches scikit-learn's function of the same name; the silhouette's quadratic
+distance work runs in row chunks on the metric device.
+"""
 
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import silhouette_score
+import torch
+
+from repr_assets.metrics.device import as_tensor, metric_device
 
 SILHOUETTE_MAX_ITEMS = 10_000
 
 
 def silhouette(
-    Z: np.ndarray, y: np.ndarray, seed: int, max_items: int = SILHOUETTE_MAX_ITEMS
+    Z: np.ndarray,
+    y: np.ndarray,
+    seed: int,
+    max_items: int = SILHOUETTE_MAX_ITEMS,
+    chunk_size: int = 1024,
 ) -> float:
-    """Euclidean silhouette of ``Z`` ``(n, d)`` under labels ``y`` ``(n,)``.
+    """Mean euclidean silhouette of ``Z`` ``(n, d)`` under integer labels ``y`` ``(n,)``.
 
-    All items when there are at most ``max_items``, else a seeded sample of that many
-    (Rousseeuw, 1987). Needs at least two classes.
+    All items when there are at most ``max_items``, else the same seeded sample that
+    ``sklearn.metrics.silhouette_score(sample_size=max_items, random_state=seed)`` draws
+    (Rousseeuw, 1987). Items alone in their class score 0, as in scikit-learn.
     """
-    sample_size = max_items if len(Z) > max_items else None
-    return float(
-        silhouette_score(Z, y, metric="euclidean", sample_size=sample_size, random_state=seed)
-    )
+    if len(Z) > max_items:
+        sample = np.random.RandomState(seed).permutation(len(Z))[:max_items]
+        Z, y = Z[sample], y[sample]
+    _, y = np.unique(y, return_inverse=True)
+    _require_classes(y, len(Z))
+    device = metric_device()
+    points = as_tensor(Z, device)
+    labels = torch.as_tensor(y, device=device)
+    one_hot = torch.nn.functional.one_hot(labels).to(points.dtype)
+    class_sizes = one_hot.sum(dim=0)
+    scores = []
+    for start in range(0, len(points), chunk_size):
+        block = points[start : start + chunk_size]
+        own = labels[start : start + chunk_size]
+        distance_sums = torch.cdist(block, points) @ one_hot  # (chunk, classes)
+        own_size = class_sizes[own]
+        rows = torch.arange(len(block), device=device)
+        a = distance_sums[rows, own] / (own_size - 1).clamp(min=1)
+        mean_to_other = distance_sums / class_sizes
+        mean_to_other[rows, own] = torch.inf
+        b = mean_to_other.min(dim=1).values
+        score = (b - a) / torch.maximum(a, b)
+        scores.append(torch.where(own_size > 1, torch.nan_to_num(score), 0.0))
+    return float(torch.cat(scores).mean())
+
+
+def davies_bouldin(Z: np.ndarray, y: np.ndarray) -> float:
+    """Davies–Bouldin index (1979) of ``Z`` ``(n, d)`` under labels ``y``; lower is better."""
+    _, y = np.unique(y, return_inverse=True)
+    _require_classes(y, len(Z))
+    Z = np.asarray(Z, dtype=np.float64)
+    centroids = _centroids(Z, y)
+    scatter = np.bincount(y, weights=np.linalg.norm(Z - centroids[y], axis=1)) / np.bincount(y)
+    separation = np.linalg.norm(centroids[:, None, :] - centroids[None, :, :], axis=2)
+    if np.allclose(scatter, 0) or np.allclose(separation, 0):
+        return 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = (scatter[:, None] + scatter[None, :]) / separation
+    ratio[np.isinf(ratio) | np.isnan(ratio)] = 0.0
+    np.fill_diagonal(ratio, -np.inf)
+    return float(np.mean(ratio.max(axis=1)))
+
+
+def calinski_harabasz(Z: np.ndarray, y: np.ndarray) -> float:
+    """Calinski–Harabasz score (1974): between- over within-class dispersion; higher is better."""
+    _, y = np.unique(y, return_inverse=True)
+    _require_classes(y, len(Z))
+    Z = np.asarray(Z, dtype=np.float64)
+    n, k = len(Z), int(y.max()) + 1
+    centroids = _centroids(Z, y)
+    between = float(np.sum(np.bincount(y) * np.sum((centroids - Z.mean(axis=0)) ** 2, axis=1)))
+    within = float(np.sum((Z - centroids[y]) ** 2))
+    return 1.0 if within == 0.0 else between * (n - k) / (within * (k - 1))
+
+
+def _centroids(Z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    sums = np.zeros((int(y.max()) + 1, Z.shape[1]))
+    np.add.at(sums, y, Z)
+    return sums / np.bincount(y)[:, None]
+
+
+def _require_classes(y: np.ndarray, n: int) -> None:
+    classes = len(np.unique(y))
+    if not 2 <= classes <= n - 1:
+        raise ValueError(
+            f"class-separation metrics need between 2 and n_items - 1 classes; got {classes} "
+            f"classes over {n} items"
+        )

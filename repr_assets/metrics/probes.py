@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
+
+from repr_assets.metrics.neighbours import cosine_topk
 
 
 def linear_probe_accuracy(
@@ -28,33 +29,19 @@ def knn_predict(
     train_y: np.ndarray,
     query_Z: np.ndarray,
     k: int = 10,
-    chunk_size: int = 4096,
 ) -> np.ndarray:
     """Majority vote of the ``k`` nearest training items under cosine distance.
 
     ``train_Z``: ``(n, d)``; ``train_y``: ``(n,)`` integer labels in ``[0, C)``;
     ``query_Z``: ``(m, d)``. Returns ``(m,)`` predictions. Ties go to the smallest label,
-    as in scikit-learn's ``KNeighborsClassifier``. Queries are processed in chunks so the
-    distance block stays ``(chunk_size, n)``; runs on the GPU when there is one.
+    as in scikit-learn's ``KNeighborsClassifier``.
     """
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    k = min(k, len(train_Z))
+    neighbours = cosine_topk(query_Z, train_Z, k)
     n_classes = int(train_y.max()) + 1
-    keys = torch.nn.functional.normalize(torch.as_tensor(train_Z, dtype=torch.float32), dim=1)
-    keys = keys.to(device)
-    labels = torch.as_tensor(train_y, dtype=torch.long, device=device)
-    predictions = []
-    for start in range(0, len(query_Z), chunk_size):
-        queries = torch.as_tensor(query_Z[start : start + chunk_size], dtype=torch.float32)
-        queries = torch.nn.functional.normalize(queries.to(device), dim=1)
-        neighbours = (queries @ keys.T).topk(k, dim=1).indices
-        votes = torch.zeros(len(queries), n_classes, device=device)
-        votes.scatter_add_(1, labels[neighbours], torch.ones_like(neighbours, dtype=votes.dtype))
-        # argmax returns the first maximum, i.e. the smallest label among tied classes.
-        predictions.append(votes.argmax(dim=1).cpu())
-    if not predictions:
-        return np.zeros(0, dtype=np.int64)
-    return torch.cat(predictions).numpy()
+    votes = np.zeros((len(query_Z), n_classes), dtype=np.int64)
+    np.add.at(votes, (np.arange(len(query_Z))[:, None], train_y[neighbours]), 1)
+    # argmax returns the first maximum, i.e. the smallest label among tied classes.
+    return votes.argmax(axis=1)
 
 
 def knn_accuracy(Z: np.ndarray, y: np.ndarray, test_mask: np.ndarray, k: int = 10) -> float:

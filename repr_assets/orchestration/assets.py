@@ -8,15 +8,13 @@ returns ``MaterializeResult`` metadata; the computing is done by the core.
 """
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import dagster as dg
 import numpy as np
-from dagster_duckdb import DuckDBResource
 
 from repr_assets.datasets import DatasetSpec
 from repr_assets.embed import embed_items
-from repr_assets.features import FeatureMatrix, featurise_items, load_features, load_vectors
+from repr_assets.features import FeatureMatrix, featurise_items, load_features
 from repr_assets.hashing import model_version
 from repr_assets.holdout import stratified_test_mask
 from repr_assets.ingest import ingest_items
@@ -24,21 +22,12 @@ from repr_assets.integrity import distinct_labels
 from repr_assets.orchestration import metadata
 from repr_assets.orchestration.checks import build_embedding_checks
 from repr_assets.orchestration.config import AutoencoderConfig, PCAConfig
+from repr_assets.orchestration.report import build_quality_report_asset
 from repr_assets.orchestration.resources import LanceDBResource, ModelStoreResource
 from repr_assets.plots import image_grid_png, loss_curve_png, scree_png
-from repr_assets.quality import evaluate_encoder
-from repr_assets.stores.reports import MetricValue, append_metrics
 from repr_assets.tables import embeddings_table, features_table, items_table
 
 ENCODERS = ("pca", "autoencoder")
-REPORT_COLUMNS = (
-    "encoder",
-    "linear_probe_accuracy",
-    "knn_accuracy",
-    "silhouette",
-    "reconstruction_mse",
-    "explained_variance",
-)
 
 
 def build_representation_assets(
@@ -188,49 +177,7 @@ def build_representation_assets(
         encoder: _embeddings_asset(spec, encoder, models[encoder]) for encoder in ENCODERS
     }
 
-    @dg.asset(
-        key=key("quality_report"),
-        deps=list(embeddings.values()),
-        group_name=name,
-        kinds={"duckdb"},
-    )
-    def quality_report(
-        context: dg.AssetExecutionContext,
-        lancedb: LanceDBResource,
-        model_store: ModelStoreResource,
-        duckdb: DuckDBResource,
-    ) -> dg.MaterializeResult:
-        """Quality metrics of each encoder, appended to ``quality_metrics`` in DuckDB."""
-        store = lancedb.get_store()
-        data = load_features(store, name)
-        test_mask = stratified_test_mask(data.item_ids, data.labels, seed=spec.seed)
-        computed_at = datetime.now(UTC).replace(tzinfo=None)
-        rows: list[MetricValue] = []
-        table_rows = []
-        for encoder_name in ENCODERS:
-            encoder, saved = model_store.get_store().load(name, encoder_name)
-            codes = load_vectors(store, embeddings_table(name, encoder_name))
-            _check_aligned(data, codes, encoder_name)
-            values = evaluate_encoder(encoder, data.X, codes.X, data.labels, test_mask, spec.seed)
-            context.log.info(
-                f"{encoder_name}: " + ", ".join(f"{k}={v:.4f}" for k, v in values.items())
-            )
-            rows += [
-                MetricValue(
-                    name, encoder_name, saved.version, metric, value, context.run_id, computed_at
-                )
-                for metric, value in values.items()
-            ]
-            table_rows.append({"encoder": encoder_name, **values})
-        with duckdb.get_connection() as connection:
-            append_metrics(connection, rows)
-        return dg.MaterializeResult(
-            metadata={
-                "metrics_written": len(rows),
-                "test_items": int(test_mask.sum()),
-                "metrics": metadata.metric_table(table_rows, REPORT_COLUMNS),
-            }
-        )
+    quality_report = build_quality_report_asset(spec, ENCODERS, list(embeddings.values()))
 
     checks: list[dg.AssetChecksDefinition] = []
     for encoder_name, asset in embeddings.items():
@@ -303,12 +250,3 @@ def _epoch_logger(
             )
 
     return log
-
-
-def _check_aligned(features: FeatureMatrix, codes: FeatureMatrix, encoder: str) -> None:
-    if features.item_ids != codes.item_ids:
-        raise ValueError(
-            f"the {encoder} embeddings do not cover the same items as the features "
-            f"({len(codes.item_ids)} vs {len(features.item_ids)} rows): "
-            f"materialise {encoder}_embeddings again"
-        )

@@ -10,6 +10,7 @@ from typing import TypeVar
 import lancedb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 KEY = "item_id"
 T = TypeVar("T")
@@ -121,6 +122,11 @@ class LanceStore:
     def head(self, name: str, rows: int, columns: list[str] | None = None) -> pa.Table:
         """The first ``rows`` rows, in storage order, without reading the rest."""
         return self.open(name).to_lance().head(rows, columns=columns)
+
+    def take(self, name: str, item_ids: list[str], columns: list[str] | None = None) -> pa.Table:
+        """The rows of ``item_ids`` (an Arrow filter expression, never an SQL string)."""
+        dataset = self.open(name).to_lance()
+        return dataset.to_table(columns=columns, filter=pc.field(KEY).isin(item_ids))
 
     def read_table(self, name: str, columns: list[str] | None = None) -> pa.Table:
         """A whole table, sorted by ``item_id`` so that row order is reproducible."""

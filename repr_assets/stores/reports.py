@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import astuple, dataclass, fields
+from dataclasses import astuple, dataclass
 from datetime import datetime
 
 import duckdb
@@ -34,8 +34,70 @@ class MetricValue:
     computed_at: datetime
 
 
+# The newest value of each metric per model version: a version reported by several runs
+# counts once, with its latest value.
+QUALITY_BY_VERSION_VIEW = """
+CREATE OR REPLACE VIEW quality_by_version AS
+SELECT dataset, encoder, model_version, metric,
+       arg_max(value, computed_at) AS value,
+       arg_max(run_id, computed_at) AS run_id,
+       max(computed_at) AS computed_at
+FROM quality_metrics
+GROUP BY dataset, encoder, model_version, metric
+"""
+
+LATEST_QUALITY_VIEW = """
+CREATE OR REPLACE VIEW latest_quality AS
+SELECT dataset, encoder, model_version, metric, value, run_id, computed_at
+FROM quality_metrics
+QUALIFY row_number() OVER (
+    PARTITION BY dataset, encoder, metric ORDER BY computed_at DESC, run_id DESC
+) = 1
+"""
+
+# Each metric's latest value next to its value under the model version before it.
+QUALITY_CHANGES_VIEW = """
+CREATE OR REPLACE VIEW quality_changes AS
+WITH ranked AS (
+    SELECT *, row_number() OVER (
+        PARTITION BY dataset, encoder, metric ORDER BY computed_at DESC, model_version
+    ) AS recency
+    FROM quality_by_version
+)
+SELECT current.dataset, current.encoder, current.metric,
+       current.model_version, current.value,
+       previous.model_version AS previous_model_version,
+       previous.value AS previous_value,
+       current.value - previous.value AS delta,
+       current.run_id, current.computed_at
+FROM ranked AS current
+LEFT JOIN ranked AS previous
+    ON previous.dataset = current.dataset AND previous.encoder = current.encoder
+   AND previous.metric = current.metric AND previous.recency = 2
+WHERE current.recency = 1
+"""
+
+# SELECT * FROM compare_model_versions('digits', 'pca', 'old', 'new')
+COMPARE_MACRO = """
+CREATE OR REPLACE MACRO compare_model_versions(ds, enc, old_version, new_version) AS TABLE
+SELECT coalesce(new.metric, old.metric) AS metric,
+       old.value AS old_value, new.value AS new_value, new.value - old.value AS delta
+FROM (SELECT * FROM quality_by_version
+      WHERE dataset = ds AND encoder = enc AND model_version = old_version) AS old
+FULL OUTER JOIN (SELECT * FROM quality_by_version
+      WHERE dataset = ds AND encoder = enc AND model_version = new_version) AS new
+    ON new.metric = old.metric
+ORDER BY metric
+"""
+
+
 def ensure_report_tables(connection: duckdb.DuckDBPyConnection) -> None:
+    """Create ``quality_metrics`` and the views over it (``latest_quality``,
+    ``quality_by_version``, ``quality_changes``) and the ``compare_model_versions`` macro."""
     connection.execute(QUALITY_METRICS_DDL)
+    for statement in (QUALITY_BY_VERSION_VIEW, LATEST_QUALITY_VIEW, QUALITY_CHANGES_VIEW):
+        connection.execute(statement)
+    connection.execute(COMPARE_MACRO)
 
 
 def append_metrics(connection: duckdb.DuckDBPyConnection, rows: Sequence[MetricValue]) -> int:
@@ -62,24 +124,42 @@ def append_metrics(connection: duckdb.DuckDBPyConnection, rows: Sequence[MetricV
     return len(rows)
 
 
-LATEST_METRICS_SQL = """
-SELECT dataset, encoder, model_version, metric, value, run_id, computed_at
-FROM quality_metrics
-WHERE ($dataset IS NULL OR dataset = $dataset)
-QUALIFY row_number() OVER (
-    PARTITION BY dataset, encoder, metric ORDER BY computed_at DESC, run_id DESC
-) = 1
-ORDER BY dataset, encoder, metric
-"""
-
-
 def latest_metrics(
     connection: duckdb.DuckDBPyConnection, dataset: str | None = None
 ) -> pd.DataFrame:
-    """The newest value of each metric per data set and encoder."""
-    if not _has_table(connection, "quality_metrics"):
-        return pd.DataFrame(columns=[f.name for f in fields(MetricValue)])
-    return connection.execute(LATEST_METRICS_SQL, {"dataset": dataset}).df()
+    """The newest value of each metric per data set and encoder, with the change since the
+    encoder's previous model version (``previous_model_version``, ``previous_value``,
+    ``delta``; null when there is none)."""
+    if not _has_table(connection, "quality_changes"):
+        return pd.DataFrame(columns=[*QUALITY_CHANGES_COLUMNS])
+    return connection.execute(
+        "SELECT * FROM quality_changes WHERE $dataset IS NULL OR dataset = $dataset "
+        "ORDER BY dataset, encoder, metric",
+        {"dataset": dataset},
+    ).df()
+
+
+def compare_model_versions(
+    connection: duckdb.DuckDBPyConnection, dataset: str, encoder: str, old: str, new: str
+) -> pd.DataFrame:
+    """Metric by metric: ``old_value``, ``new_value`` and ``delta`` of two model versions."""
+    return connection.execute(
+        "SELECT * FROM compare_model_versions(?, ?, ?, ?)", [dataset, encoder, old, new]
+    ).df()
+
+
+QUALITY_CHANGES_COLUMNS = (
+    "dataset",
+    "encoder",
+    "metric",
+    "model_version",
+    "value",
+    "previous_model_version",
+    "previous_value",
+    "delta",
+    "run_id",
+    "computed_at",
+)
 
 
 def _has_table(connection: duckdb.DuckDBPyConnection, name: str) -> bool:

@@ -1,0 +1,180 @@
+"""The ``quality_report`` asset: every metric per encoder, its history in DuckDB, its checks."""
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import dagster as dg
+import numpy as np
+from dagster_duckdb import DuckDBResource
+
+from repr_assets.datasets import DatasetSpec
+from repr_assets.features import FeatureMatrix, augmentations_for, load_features, load_vectors
+from repr_assets.figures import map_points, query_neighbours
+from repr_assets.holdout import stratified_test_mask
+from repr_assets.orchestration import metadata
+from repr_assets.orchestration.resources import LanceDBResource, ModelStoreResource
+from repr_assets.plots import embedding_map_png, neighbour_grid_png
+from repr_assets.quality import evaluate_encoder
+from repr_assets.stores.lance import LanceStore
+from repr_assets.stores.reports import MetricValue, append_metrics
+from repr_assets.tables import embeddings_table, items_table
+from repr_assets.thresholds import THRESHOLD_CHECKS, check_thresholds
+
+REPORT_COLUMNS = (
+    "encoder",
+    "linear_probe_accuracy",
+    "knn_accuracy",
+    "silhouette",
+    "davies_bouldin",
+    "calinski_harabasz",
+    "cluster_separation",
+    "reconstruction_mse",
+    "explained_variance",
+    "trustworthiness",
+    "effective_rank",
+    "invariance_cosine",
+    "invariance_knn_overlap",
+)
+GRID_QUERIES = 6
+GRID_NEIGHBOURS = 7
+
+
+def build_quality_report_asset(
+    spec: DatasetSpec, encoders: Sequence[str], embeddings: Sequence[dg.AssetsDefinition]
+) -> dg.AssetsDefinition:
+    name = spec.name
+    key = dg.AssetKey([name, "quality_report"])
+    thresholds = spec.thresholds
+    check_specs = [
+        dg.AssetCheckSpec(
+            f"{encoder}_{metric}_at_least",
+            asset=key,
+            description=f"{encoder}: {metric} >= {getattr(thresholds, field)}. {guards}",
+        )
+        for encoder in encoders
+        for metric, field, guards in THRESHOLD_CHECKS
+    ]
+
+    @dg.asset(
+        key=key,
+        deps=list(embeddings),
+        group_name=name,
+        kinds={"duckdb"},
+        check_specs=check_specs,
+        description=(
+            f"The quality metrics of each encoder of {name} (INTERFACE.md), appended to the "
+            "DuckDB table ``quality_metrics`` with model version and run id; a 2-D map of "
+            "each embedding and, for images, query images with their nearest neighbours."
+        ),
+    )
+    def quality_report(
+        context: dg.AssetExecutionContext,
+        lancedb: LanceDBResource,
+        model_store: ModelStoreResource,
+        duckdb: DuckDBResource,
+    ) -> dg.MaterializeResult:
+        store = lancedb.get_store()
+        data = load_features(store, name)
+        test_mask = stratified_test_mask(data.item_ids, data.labels, seed=spec.seed)
+        computed_at = datetime.now(UTC).replace(tzinfo=None)
+        rows: list[MetricValue] = []
+        table_rows: list[dict[str, object]] = []
+        check_results: list[dg.AssetCheckResult] = []
+        notes: list[str] = []
+        maps = {}
+        grids = {}
+        for encoder_name in encoders:
+            encoder, saved = model_store.get_store().load(name, encoder_name)
+            table = embeddings_table(name, encoder_name)
+            codes = load_vectors(store, table)
+            _check_aligned(data, codes, encoder_name)
+            report = evaluate_encoder(
+                encoder,
+                data.X,
+                codes.X,
+                data.labels,
+                test_mask,
+                spec.seed,
+                augmentations=augmentations_for(spec),
+                embeddings=store.open(table).to_lance(),
+            )
+            shown = ", ".join(f"{k}={v:.4f}" for k, v in report.values.items())
+            context.log.info(f"{encoder_name}: {shown}")
+            notes += [f"{encoder_name}: {note}" for note in report.notes]
+            rows += [
+                MetricValue(
+                    name, encoder_name, saved.version, metric, value, context.run_id, computed_at
+                )
+                for metric, value in report.values.items()
+            ]
+            table_rows.append({"encoder": encoder_name, **report.values})
+            check_results += _check_results(encoder_name, report.values, spec)
+            maps[encoder_name] = map_points(codes.X, codes.labels, spec.seed)
+            if spec.modality == "image":
+                grids[encoder_name] = _neighbour_grid(store, name, codes, test_mask, spec.seed)
+        with duckdb.get_connection() as connection:
+            append_metrics(connection, rows)
+        for note in notes:
+            context.log.warning(note)
+        figures = {"embedding_map": metadata.image(embedding_map_png(maps), "2-D map")}
+        for encoder_name, png in grids.items():
+            figures[f"neighbours_{encoder_name}"] = metadata.image(png, "nearest neighbours")
+        return dg.MaterializeResult(
+            metadata={
+                "metrics_written": len(rows),
+                "test_items": int(test_mask.sum()),
+                "metrics": metadata.metric_table(table_rows, REPORT_COLUMNS),
+                "notes": dg.MetadataValue.md("\n".join(f"- {n}" for n in notes) or "none"),
+                **figures,
+            },
+            check_results=check_results,
+        )
+
+    return quality_report
+
+
+def _check_results(
+    encoder: str, values: dict[str, float], spec: DatasetSpec
+) -> list[dg.AssetCheckResult]:
+    return [
+        dg.AssetCheckResult(
+            check_name=f"{encoder}_{outcome.check}",
+            passed=outcome.passed,
+            metadata={
+                "value": outcome.value if outcome.value is not None else "not computed",
+                "minimum": outcome.minimum,
+            },
+            description=None if outcome.value is not None else f"{outcome.metric} not computed",
+        )
+        for outcome in check_thresholds(values, spec.thresholds)
+    ]
+
+
+def _neighbour_grid(
+    store: LanceStore, dataset: str, codes: FeatureMatrix, test_mask: np.ndarray, seed: int
+) -> bytes:
+    candidates = np.flatnonzero(test_mask) if test_mask.any() else np.arange(len(codes.X))
+    queries, neighbours = query_neighbours(codes.X, candidates, GRID_QUERIES, GRID_NEIGHBOURS, seed)
+    wanted = {codes.item_ids[i] for i in [*queries, *neighbours.ravel()]}
+    images = store.take(items_table(dataset), sorted(wanted), columns=["item_id", "image"])
+    image_of = dict(
+        zip(images.column("item_id").to_pylist(), images.column("image").to_pylist(), strict=True)
+    )
+    rows = [
+        (
+            image_of[codes.item_ids[q]],
+            codes.labels[q],
+            [(image_of[codes.item_ids[n]], codes.labels[n]) for n in row],
+        )
+        for q, row in zip(queries, neighbours, strict=True)
+    ]
+    return neighbour_grid_png(rows, "query (blue) and nearest neighbours: green = same label")
+
+
+def _check_aligned(features: FeatureMatrix, codes: FeatureMatrix, encoder: str) -> None:
+    if features.item_ids != codes.item_ids:
+        raise ValueError(
+            f"the {encoder} embeddings do not cover the same items as the features "
+            f"({len(codes.item_ids)} vs {len(features.item_ids)} rows): "
+            f"materialise {encoder}_embeddings again"
+        )
