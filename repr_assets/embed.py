@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pyarrow as pa
 
 from repr_assets.encoders import Encoder
-from repr_assets.items import vector_array, vector_schema, vectors_of
+from repr_assets.items import vector_schema, vectors_of
 from repr_assets.stores.lance import LanceStore, WriteResult
 from repr_assets.tables import embeddings_table, features_table
+from repr_assets.vectorise import Progress, write_vectors
 
 PROVENANCE_FIELDS = [pa.field("model_version", pa.string()), pa.field("run_id", pa.string())]
 
@@ -26,24 +25,17 @@ def embed_items(
     model_version: str,
     run_id: str,
     batch_size: int = 8192,
+    progress: Progress | None = None,
 ) -> WriteResult:
-    """Encode ``{dataset}_features`` batch by batch and upsert into ``{dataset}_{encoder_name}``."""
-    schema = embedding_schema(encoder.latent_dim)
-
-    def batches() -> Iterator[pa.RecordBatch]:
-        for features in store.read_batches(features_table(dataset), batch_size=batch_size):
-            codes = encoder.transform(vectors_of(features.column("vector")))
-            rows = features.num_rows
-            yield pa.RecordBatch.from_arrays(
-                [
-                    features.column("item_id"),
-                    features.column("label"),
-                    features.column("split"),
-                    vector_array(codes),
-                    pa.array([model_version] * rows, pa.string()),
-                    pa.array([run_id] * rows, pa.string()),
-                ],
-                schema=schema,
-            )
-
-    return store.upsert(embeddings_table(dataset, encoder_name), schema, batches())
+    """Encode ``{dataset}_features`` batch by batch and upsert into ``{dataset}_{encoder_name}``,
+    each row carrying the model version and the run that wrote it."""
+    return write_vectors(
+        store,
+        features_table(dataset),
+        embeddings_table(dataset, encoder_name),
+        encoder.latent_dim,
+        lambda batch: encoder.transform(vectors_of(batch.column("vector"))),
+        constants={"model_version": model_version, "run_id": run_id},
+        batch_size=batch_size,
+        progress=progress,
+    )

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-import pyarrow as pa
 
 from repr_assets.augment import Augmentation, image_augmentations
 from repr_assets.datasets import DatasetSpec
 from repr_assets.featurisers.image import ImageFeaturiser
 from repr_assets.hashing import short_hash
-from repr_assets.items import vector_array, vector_schema, vectors_of
+from repr_assets.items import vectors_of
 from repr_assets.stores.lance import LanceStore, WriteResult
 from repr_assets.tables import features_table, items_table
+from repr_assets.vectorise import Progress, write_vectors
 
 
 def featuriser_for(spec: DatasetSpec) -> ImageFeaturiser:
@@ -38,26 +37,19 @@ class FeaturesWritten:
 
 
 def featurise_items(
-    spec: DatasetSpec, store: LanceStore, batch_size: int = 1024
+    spec: DatasetSpec, store: LanceStore, batch_size: int = 1024, progress: Progress | None = None
 ) -> FeaturesWritten:
     """Featurise ``{dataset}_items`` batch by batch; upsert the rows into ``{dataset}_features``."""
     featuriser = featuriser_for(spec)
-    schema = vector_schema(featuriser.dim)
-
-    def batches() -> Iterator[pa.RecordBatch]:
-        for items in store.read_batches(items_table(spec.name), batch_size=batch_size):
-            features = featuriser.featurise(items)
-            yield pa.RecordBatch.from_arrays(
-                [
-                    items.column("item_id"),
-                    items.column("label"),
-                    items.column("split"),
-                    vector_array(features),
-                ],
-                schema=schema,
-            )
-
-    write = store.upsert(features_table(spec.name), schema, batches())
+    write = write_vectors(
+        store,
+        items_table(spec.name),
+        features_table(spec.name),
+        featuriser.dim,
+        featuriser.featurise,
+        batch_size=batch_size,
+        progress=progress,
+    )
     return FeaturesWritten(write, featuriser.dim, featuriser.version)
 
 

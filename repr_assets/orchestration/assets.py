@@ -26,6 +26,7 @@ from repr_assets.orchestration.report import build_quality_report_asset
 from repr_assets.orchestration.resources import LanceDBResource, ModelStoreResource
 from repr_assets.plots import image_grid_png, loss_curve_png, scree_png
 from repr_assets.tables import embeddings_table, features_table, items_table
+from repr_assets.vectorise import Progress
 
 ENCODERS = ("pca", "autoencoder")
 
@@ -92,7 +93,9 @@ def build_representation_assets(
     def features(
         context: dg.AssetExecutionContext, lancedb: LanceDBResource
     ) -> dg.MaterializeResult:
-        written = featurise_items(spec, lancedb.get_store())
+        written = featurise_items(
+            spec, lancedb.get_store(), progress=_row_logger(context, "featurised")
+        )
         context.log.info(
             f"featurised {written.write.rows_written} items into {written.dim} features"
         )
@@ -216,7 +219,15 @@ def _embeddings_asset(
     ) -> dg.MaterializeResult:
         store = lancedb.get_store()
         encoder, saved = model_store.get_store().load(name, encoder_name)
-        written = embed_items(store, name, encoder_name, encoder, saved.version, context.run_id)
+        written = embed_items(
+            store,
+            name,
+            encoder_name,
+            encoder,
+            saved.version,
+            context.run_id,
+            progress=_row_logger(context, "encoded"),
+        )
         context.log.info(f"wrote {written.rows_written} {encoder_name} embeddings to {table}")
         preview = store.head(table, 5, columns=["item_id", "label", "vector", "model_version"])
         return dg.MaterializeResult(
@@ -235,6 +246,13 @@ def _embeddings_asset(
 
 def _fit_meta(context: dg.AssetExecutionContext, fitted_items: int) -> dict[str, object]:
     return {"run_id": context.run_id, "fitted_items": fitted_items}
+
+
+def _row_logger(context: dg.AssetExecutionContext, verb: str) -> Progress:
+    def log(done: int, total: int) -> None:
+        context.log.info(f"{verb} {done:,} of {total:,} items ({done / max(total, 1):.0%})")
+
+    return log
 
 
 def _epoch_logger(
