@@ -18,7 +18,11 @@ import torch
 from repr_assets.augment import Augmentation
 from repr_assets.encoders import Encoder
 from repr_assets.metrics.clustering import calinski_harabasz, davies_bouldin, silhouette
-from repr_assets.metrics.invariance import invariance_cosine, invariance_knn_overlap
+from repr_assets.metrics.invariance import (
+    invariance_cosine,
+    invariance_knn_overlap,
+    sample_neighbours,
+)
 from repr_assets.metrics.neighbourhood import (
     TRUSTWORTHINESS_MAX_ITEMS,
     seeded_sample,
@@ -68,8 +72,8 @@ def evaluate_encoder(
     _reconstruction(report, encoder, X[test_mask])
     report.add("effective_rank", effective_rank(Z))
     _trustworthiness(report, X, Z, seed)
-    for name, augmentation in (augmentations or {}).items():
-        _invariance(report, encoder, X, Z, name, augmentation, seed)
+    if augmentations:
+        _invariance(report, encoder, X, Z, augmentations, seed)
     _supervised(report, Z, labels, test_mask, seed, embeddings)
     return report
 
@@ -99,18 +103,21 @@ def _invariance(
     encoder: Encoder,
     X: np.ndarray,
     Z: np.ndarray,
-    name: str,
-    augmentation: Augmentation,
+    augmentations: Mapping[str, Augmentation],
     seed: int,
 ) -> None:
     sample = seeded_sample(len(X), INVARIANCE_MAX_ITEMS, seed)
-    generator = torch.Generator().manual_seed(seed)
-    Z_augmented = encoder.transform(augmentation(X[sample], generator))
-    suffix = "" if name == COMBINED_AUGMENTATION else f"_{name}"
-    report.add(f"invariance_cosine{suffix}", invariance_cosine(Z[sample], Z_augmented))
-    if len(Z) > 10:
-        overlap = invariance_knn_overlap(Z, sample, Z_augmented, k=10)
-        report.add(f"invariance_knn_overlap{suffix}", overlap)
+    neighbours = sample_neighbours(Z, sample, k=10) if len(Z) > 10 else None
+    for name, augmentation in augmentations.items():
+        generator = torch.Generator().manual_seed(seed)
+        Z_augmented = encoder.transform(augmentation(X[sample], generator))
+        suffix = "" if name == COMBINED_AUGMENTATION else f"_{name}"
+        report.add(f"invariance_cosine{suffix}", invariance_cosine(Z[sample], Z_augmented))
+        if neighbours is not None:
+            overlap = invariance_knn_overlap(
+                Z, sample, Z_augmented, k=10, original_neighbours=neighbours
+            )
+            report.add(f"invariance_knn_overlap{suffix}", overlap)
 
 
 def _supervised(

@@ -104,8 +104,8 @@ def test_knn_predict_matches_sklearn() -> None:
 
 def test_cosine_topk_in_chunks_matches_one_chunk_and_brute_force() -> None:
     Z, _ = _clusters(n=300, spread=2.5)
-    whole = cosine_topk(Z[200:], Z[:200], k=10, chunk_size=4096)
-    chunked = cosine_topk(Z[200:], Z[:200], k=10, chunk_size=7)
+    whole = cosine_topk(Z[200:], Z[:200], k=10)
+    chunked = cosine_topk(Z[200:], Z[:200], k=10, max_block=7 * 200)
     np.testing.assert_array_equal(chunked, whole)
     unit = Z / np.linalg.norm(Z, axis=1, keepdims=True)
     expected = np.argsort(-(unit[200:] @ unit[:200].T), axis=1, kind="stable")[:, :10]
@@ -247,17 +247,20 @@ def encoded() -> tuple[PCA, np.ndarray, np.ndarray, np.ndarray]:
     return pca, X, pca.transform(X), y
 
 
+UNSUPERVISED = {"reconstruction_mse", "explained_variance", "effective_rank", "trustworthiness"}
+
+
 def test_evaluate_encoder_with_labels(encoded) -> None:
     pca, X, Z, y = encoded
     labels: list[str | None] = [f"class-{c}" for c in y]
     ids = [f"id-{i}" for i in range(len(X))]
     mask = stratified_test_mask(ids, labels, seed=0)
-    metrics = evaluate_encoder(pca, X, Z, labels, mask, seed=0)
+    metrics = evaluate_encoder(pca, X, Z, labels, mask, seed=0).values
 
-    assert set(metrics) == {
-        "reconstruction_mse",
-        "explained_variance",
+    assert set(metrics) == UNSUPERVISED | {
         "silhouette",
+        "davies_bouldin",
+        "calinski_harabasz",
         "linear_probe_accuracy",
         "knn_accuracy",
     }
@@ -280,7 +283,7 @@ def test_evaluate_encoder_uses_only_labelled_items_for_supervised_metrics(encode
     unlabelled = np.arange(len(X)) % 5 == 0
     labels = [None if u else f"c{c}" for u, c in zip(unlabelled, y, strict=True)]
     mask = _random_mask(len(X), seed=9)
-    metrics = evaluate_encoder(pca, X, Z, labels, mask, seed=0)
+    metrics = evaluate_encoder(pca, X, Z, labels, mask, seed=0).values
     keep = ~unlabelled
     assert metrics["silhouette"] == pytest.approx(silhouette_score(Z[keep], y[keep]), rel=1e-6)
     assert metrics["linear_probe_accuracy"] == pytest.approx(
@@ -295,16 +298,16 @@ def test_evaluate_encoder_uses_only_labelled_items_for_supervised_metrics(encode
 def test_evaluate_encoder_without_labels_leaves_supervised_metrics_out(encoded) -> None:
     pca, X, Z, _ = encoded
     mask = _random_mask(len(X))
-    metrics = evaluate_encoder(pca, X, Z, [None] * len(X), mask, seed=0)
-    assert set(metrics) == {"reconstruction_mse", "explained_variance"}
+    metrics = evaluate_encoder(pca, X, Z, [None] * len(X), mask, seed=0).values
+    assert set(metrics) == UNSUPERVISED
     X_hat = pca.inverse_transform(pca.transform(X[mask]))
     assert metrics["reconstruction_mse"] == pytest.approx(reconstruction_mse(X[mask], X_hat))
 
 
 def test_evaluate_encoder_with_one_class_leaves_supervised_metrics_out(encoded) -> None:
     pca, X, Z, _ = encoded
-    metrics = evaluate_encoder(pca, X, Z, ["only"] * len(X), _random_mask(len(X)), seed=0)
-    assert set(metrics) == {"reconstruction_mse", "explained_variance"}
+    metrics = evaluate_encoder(pca, X, Z, ["only"] * len(X), _random_mask(len(X)), seed=0).values
+    assert set(metrics) == UNSUPERVISED
 
 
 def test_evaluate_encoder_refuses_misaligned_inputs(encoded) -> None:

@@ -20,15 +20,30 @@ def invariance_cosine(Z: np.ndarray, Z_augmented: np.ndarray) -> float:
 
 
 def invariance_knn_overlap(
-    Z_all: np.ndarray, sample: np.ndarray, Z_augmented: np.ndarray, k: int = 10
+    Z_all: np.ndarray,
+    sample: np.ndarray,
+    Z_augmented: np.ndarray,
+    k: int = 10,
+    original_neighbours: np.ndarray | None = None,
 ) -> float:
     """Mean share of the ``k`` cosine neighbours that an item and its augmented copy share.
 
     ``Z_all``: ``(n, d)`` codes of every item; ``sample``: ``(m,)`` indices of the items
     augmented; ``Z_augmented``: ``(m, d)`` their augmented codes. Both neighbour lists are
-    taken among all items, leaving the item itself out.
+    taken among all items, leaving the item itself out. ``original_neighbours``, the
+    ``(m, k)`` result of ``sample_neighbours(Z_all, sample, k)``, saves recomputing them
+    for each augmentation.
     """
-    original = cosine_topk(Z_all[sample], Z_all, k, exclude=sample)
+    original = (
+        original_neighbours
+        if original_neighbours is not None
+        else sample_neighbours(Z_all, sample, k)
+    )
     augmented = cosine_topk(Z_augmented, Z_all, k, exclude=sample)
     shared = (original[:, :, None] == augmented[:, None, :]).any(axis=2).sum(axis=1)
     return float(np.mean(shared / original.shape[1]))
+
+
+def sample_neighbours(Z_all: np.ndarray, sample: np.ndarray, k: int = 10) -> np.ndarray:
+    """The ``(m, k)`` cosine neighbours of the sampled items among all, each leaving itself out."""
+    return cosine_topk(Z_all[sample], Z_all, k, exclude=sample)

@@ -13,15 +13,17 @@ def cosine_topk(
     keys: np.ndarray,
     k: int,
     exclude: np.ndarray | None = None,
-    chunk_size: int = 2048,
+    max_block: int = 1 << 24,
 ) -> np.ndarray:
     """Indices ``(m, k)`` of the ``k`` keys most cosine-similar to each query, nearest first.
 
     ``queries``: ``(m, d)``; ``keys``: ``(n, d)``; ``exclude``: optional ``(m,)`` key index
     per query that may not be returned (the query item itself). Similarities are computed
-    one ``(chunk_size, n)`` block at a time, so memory stays bounded.
+    one block of at most ``max_block`` entries at a time, so memory stays bounded however
+    many keys there are.
     """
     device = metric_device()
+    chunk_size = max(1, max_block // max(len(keys), 1))
     key_tensor = torch.nn.functional.normalize(as_tensor(keys, device), dim=1)
     k = min(k, len(keys) - (1 if exclude is not None else 0))
     out = []

@@ -1,0 +1,117 @@
+"""How much does the quality report cost next to the autoencoder training it evaluates?
+
+Both are timed in one run on the same synthetic image data set (10 classes of 16x16 grey
+images drawn around class prototypes), and the ratio is printed. Wall-clock times on a
+shared machine are noisy; the ratio is the figure to compare.
+
+    python benchmarks/report_vs_training.py               # 50,000 items
+    python benchmarks/report_vs_training.py --quick       # 5,000 items, a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from repr_assets.augment import image_augmentations
+from repr_assets.embed import embedding_schema
+from repr_assets.encoders import Autoencoder
+from repr_assets.encoders.training import TrainingSettings
+from repr_assets.holdout import stratified_test_mask
+from repr_assets.items import vector_array
+from repr_assets.quality import evaluate_encoder
+from repr_assets.stores.lance import LanceStore
+
+SIZE = 16
+
+
+def synthetic_images(n: int, seed: int = 0) -> tuple[np.ndarray, list[str]]:
+    """``(n, SIZE * SIZE)`` float32 images in [0, 1] and their labels (10 classes)."""
+    rng = np.random.default_rng(seed)
+    grid = np.stack(np.meshgrid(np.linspace(-1, 1, SIZE), np.linspace(-1, 1, SIZE)), -1)
+    centres = rng.uniform(-0.6, 0.6, size=(10, 3, 2))  # three blobs per class
+    y = rng.integers(0, 10, size=n)
+    jitter = rng.normal(0, 0.12, size=(n, 3, 2))
+    X = np.zeros((n, SIZE, SIZE), dtype=np.float32)
+    for blob in range(3):
+        where = centres[y, blob] + jitter[:, blob]
+        distance = np.sum((grid[None] - where[:, None, None, :]) ** 2, axis=-1)
+        X += np.exp(-distance / 0.05).astype(np.float32)
+    X += rng.normal(0, 0.05, size=X.shape).astype(np.float32)
+    return np.clip(X, 0, 1).reshape(n, -1), [str(label) for label in y]
+
+
+def write_embeddings(store: LanceStore, ids: list[str], labels: list[str], Z: np.ndarray) -> None:
+    schema = embedding_schema(Z.shape[1])
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for start in range(0, len(ids), 8192):
+            stop = start + 8192
+            rows = len(ids[start:stop])
+            yield pa.RecordBatch.from_arrays(
+                [
+                    pa.array(ids[start:stop]),
+                    pa.array(labels[start:stop]),
+                    pa.array([None] * rows, pa.string()),
+                    vector_array(Z[start:stop]),
+                    pa.array(["bench"] * rows),
+                    pa.array(["bench"] * rows),
+                ],
+                schema=schema,
+            )
+
+    store.replace("bench_autoencoder", schema, batches())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=50_000)
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--quick", action="store_true", help="5,000 items and 5 epochs")
+    args = parser.parse_args()
+    if args.quick:
+        args.items, args.epochs = 5_000, 5
+
+    X, labels = synthetic_images(args.items)
+    ids = [f"item-{i:07d}" for i in range(args.items)]
+    test_mask = stratified_test_mask(ids, labels, seed=0)
+    print(f"{args.items:,} items of {X.shape[1]} features; {int(test_mask.sum()):,} test items")
+
+    started = time.perf_counter()
+    encoder = Autoencoder(settings=TrainingSettings(epochs=args.epochs, seed=0, patience=5))
+    encoder.fit(X[~test_mask])
+    training = time.perf_counter() - started
+    epochs = len(encoder.history_.train_loss)
+    print(f"training:  {training:8.1f} s  ({epochs} epochs, {training / epochs:.2f} s/epoch)")
+
+    Z = encoder.transform(X)
+    with tempfile.TemporaryDirectory() as folder:
+        store = LanceStore(Path(folder))
+        write_embeddings(store, ids, labels, Z)
+        started = time.perf_counter()
+        report = evaluate_encoder(
+            encoder,
+            X,
+            Z,
+            list(labels),
+            test_mask,
+            seed=0,
+            augmentations=image_augmentations(SIZE),
+            embeddings=store.open("bench_autoencoder").to_lance(),
+        )
+        reporting = time.perf_counter() - started
+    print(f"report:    {reporting:8.1f} s  ({len(report.values)} metrics)")
+    print(f"ratio report / training: {reporting / training:.2f}")
+    print(f"ratio report / one training epoch: {reporting / (training / epochs):.2f}")
+    for metric, value in sorted(report.values.items()):
+        print(f"  {metric:<34}{value:10.4f}")
+
+
+if __name__ == "__main__":
+    main()
