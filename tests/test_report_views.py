@@ -136,11 +136,12 @@ def test_quality_changes_gives_the_change_since_the_previous_version(db: Path) -
 
 def test_quality_changes_are_null_with_a_single_version(db: Path) -> None:
     changes = _by_key(_rows(db, "SELECT * FROM quality_changes"), "dataset", "encoder", "metric")
+    # A metric the latest version no longer reports is not shown with an old value.
+    assert ("d", "pca", "old_only") not in changes
     for key in [
         ("d", "autoencoder", "silhouette"),
         ("e", "pca", "silhouette"),
         ("d", "pca", "new_only"),
-        ("d", "pca", "old_only"),
     ]:
         row = changes[key]
         assert row["previous_model_version"] is None, key
@@ -206,9 +207,9 @@ def test_latest_metrics_filters_by_dataset(db: Path) -> None:
         everything = latest_metrics(connection)
         missing = latest_metrics(connection, "nope")
     assert set(d["dataset"]) == {"d"}
-    assert len(d) == 5
+    assert len(d) == 4
     assert list(e["dataset"]) == ["e"] and list(e["value"]) == [0.90]
-    assert len(everything) == 6
+    assert len(everything) == 5
     assert missing.empty
     row = d[(d["encoder"] == "pca") & (d["metric"] == "silhouette")].iloc[0]
     assert row["value"] == 0.35
@@ -227,27 +228,32 @@ def test_latest_metrics_on_a_fresh_file_is_empty(tmp_path: Path) -> None:
 
 
 def _reference_changes(rows: list[MetricValue]) -> dict[tuple[str, str, str], tuple]:
-    """Per (dataset, encoder, metric): newest version's newest value, and the version
-    whose newest report comes next, with its newest value."""
+    """Per (dataset, encoder): the version reported last and the one before it (ordered by
+    each version's newest report). Per metric of the latest version: its newest value, and
+    the previous version's newest value of that metric, if it has one."""
     newest: dict[tuple[str, str, str, str], MetricValue] = {}
+    last_report: dict[tuple[str, str], dict[str, Any]] = defaultdict(dict)
     for row in rows:
-        key = (row.dataset, row.encoder, row.metric, row.model_version)
+        key = (row.dataset, row.encoder, row.model_version, row.metric)
         if key not in newest or row.computed_at > newest[key].computed_at:
             newest[key] = row
-    versions: dict[tuple[str, str, str], list[MetricValue]] = defaultdict(list)
-    for (dataset, encoder, metric, _), row in newest.items():
-        versions[(dataset, encoder, metric)].append(row)
+        seen = last_report[(row.dataset, row.encoder)]
+        seen[row.model_version] = max(seen.get(row.model_version, row.computed_at), row.computed_at)
     out = {}
-    for key, reports in versions.items():
-        reports.sort(key=lambda r: r.computed_at, reverse=True)
-        current = reports[0]
-        previous = reports[1] if len(reports) > 1 else None
-        out[key] = (
-            current.model_version,
-            current.value,
-            previous.model_version if previous else None,
-            previous.value if previous else None,
-        )
+    for (dataset, encoder), versions in last_report.items():
+        ordered = sorted(versions, key=lambda v: versions[v], reverse=True)
+        current = ordered[0]
+        previous = ordered[1] if len(ordered) > 1 else None
+        for (d, e, version, metric), row in newest.items():
+            if (d, e, version) != (dataset, encoder, current):
+                continue
+            before = newest.get((d, e, previous, metric)) if previous else None
+            out[(d, e, metric)] = (
+                current,
+                row.value,
+                previous if before else None,
+                before.value if before else None,
+            )
     return out
 
 

@@ -96,19 +96,25 @@ def test_latest_metrics_returns_the_newest_value_per_key(tmp_path) -> None:
             (r.dataset, r.encoder, r.metric): (r.value, r.run_id)
             for r in latest.itertuples(index=False)
         }
-        assert len(latest) == 4
+        # Each run here is its own model version: digits/pca shows what its latest
+        # version (run 5) reported, compared with the version before (run 3).
         assert values == {
             ("digits", "pca", "silhouette"): (0.3, "run-95"),
-            ("digits", "pca", "knn_accuracy"): (0.75, "run-97"),
             ("digits", "autoencoder", "silhouette"): (0.5, "run-99"),
             ("other", "pca", "silhouette"): (0.9, "run-99"),
         }
+        pca = latest[(latest["dataset"] == "digits") & (latest["encoder"] == "pca")].iloc[0]
+        assert (pca["previous_model_version"], pca["previous_value"]) == ("model-3", 0.2)
+        assert pca["delta"] == pytest.approx(0.1)
         assert list(latest.columns) == [
             "dataset",
             "encoder",
-            "model_version",
             "metric",
+            "model_version",
             "value",
+            "previous_model_version",
+            "previous_value",
+            "delta",
             "run_id",
             "computed_at",
         ]

@@ -147,3 +147,17 @@ def test_no_labels_at_all_raises() -> None:
     Z, _ = _blobs(n=30, seed=11)
     with pytest.raises(ValueError, match="two"):
         cluster_separation(pads.dataset(_table(Z, [None] * 30)))
+
+
+def test_zero_vectors_are_left_out() -> None:
+    Z, labels = _blobs(seed=3)
+    with_zero = np.vstack([Z, np.zeros((1, Z.shape[1]))])
+    value = cluster_separation(pads.dataset(_table(with_zero, [*labels, labels[0]])))
+    assert value == pytest.approx(_reference(Z, labels), rel=1e-6)
+
+
+def test_a_class_without_spread_is_left_out() -> None:
+    Z, labels = _blobs(seed=4)
+    lone = Z[:1] * 0 + 5.0  # one item alone in its class: ratio would be infinite
+    value = cluster_separation(pads.dataset(_table(np.vstack([Z, lone]), [*labels, "lone"])))
+    assert np.isfinite(value)

@@ -8,10 +8,12 @@ import duckdb
 import pyarrow.dataset as ds
 
 # Centroids are averaged component by component (unnest with the component's position,
-# then list() in position order), all in DOUBLE.
+# then list() in position order), all in DOUBLE. Zero vectors have no direction and are
+# left out; so are classes with no spread (a single item), whose ratio is infinite.
 CLUSTER_SEPARATION_SQL = """
 WITH labelled AS (
-    SELECT label, vector::DOUBLE[] AS v FROM embeddings WHERE label IS NOT NULL
+    SELECT label, vector::DOUBLE[] AS v FROM embeddings
+    WHERE label IS NOT NULL AND list_dot_product(vector::DOUBLE[], vector::DOUBLE[]) > 0
 ),
 components AS (
     SELECT label, unnest(generate_series(1, len(v))) AS position, unnest(v) AS x
@@ -32,7 +34,10 @@ nearest AS (
     FROM centroids a JOIN centroids b ON a.label <> b.label
     GROUP BY a.label
 )
-SELECT avg(between / within), count(*), min(within) FROM nearest JOIN spread USING (label)
+SELECT avg(between / within) FILTER (WHERE within > 0),
+       count(*),
+       count(*) FILTER (WHERE within > 0)
+FROM nearest JOIN spread USING (label)
 """
 
 
@@ -41,15 +46,19 @@ def cluster_separation(embeddings: ds.Dataset) -> float:
     centroid) / (mean cosine distance of the class's items to their own centroid).
 
     ``embeddings``: an Arrow dataset (a Lance dataset is one) with ``label`` and
-    ``vector`` columns; DuckDB scans it in place. Unlabelled rows are ignored.
+    ``vector`` columns; DuckDB scans it in place. Unlabelled rows and zero vectors are
+    ignored, and so are classes whose items all lie on their centroid's direction.
     """
     with duckdb.connect() as connection:
         connection.register("embeddings", embeddings)
         row = connection.execute(CLUSTER_SEPARATION_SQL).fetchone()
     assert row is not None
-    value, classes, smallest_spread = row
+    value, classes, spread_classes = row
     if not classes or classes < 2:
         raise ValueError("cluster separation needs at least two labelled classes")
-    if smallest_spread == 0 or value is None or not math.isfinite(value):
-        raise ValueError("cluster separation is undefined: a class's items all equal its centroid")
+    if not spread_classes or value is None or not math.isfinite(value):
+        raise ValueError(
+            "cluster separation is undefined: in every class the items all lie in the "
+            "direction of their centroid"
+        )
     return float(value)

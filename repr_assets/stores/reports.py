@@ -55,14 +55,23 @@ QUALIFY row_number() OVER (
 ) = 1
 """
 
-# Each metric's latest value next to its value under the model version before it.
+# The metrics of each encoder's latest model version, next to those of the version
+# before it. Versions are ordered by when they were last reported, so a metric the latest
+# version no longer reports is not shown with an older version's value.
 QUALITY_CHANGES_VIEW = """
 CREATE OR REPLACE VIEW quality_changes AS
-WITH ranked AS (
-    SELECT *, row_number() OVER (
-        PARTITION BY dataset, encoder, metric ORDER BY computed_at DESC, model_version
-    ) AS recency
-    FROM quality_by_version
+WITH versions AS (
+    SELECT dataset, encoder, model_version,
+           row_number() OVER (
+               PARTITION BY dataset, encoder ORDER BY max(computed_at) DESC, model_version
+           ) AS recency
+    FROM quality_metrics
+    GROUP BY dataset, encoder, model_version
+),
+ranked AS (
+    SELECT q.*, v.recency
+    FROM quality_by_version AS q JOIN versions AS v USING (dataset, encoder, model_version)
+    WHERE v.recency <= 2
 )
 SELECT current.dataset, current.encoder, current.metric,
        current.model_version, current.value,
