@@ -1,0 +1,75 @@
+"""Approximate search through a table's IVF index, with exact re-ranking of the candidates."""
+
+from __future__ import annotations
+
+import lance
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from repr_assets.search.index import VECTOR_COLUMN
+
+DISTANCE = "_distance"
+QUERY_INDEX = "query_index"
+# Queries sent to Lance in one call: its batch search answers them together, and the
+# block bounds the (queries x candidates) rows it holds at once.
+QUERY_BLOCK = 256
+
+
+class AnnIndex:
+    """The IVF index of one Lance dataset snapshot, probed ``probes`` partitions deep.
+
+    Each query takes ``refine_factor`` x k candidates by their quantised distance and
+    re-ranks them by the exact cosine distance of their stored vectors, so the distances
+    returned are exact and only the candidate set is approximate.
+
+    It calls the Lance dataset's scanner directly rather than LanceDB's query builder:
+    the same index and refinement, with less work per query (see benchmarks/search.py).
+    """
+
+    def __init__(self, dataset: lance.LanceDataset, probes: int, refine_factor: int) -> None:
+        self.dataset = dataset
+        self.probes = probes
+        self.refine_factor = refine_factor
+
+    def search(
+        self,
+        queries: np.ndarray,
+        k: int,
+        columns: list[str],
+        where: pc.Expression | None = None,
+        probes: int | None = None,
+    ) -> list[pa.Table]:
+        """The ``k`` nearest rows to each of the ``(b, d)`` float32 ``queries``.
+
+        Returns one table per query with ``columns`` and ``_distance``, nearest first.
+        ``where`` is applied before the search (a pre-filter), so a filtered query still
+        gets ``k`` rows when that many match. ``probes`` overrides ``self.probes``.
+        """
+        results: list[pa.Table] = []
+        for start in range(0, len(queries), QUERY_BLOCK):
+            block = queries[start : start + QUERY_BLOCK]
+            found = self.dataset.to_table(
+                columns=[*columns, DISTANCE],
+                filter=where,
+                prefilter=where is not None,
+                nearest={
+                    "column": VECTOR_COLUMN,
+                    "q": block,
+                    "k": k,
+                    "nprobes": probes or self.probes,
+                    "refine_factor": self.refine_factor,
+                    "metric": "cosine",
+                },
+            )
+            results.extend(_split_by_query(found, len(block)))
+        return results
+
+
+def _split_by_query(found: pa.Table, queries: int) -> list[pa.Table]:
+    """A batch search's rows as one table per query, each sorted by distance."""
+    found = found.sort_by([(QUERY_INDEX, "ascending"), (DISTANCE, "ascending")])
+    owner = found.column(QUERY_INDEX).to_numpy()
+    bounds = np.searchsorted(owner, np.arange(queries + 1))
+    found = found.drop_columns([QUERY_INDEX])
+    return [found.slice(bounds[i], bounds[i + 1] - bounds[i]) for i in range(queries)]

@@ -1,0 +1,102 @@
+"""Query by a new raw item: featurised as the data set's items are, encoded by its model.
+
+A raw item becomes a one-row item batch with the column its modality's featuriser reads
+(``image`` bytes for images, ``text`` for texts), so the query goes through the very
+featuriser that made the table's features. Text queries are accepted here already: they
+work once ``featuriser_for`` knows a text featuriser that reads a ``text`` column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from repr_assets.datasets import DatasetSpec
+from repr_assets.features import featuriser_for
+from repr_assets.stores.lance import LanceStore
+from repr_assets.stores.models import ModelStore
+from repr_assets.tables import embeddings_table
+
+
+class RawQueryError(ValueError):
+    """A raw item that cannot be turned into a query vector for this table."""
+
+
+@dataclass(frozen=True)
+class ImageFile:
+    path: Path
+
+
+@dataclass(frozen=True)
+class Text:
+    text: str
+
+
+RawItem = ImageFile | Text
+
+
+def featurise_raw(spec: DatasetSpec, raw: RawItem) -> np.ndarray:
+    """The ``(1, n_features)`` float32 features of ``raw``, by the data set's featuriser."""
+    batch = _item_batch(spec, raw)
+    try:
+        featuriser = featuriser_for(spec)
+    except ValueError as error:
+        raise RawQueryError(f"data set {spec.name!r}: {error}") from None
+    try:
+        return featuriser.featurise(batch)
+    except ValueError as error:
+        raise RawQueryError(str(error)) from None
+
+
+def encode_raw(
+    spec: DatasetSpec,
+    encoder_name: str,
+    raw: RawItem,
+    store: LanceStore,
+    models: ModelStore,
+) -> np.ndarray:
+    """The ``(1, d)`` query vector of ``raw`` in the space of ``{dataset}_{encoder}``.
+
+    It is encoded by the model version that wrote the table's vectors (the current one
+    after a run), so that the query and the table share one space even if a newer model
+    has been fitted since.
+    """
+    version = table_model_version(store, embeddings_table(spec.name, encoder_name))
+    try:
+        encoder, _ = models.load(spec.name, encoder_name, version)
+    except FileNotFoundError as error:
+        raise RawQueryError(str(error)) from None
+    return np.asarray(encoder.transform(featurise_raw(spec, raw)), dtype=np.float32)
+
+
+def table_model_version(store: LanceStore, table_name: str) -> str:
+    """The one model version that wrote every vector of ``table_name``."""
+    column = store.open(table_name).to_lance().to_table(columns=["model_version"])
+    versions = pc.unique(column.column("model_version").drop_null()).to_pylist()
+    if len(versions) != 1:
+        raise RawQueryError(
+            f"table {table_name!r} holds vectors of {len(versions)} model versions, "
+            "so there is no one model to encode a query with: re-materialise its embeddings"
+        )
+    return str(versions[0])
+
+
+def _item_batch(spec: DatasetSpec, raw: RawItem) -> pa.RecordBatch:
+    """``raw`` as a one-row batch of the item columns its modality's featuriser reads."""
+    modality = "image" if isinstance(raw, ImageFile) else "text"
+    if spec.modality != modality:
+        raise RawQueryError(
+            f"data set {spec.name!r} has no {modality} featuriser (it holds {spec.modality} "
+            f"items), so it cannot be searched by {'--file' if modality == 'image' else '--text'}"
+        )
+    if isinstance(raw, ImageFile):
+        try:
+            data = raw.path.read_bytes()
+        except OSError as error:
+            raise RawQueryError(f"cannot read {str(raw.path)!r}: {error.strerror}") from None
+        return pa.RecordBatch.from_pydict({"item_id": [str(raw.path)], "image": [data]})
+    return pa.RecordBatch.from_pydict({"item_id": ["query"], "text": [raw.text]})

@@ -1,0 +1,57 @@
+"""How much of exact search the search path finds: recall@k over seeded queries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from repr_assets.search.hits import Hits
+from repr_assets.search.index import DEFAULT_INDEX_SETTINGS, IndexSettings
+from repr_assets.search.searcher import Searcher
+from repr_assets.stores.lance import KEY, LanceStore
+
+
+def recall_at_k(found: Sequence[Hits], exact: Sequence[Hits]) -> float:
+    """Mean over queries of the fraction of each query's exact neighbours found.
+
+    Neighbours are matched by ``item_id``; when two items tie at the k-th distance either
+    one is exact, so ties can only make this understate. Queries with no exact neighbour
+    (a filter that matches nothing) are left out; with none left, recall is 1.
+    """
+    if len(found) != len(exact):
+        raise ValueError(f"{len(found)} results for {len(exact)} queries")
+    fractions = [
+        len(set(f.item_ids) & set(e.item_ids)) / len(e)
+        for f, e in zip(found, exact, strict=True)
+        if len(e)
+    ]
+    return float(np.mean(fractions)) if fractions else 1.0
+
+
+def search_recall(
+    store: LanceStore,
+    table_name: str,
+    k: int = 10,
+    queries: int = 200,
+    seed: int = 0,
+    settings: IndexSettings = DEFAULT_INDEX_SETTINGS,
+) -> float | None:
+    """Recall@k of the path ``repr-assets search`` takes on the table, against exact search.
+
+    The queries are ``queries`` items of the table drawn with ``seed``, each searched by
+    its id (leaving itself out), as ``repr-assets search --id`` does. When that path is
+    exact, as for any table below ``settings.min_rows`` rows, the answer is 1.0 by
+    construction and nothing is searched. ``None`` when the table has fewer than two
+    rows, so that no item has a neighbour.
+    """
+    searcher = Searcher(store, table_name, settings=settings)
+    if searcher.rows < 2:
+        return None
+    if searcher.path == "exact":
+        return 1.0
+    rng = np.random.default_rng(seed)
+    positions = np.sort(rng.choice(searcher.rows, size=min(queries, searcher.rows), replace=False))
+    item_ids = searcher.dataset.take(positions, columns=[KEY]).column(KEY).to_pylist()
+    exact = Searcher(store, table_name, exact=True, settings=settings)
+    return recall_at_k(searcher.search_ids(item_ids, k), exact.search_ids(item_ids, k))

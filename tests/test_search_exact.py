@@ -1,0 +1,81 @@
+"""Exact search against NumPy brute force in float64."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from repr_assets.search.exact import ExactIndex, normalise_rows
+
+
+def reference_top_k(matrix, queries, k, allowed=None, exclude=None):
+    """Row indices of the k largest cosine similarities, from a float64 NumPy argsort."""
+    unit = matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
+    unit_queries = queries / np.linalg.norm(queries, axis=1, keepdims=True)
+    scores = unit_queries.astype(np.float64) @ unit.T.astype(np.float64)
+    if allowed is not None:
+        scores[:, ~allowed] = -np.inf
+    if exclude is not None:
+        for query, row in enumerate(exclude):
+            if row >= 0:
+                scores[query, row] = -np.inf
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    return order, np.take_along_axis(scores, order, axis=1)
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    matrix = rng.standard_normal((3000, 24)).astype(np.float32)
+    queries = rng.standard_normal((40, 24)).astype(np.float32)
+    return matrix, queries
+
+
+@pytest.mark.parametrize("k", [1, 10, 57])
+@pytest.mark.parametrize("score_budget", [1 << 25, 5000])  # one block; many blocks
+def test_top_k_is_numpy_brute_force(data, k, score_budget):
+    matrix, queries = data
+    index = ExactIndex(normalise_rows(matrix.copy()), score_budget=score_budget)
+    rows, similarities = index.search(normalise_rows(queries.copy()), k)
+    expected_rows, expected_scores = reference_top_k(matrix, queries, k)
+    np.testing.assert_array_equal(rows, expected_rows)
+    np.testing.assert_allclose(similarities, expected_scores, atol=1e-5)
+
+
+def test_allowed_and_excluded_rows_are_never_returned(data):
+    matrix, queries = data
+    allowed = np.random.default_rng(1).random(len(matrix)) < 0.3
+    exclude = np.where(np.arange(len(queries)) % 2 == 0, np.arange(len(queries)) * 7, -1)
+    # Make each excluded row the best match of its query, so leaving it out shows.
+    queries = queries.copy()
+    queries[exclude >= 0] = matrix[exclude[exclude >= 0]]
+    allowed[exclude[exclude >= 0]] = True
+    index = ExactIndex(normalise_rows(matrix.copy()))
+    rows, _ = index.search(normalise_rows(queries.copy()), 10, allowed=allowed, exclude=exclude)
+    expected, _ = reference_top_k(matrix, queries, 10, allowed=allowed, exclude=exclude)
+    np.testing.assert_array_equal(rows, expected)
+    assert allowed[rows].all()
+    assert not (rows[exclude >= 0] == exclude[exclude >= 0, None]).any()
+
+
+def test_fewer_allowed_rows_than_k_leaves_the_tail_empty(data):
+    matrix, queries = data
+    allowed = np.zeros(len(matrix), dtype=bool)
+    allowed[[5, 9, 11]] = True
+    rows, similarities = ExactIndex(normalise_rows(matrix.copy())).search(
+        normalise_rows(queries[:2].copy()), 5, allowed=allowed
+    )
+    assert (np.sort(rows[:, :3], axis=1) == [5, 9, 11]).all()
+    assert (rows[:, 3:] == -1).all() and np.isneginf(similarities[:, 3:]).all()
+
+
+def test_equal_scores_come_in_row_order():
+    matrix = np.tile(np.eye(4, dtype=np.float32), (3, 1))  # rows i, i+4, i+8 are equal
+    rows, similarities = ExactIndex(normalise_rows(matrix)).search(matrix[[2]], 3)
+    assert rows.tolist() == [[2, 6, 10]]
+    np.testing.assert_allclose(similarities, 1.0)
+
+
+def test_normalise_rows_gives_unit_rows_and_keeps_zero_rows_zero():
+    rows = normalise_rows(np.array([[3.0, 4.0], [0.0, 0.0]], dtype=np.float32))
+    np.testing.assert_allclose(rows, [[0.6, 0.8], [0.0, 0.0]])
