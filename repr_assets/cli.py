@@ -62,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="the latest quality metrics")
     report.add_argument("--dataset", help="only this data set")
     report.add_argument("--format", choices=["table", "json"], default="table")
+    _add_search_and_sql_parsers(commands)
     return parser
 
 
@@ -72,6 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_command(args)
         if args.command == "ui":
             return ui_command(args)
+        if args.command == "search":
+            return search_command(args)
+        if args.command == "sql":
+            return sql_command(args)
         return report_command(args)
     except UsageError as error:
         print(f"repr-assets: error: {error}", file=sys.stderr)
@@ -203,6 +208,109 @@ def format_report(latest: Any) -> str:
             lines.append(f"  {row.metric:<34}{row.value:12.4f}{change}")
         lines.append("")
     return "\n".join(lines).rstrip()
+
+
+def _add_search_and_sql_parsers(commands: Any) -> None:
+    search = commands.add_parser("search", help="nearest neighbours by cosine distance")
+    search.add_argument("--dataset", required=True, help="data set name")
+    search.add_argument("--encoder", required=True, help="encoder name, e.g. pca, autoencoder")
+    query = search.add_mutually_exclusive_group(required=True)
+    query.add_argument("--id", dest="item_id", help="an item of the table (left out of its hits)")
+    query.add_argument("--vector", help="a JSON array of the table's vector width")
+    query.add_argument("--file", help="a new image file, featurised and encoded")
+    query.add_argument("--text", help="a new text (for data sets with a text featuriser)")
+    search.add_argument("-k", type=_integer(1), default=10, help="neighbours (default: 10)")
+    search.add_argument(
+        "--where", action="append", default=[], metavar="COLUMN=VALUE", help="equality filter"
+    )
+    search.add_argument("--exact", action="store_true", help="brute force, even with an index")
+    search.add_argument("--json", action="store_true", help="a JSON array of hits")
+
+    sql = commands.add_parser("sql", help="read-only SQL over LanceDB tables and the reports")
+    sql.add_argument("query", help="one SELECT query (DuckDB dialect)")
+    sql.add_argument("--format", choices=["table", "csv", "json"], default="table")
+
+
+def search_command(args: argparse.Namespace) -> int:
+    from repr_assets.search import FilterError, Searcher, UnknownItemError, parse_where
+    from repr_assets.stores.lance import LanceStore
+    from repr_assets.tables import embeddings_table
+
+    home = home_from_environment()
+    table = embeddings_table(args.dataset, args.encoder)
+    try:
+        where = [parse_where(text) for text in args.where]
+        # Checked before connecting, which would create the database folder.
+        store = LanceStore(home.lancedb) if home.lancedb.is_dir() else None
+        if store is None or not store.exists(table):
+            raise UsageError(
+                f"no embeddings table {table!r} under {home.lancedb}: "
+                f"run `repr-assets run --dataset {args.dataset}` first"
+            )
+        searcher = Searcher(store, table, exact=args.exact)
+        if args.item_id is not None:
+            hits = searcher.search_ids([args.item_id], args.k, where)[0]
+        else:
+            vector = _search_vector(args, store, home)
+            hits = searcher.search(vector, args.k, where)[0]
+    except (FilterError, UnknownItemError, ValueError) as error:
+        raise UsageError(str(error)) from None
+    if args.json:
+        print(json.dumps(hits.records(), indent=2))
+        return 0
+    print(f"{'rank':>4}  {'distance':>8}  {'label':<10} item_id")
+    for rank, hit in enumerate(hits.records(), start=1):
+        label = "NULL" if hit["label"] is None else hit["label"]
+        print(f"{rank:>4}  {hit['distance']:8.4f}  {label:<10} {hit['item_id']}")
+    return 0
+
+
+def _search_vector(args: argparse.Namespace, store: Any, home: Home) -> Any:
+    """The query vector of ``--vector``, ``--file`` or ``--text``."""
+    from pathlib import Path
+
+    from repr_assets.datasets import builtin_dataset
+    from repr_assets.search.raw import ImageFile, Text, encode_raw
+    from repr_assets.stores.models import ModelStore
+
+    if args.vector is not None:
+        try:
+            vector = json.loads(args.vector)
+        except json.JSONDecodeError:
+            vector = None
+        if not isinstance(vector, list) or not all(
+            isinstance(x, int | float) and not isinstance(x, bool) for x in vector
+        ):
+            raise UsageError(f"--vector expects a JSON array of numbers, got {args.vector!r}")
+        return vector
+    try:
+        spec = builtin_dataset(args.dataset)
+    except KeyError:
+        raise UsageError(
+            f"a raw query needs the featuriser of data set {args.dataset!r}, "
+            "which is not a built-in data set"
+        ) from None
+    raw = ImageFile(Path(args.file)) if args.file is not None else Text(args.text)
+    return encode_raw(spec, args.encoder, raw, store, ModelStore(home.models))
+
+
+def sql_command(args: argparse.Namespace) -> int:
+    from repr_assets.sql import (
+        QueryRefused,
+        open_sandbox,
+        run_query,
+        write_csv,
+        write_json,
+        write_table,
+    )
+
+    writers = {"table": write_table, "csv": write_csv, "json": write_json}
+    try:
+        with open_sandbox(home_from_environment()) as connection:
+            writers[args.format](run_query(connection, args.query), sys.stdout)
+    except QueryRefused as error:
+        raise UsageError(f"sql: {error}") from None
+    return 0
 
 
 if __name__ == "__main__":

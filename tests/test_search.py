@@ -38,10 +38,12 @@ def write_embeddings(
     labels: list[str | None] | None = None,
     first_id: int = 0,
     model_version: str = "v1",
+    item_ids: list[str] | None = None,
 ) -> list[str]:
-    """Upsert ``vectors`` as an embeddings table; returns the item ids, ``item-000000`` on."""
+    """Upsert ``vectors`` as an embeddings table; returns the item ids (``item-000000`` on,
+    unless given)."""
     rows = len(vectors)
-    item_ids = [f"item-{i:06d}" for i in range(first_id, first_id + rows)]
+    item_ids = item_ids or [f"item-{i:06d}" for i in range(first_id, first_id + rows)]
     labels = labels if labels is not None else [str(i % 10) for i in range(rows)]
     batch = pa.RecordBatch.from_arrays(
         [

@@ -65,12 +65,13 @@ def encode_raw(
     after a run), so that the query and the table share one space even if a newer model
     has been fitted since.
     """
+    features = featurise_raw(spec, raw)  # first: it names a bad raw item before any model
     version = table_model_version(store, embeddings_table(spec.name, encoder_name))
     try:
         encoder, _ = models.load(spec.name, encoder_name, version)
     except FileNotFoundError as error:
         raise RawQueryError(str(error)) from None
-    return np.asarray(encoder.transform(featurise_raw(spec, raw)), dtype=np.float32)
+    return np.asarray(encoder.transform(features), dtype=np.float32)
 
 
 def table_model_version(store: LanceStore, table_name: str) -> str:
