@@ -96,7 +96,7 @@ def test_report_json_and_a_second_run(cli_home):
         ("pca", "linear_probe_accuracy"),
         ("autoencoder", "explained_variance"),
     }
-    assert len(rows) == 2 * 18
+    assert len(rows) == 2 * 19
     assert all(r["previous_model_version"] is None for r in rows)
 
     second = repr_assets(home, "run", "--epochs", "15", "--seed", "1")

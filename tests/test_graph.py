@@ -29,6 +29,7 @@ FULL_REPORT = {
     "explained_variance",
     "trustworthiness",
     "effective_rank",
+    "recall_at_10",
     *INVARIANCE,
 }
 

@@ -25,6 +25,7 @@ from repr_assets.orchestration.config import AutoencoderConfig, PCAConfig
 from repr_assets.orchestration.report import build_quality_report_asset
 from repr_assets.orchestration.resources import LanceDBResource, ModelStoreResource
 from repr_assets.plots import image_grid_png, loss_curve_png, scree_png
+from repr_assets.search import ensure_vector_index
 from repr_assets.tables import embeddings_table, features_table, items_table
 from repr_assets.vectorise import Progress
 
@@ -229,6 +230,8 @@ def _embeddings_asset(
             progress=_row_logger(context, "encoded"),
         )
         context.log.info(f"wrote {written.rows_written} {encoder_name} embeddings to {table}")
+        index = ensure_vector_index(store, table)
+        context.log.info(f"vector index of {table}: {index.action} ({index.reason})")
         preview = store.head(table, 5, columns=["item_id", "label", "vector", "model_version"])
         return dg.MaterializeResult(
             metadata={
@@ -237,6 +240,7 @@ def _embeddings_asset(
                 "dimensions": encoder.latent_dim,
                 "model_version": saved.version,
                 "lance_version": written.version,
+                "vector_index": f"{index.action}: {index.reason}",
                 "preview": metadata.preview(preview),
             }
         )

@@ -15,6 +15,7 @@ from repr_assets.orchestration import metadata
 from repr_assets.orchestration.resources import LanceDBResource, ModelStoreResource
 from repr_assets.plots import embedding_map_png, neighbour_grid_png
 from repr_assets.quality import evaluate_encoder
+from repr_assets.search import search_recall
 from repr_assets.stores.lance import LanceStore
 from repr_assets.stores.reports import MetricValue, append_metrics
 from repr_assets.tables import embeddings_table, items_table
@@ -34,6 +35,7 @@ REPORT_COLUMNS = (
     "effective_rank",
     "invariance_cosine",
     "invariance_knn_overlap",
+    "recall_at_10",
 )
 GRID_QUERIES = 6
 GRID_NEIGHBOURS = 7
@@ -98,6 +100,9 @@ def build_quality_report_asset(
                 augmentations=augmentations_for(spec),
                 embeddings=store.open(table).to_lance(),
             )
+            recall = search_recall(store, table, k=10, queries=200, seed=spec.seed)
+            if recall is not None:
+                report.add("recall_at_10", recall)
             shown = ", ".join(f"{k}={v:.4f}" for k, v in report.values.items())
             context.log.info(f"{encoder_name}: {shown}")
             notes += [f"{encoder_name}: {note}" for note in report.notes]
