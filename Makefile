@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: install demo test ui lint clean
+.PHONY: install demo test ui lint clean bench
 
 install: $(STAMP)
 
@@ -41,6 +41,10 @@ lint: $(DEV_STAMP)
 
 ui: $(STAMP)
 	$(BIN)/repr-assets ui
+
+# Search throughput: exact and ANN paths against NumPy and LanceDB (BENCH_ARGS=--quick: ~1 min).
+bench: $(STAMP)
+	$(BIN)/python benchmarks/search.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .repr_assets .pytest_cache .ruff_cache .mypy_cache

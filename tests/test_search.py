@@ -149,7 +149,7 @@ def test_ann_search_by_id_leaves_the_item_out(indexed):
 def test_the_path_follows_table_size_index_and_exact(small, indexed, tmp_path):
     assert Searcher(indexed[0], "toy_pca", settings=SMALL_INDEX).path == "ann"
     assert Searcher(indexed[0], "toy_pca", exact=True, settings=SMALL_INDEX).path == "exact"
-    # The same indexed table counts as small under the default threshold of 100k rows.
+    # The same indexed table counts as small under the default threshold (250k rows).
     assert Searcher(indexed[0], "toy_pca").path == "exact"
     # Large enough, but no index yet.
     store = LanceStore(tmp_path / "lancedb")

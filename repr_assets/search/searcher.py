@@ -113,6 +113,11 @@ class Searcher:
         vectors = found.column(VECTOR_COLUMN).combine_chunks().flatten().to_numpy()
         return normalise_rows(vectors.reshape(-1, self.dim)[positions.to_numpy()])
 
+    def unit_matrix(self) -> tuple[np.ndarray, pa.Array]:
+        """The cached ``(n, d)`` matrix of unit rows that the exact path searches (read on
+        first use), and the ``item_id`` of each of its rows."""
+        return self._exact_index().unit_vectors, self._column(KEY)
+
     # -- the two paths ----------------------------------------------------------------
 
     def _exact_search(

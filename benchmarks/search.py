@@ -1,0 +1,263 @@
+"""Search throughput, measured in one run: our two paths, plain NumPy and LanceDB's search().
+
+Synthetic vectors of low intrinsic dimension (16-d Gaussian codes mapped linearly to 128-d,
+plus noise) are written to a LanceDB table and indexed as the embeddings assets index
+theirs (``ensure_vector_index``). Queries are fresh points from the same distribution.
+
+For each table size it prints queries per second, single and batched, and the ratios:
+- the exact path against plain NumPy brute force over the same cached matrix;
+- the ANN path (the one ``repr-assets search`` takes here) against the exact path;
+- the ANN path against LanceDB's own ``table.search()``, tuned over ``nprobes`` and
+  ``refine_factor`` to the fastest setting whose recall@10 is at least ours.
+Wall-clock times on a shared machine are noisy; each figure is the best of two passes,
+and the ratios, taken within one run, are what to compare.
+
+    python benchmarks/search.py            # 100k and 1M rows (about ten minutes on 2 cores)
+    python benchmarks/search.py --quick    # 100k rows, fewer queries (about a minute)
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import lancedb
+import numpy as np
+import pyarrow as pa
+
+from repr_assets.embed import embedding_schema
+from repr_assets.items import vector_array
+from repr_assets.search import Searcher, ensure_vector_index
+from repr_assets.search.exact import normalise_rows
+from repr_assets.search.index import DEFAULT_INDEX_SETTINGS, IVF_MIN_ROWS
+from repr_assets.stores.lance import LanceStore
+
+DIM, LATENT, NOISE, K = 128, 16, 0.25, 10
+TABLE = "bench_vectors"
+
+
+def synthetic(rows: int, seed: int, chunk: int = 100_000) -> Iterator[np.ndarray]:
+    """``rows`` vectors in chunks: ``LATENT``-d codes through a fixed linear map, plus noise."""
+    mixing = np.random.default_rng(1234).standard_normal((LATENT, DIM)).astype(np.float32)
+    rng = np.random.default_rng(seed)
+    for start in range(0, rows, chunk):
+        size = min(chunk, rows - start)
+        codes = rng.standard_normal((size, LATENT), dtype=np.float32)
+        yield codes @ mixing + NOISE * rng.standard_normal((size, DIM), dtype=np.float32)
+
+
+def write_table(store: LanceStore, rows: int) -> None:
+    schema = embedding_schema(DIM)
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        start = 0
+        for vectors in synthetic(rows, seed=0):
+            ids = [f"item-{i:07d}" for i in range(start, start + len(vectors))]
+            yield pa.RecordBatch.from_arrays(
+                [
+                    pa.array(ids),
+                    pa.array([str(i % 10) for i in range(start, start + len(vectors))]),
+                    pa.array([None] * len(vectors), pa.string()),
+                    vector_array(vectors),
+                    pa.array(["bench"] * len(vectors)),
+                    pa.array(["bench"] * len(vectors)),
+                ],
+                schema=schema,
+            )
+            start += len(vectors)
+
+    store.replace(TABLE, schema, batches())
+
+
+def per_second(run: Callable[[int], object], count: int, budget_s: float) -> float:
+    """Calls per second of ``run(i)`` over up to ``count`` calls or ``budget_s``, best of two."""
+    best = 0.0
+    for _ in range(2):
+        start, done = time.perf_counter(), 0
+        while done < count and (done == 0 or time.perf_counter() - start < budget_s):
+            run(done)
+            done += 1
+        best = max(best, done / (time.perf_counter() - start))
+    return best
+
+
+def timed(run: Callable[[], object]) -> float:
+    """Seconds of the faster of two runs of ``run``."""
+    best = np.inf
+    for _ in range(2):
+        start = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - start)
+    return float(best)
+
+
+def numpy_top_k(matrix: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
+    """Plain NumPy brute force: one product, a partition, a sort of the k chosen."""
+    scores = queries @ matrix.T
+    chosen = np.argpartition(-scores, k, axis=1)[:, :k]
+    order = np.argsort(-np.take_along_axis(scores, chosen, axis=1), axis=1)
+    return np.take_along_axis(chosen, order, axis=1)
+
+
+def recall(found: list[list[str]], truth: list[list[str]]) -> float:
+    return float(
+        np.mean([len(set(f) & set(t)) / len(t) for f, t in zip(found, truth, strict=True)])
+    )
+
+
+@dataclass
+class LanceDBSetting:
+    nprobes: int
+    refine_factor: int | None
+    recall: float = 0.0
+    single_qps: float = 0.0
+
+
+def lancedb_search(table: lancedb.table.Table, setting: LanceDBSetting, query) -> pa.Table:
+    """LanceDB's own search of one vector, or of a list of them (a batch)."""
+    builder = table.search(query).distance_type("cosine").nprobes(setting.nprobes).limit(K)
+    if setting.refine_factor:
+        builder = builder.refine_factor(setting.refine_factor)
+    return builder.select(["item_id", "label"]).to_arrow()
+
+
+def measure(rows: int, queries: np.ndarray, budget_s: float, workdir: Path) -> dict[str, float]:
+    store = LanceStore(workdir / f"lancedb-{rows}")
+    started = time.perf_counter()
+    write_table(store, rows)
+    print(f"\n== {rows:,} rows x {DIM} (written in {time.perf_counter() - started:.1f}s)")
+    started = time.perf_counter()
+    # Indexed at any size here, to measure the ANN path where it would not be chosen too.
+    settings = replace(DEFAULT_INDEX_SETTINGS, min_rows=IVF_MIN_ROWS)
+    report = ensure_vector_index(store, TABLE, settings)
+    print(f"index: {report.action} in {time.perf_counter() - started:.1f}s ({report.reason})")
+
+    exact = Searcher(store, TABLE, exact=True)
+    load_s = timed(lambda: Searcher(store, TABLE, exact=True).search(queries[:1]))
+    exact.search(queries[:1])  # reads and caches the matrix
+    ann = Searcher(store, TABLE, settings=settings)
+    chosen = Searcher(store, TABLE).path
+    print(f"repr-assets search takes the {chosen} path here; exact matrix read in {load_s:.2f}s")
+    matrix, ids = exact.unit_matrix()  # the very matrix the exact path searches
+    unit_queries = normalise_rows(queries.copy())
+    count = len(queries)
+
+    truth = [h.item_ids for h in exact.search(queries, K)]
+    numpy_ids = [ids.take(pa.array(r)).to_pylist() for r in numpy_top_k(matrix, unit_queries, K)]
+    found = [h.item_ids for h in ann.search(queries, K)]
+    figures = {
+        "exact recall vs numpy": recall(truth, numpy_ids),
+        "ann recall@10": recall(found, truth),
+    }
+
+    figures["numpy single qps"] = per_second(
+        lambda i: numpy_top_k(matrix, unit_queries[i : i + 1], K), count, budget_s
+    )
+    figures["exact single qps"] = per_second(lambda i: exact.search(queries[i], K), count, budget_s)
+    figures["ann single qps"] = per_second(lambda i: ann.search(queries[i], K), count, budget_s)
+    figures["numpy batched qps"] = count / timed(lambda: numpy_top_k(matrix, unit_queries, K))
+    figures["exact batched qps"] = count / timed(lambda: exact.search(queries, K))
+    figures["ann batched qps"] = count / timed(lambda: ann.search(queries, K))
+
+    table = store.open(TABLE)
+    probes, refine = settings.probes(report.indexed_rows), settings.refine_factor
+    candidates = [
+        LanceDBSetting(max(1, round(probes * f)), r)
+        for f in (0.5, 1, 1.5, 2)
+        for r in (None, refine)
+    ]
+    for candidate in candidates:  # one pass each, every query, recall over the same set
+        results: list[list[str]] = []
+        start = time.perf_counter()
+        for query in queries:
+            results.append(lancedb_search(table, candidate, query).column("item_id").to_pylist())
+        candidate.single_qps = count / (time.perf_counter() - start)
+        candidate.recall = recall(results, truth)
+    good = [c for c in candidates if c.recall >= figures["ann recall@10"]]
+    best = max(good or candidates, key=lambda c: c.single_qps)
+    figures["lancedb recall@10"] = best.recall
+    figures["lancedb single qps"] = per_second(
+        lambda i: lancedb_search(table, best, queries[i]), count, budget_s
+    )
+    figures["lancedb batched qps"] = count / timed(
+        lambda: lancedb_search(table, best, list(queries))
+    )
+    print(
+        "LanceDB search() (nprobes, refine_factor: recall@10, queries/s): "
+        + "; ".join(
+            f"{c.nprobes},{c.refine_factor}: {c.recall:.3f}, {c.single_qps:.0f}" for c in candidates
+        )
+    )
+    print(
+        f"fastest at recall >= ours: nprobes={best.nprobes}, refine_factor={best.refine_factor}"
+        f" (ours: nprobes={probes}, refine_factor={refine})"
+    )
+    return figures
+
+
+def show(f: dict[str, float]) -> dict[str, float]:
+    print(f"\n{'queries per second':<44}{'single':>10}{'batched':>10}")
+    names = {"numpy": "plain NumPy", "exact": "exact path", "ann": "ANN path"}
+    for key in ("numpy", "exact", "ann", "lancedb"):
+        name = names.get(key, "LanceDB search(), equal recall")
+        print(f"  {name:<42}{f[key + ' single qps']:10.0f}{f[key + ' batched qps']:10.0f}")
+    print(
+        f"  recall@10: ann {f['ann recall@10']:.4f}, LanceDB {f['lancedb recall@10']:.4f}, "
+        f"exact vs numpy {f['exact recall vs numpy']:.4f}"
+    )
+    ratios = [
+        ("exact / numpy, single", f["exact single qps"] / f["numpy single qps"]),
+        ("exact / numpy, batched", f["exact batched qps"] / f["numpy batched qps"]),
+        ("ann / exact, single", f["ann single qps"] / f["exact single qps"]),
+        ("ann / exact, batched", f["ann batched qps"] / f["exact batched qps"]),
+        ("ann / lancedb, single", f["ann single qps"] / f["lancedb single qps"]),
+        ("ann / lancedb, batched", f["ann batched qps"] / f["lancedb batched qps"]),
+    ]
+    print("ratios (LanceDB search() at equal recall):")
+    for name, ratio in ratios:
+        print(f"  {name:<30}{ratio:8.2f}x")
+    return dict(ratios)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="100k rows, 100 queries")
+    parser.add_argument("--rows", type=int, nargs="+", help="table sizes (default 100k 1M)")
+    parser.add_argument("--queries", type=int, help="queries (default 200; 100 with --quick)")
+    parser.add_argument("--workdir", type=Path, help="keep the tables here (default: a temp dir)")
+    args = parser.parse_args()
+    sizes = args.rows or ([100_000] if args.quick else [100_000, 1_000_000])
+    count = args.queries or (100 if args.quick else 200)
+    budget_s = 1.0 if args.quick else 3.0
+    queries = next(synthetic(count, seed=99))
+    goals: list[tuple[str, bool]] = []
+    with tempfile.TemporaryDirectory(prefix="repr-assets-bench-") as scratch:
+        workdir = args.workdir or Path(scratch)
+        for rows in sizes:
+            figures = measure(rows, queries, budget_s, workdir)
+            ratios = show(figures)
+            if rows == 100_000:
+                goals += [
+                    ("100k: exact >= 0.5x NumPy, single", ratios["exact / numpy, single"] >= 0.5),
+                    ("100k: exact recall 1.0", figures["exact recall vs numpy"] == 1.0),
+                ]
+            if rows == 1_000_000:
+                goals += [
+                    ("1M: ANN recall@10 >= 0.95", figures["ann recall@10"] >= 0.95),
+                    ("1M: ANN >= 2x exact, single", ratios["ann / exact, single"] >= 2.0),
+                    (
+                        "1M: ANN >= LanceDB search() at equal recall, single",
+                        ratios["ann / lancedb, single"] >= 1.0,
+                    ),
+                ]
+    print("\ngoals:")
+    for name, met in goals:
+        print(f"  {'met' if met else 'MISSED':<8}{name}")
+
+
+if __name__ == "__main__":
+    main()
