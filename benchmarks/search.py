@@ -12,8 +12,8 @@ For each table size it prints queries per second, single and batched, and the ra
 Wall-clock times on a shared machine are noisy; each figure is the best of two passes,
 and the ratios, taken within one run, are what to compare.
 
-    python benchmarks/search.py            # 100k and 1M rows (about ten minutes on 2 cores)
-    python benchmarks/search.py --quick    # 100k rows, fewer queries (about a minute)
+    python benchmarks/search.py            # 100k and 1M rows (about four minutes on 2 cores)
+    python benchmarks/search.py --quick    # 100k rows, fewer queries (about half a minute)
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def lancedb_search(table: lancedb.table.Table, setting: LanceDBSetting, query) -
     builder = table.search(query).distance_type("cosine").nprobes(setting.nprobes).limit(K)
     if setting.refine_factor:
         builder = builder.refine_factor(setting.refine_factor)
-    return builder.select(["item_id", "label"]).to_arrow()
+    return builder.select(["item_id", "label", "_distance"]).to_arrow()
 
 
 def measure(rows: int, queries: np.ndarray, budget_s: float, workdir: Path) -> dict[str, float]:

@@ -121,6 +121,10 @@ def test_values_are_cast_to_the_column_type():
     ]
     with pytest.raises(FilterError, match=r"value '2 OR 1=1' for column 'n' is not a valid int64"):
         bind_filters(schema, [("n", "2 OR 1=1")])
+    # Python values of the column's kind work too; a null is refused, since it matches nothing.
+    assert filter_mask(rows, bind_filters(schema, [("n", 1)])).tolist() == [True] + [False] * 3
+    with pytest.raises(FilterError, match="null"):
+        bind_filters(schema, [("n", None)])
 
 
 @pytest.mark.parametrize(

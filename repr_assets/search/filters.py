@@ -42,16 +42,19 @@ def parse_where(text: str) -> tuple[str, str]:
     return column.strip(), value
 
 
-def bind_filters(schema: pa.Schema, conditions: Iterable[tuple[str, str]]) -> list[Equals]:
-    """Check each ``(column, text)`` against ``schema`` and type its value.
+def bind_filters(schema: pa.Schema, conditions: Iterable[tuple[str, Any]]) -> list[Equals]:
+    """Check each ``(column, value)`` against ``schema`` and cast the value to its type.
+
+    A value may be text (as ``--where`` gives it: ``"3"`` for an integer column) or a
+    Python value of the column's kind.
 
     Raises ``FilterError`` naming the column or value when a column is unknown, cannot be
     compared by value (a vector, a binary payload) or cannot hold the value.
     """
-    return [_bind(schema, column, text) for column, text in conditions]
+    return [_bind(schema, column, value) for column, value in conditions]
 
 
-def _bind(schema: pa.Schema, column: str, text: str) -> Equals:
+def _bind(schema: pa.Schema, column: str, value: Any) -> Equals:
     if column not in schema.names:
         raise FilterError(
             f"unknown column {column!r} in --where; the table's columns are: "
@@ -60,13 +63,15 @@ def _bind(schema: pa.Schema, column: str, text: str) -> Equals:
     column_type = schema.field(column).type
     if not _comparable(column_type):
         raise FilterError(f"column {column!r} ({column_type}) cannot be filtered by value")
+    if value is None:
+        raise FilterError(f"no value for column {column!r}: a null never equals anything")
     try:
-        value = pa.scalar(text, pa.string()).cast(column_type)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        typed = pa.scalar(value).cast(column_type)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         raise FilterError(
-            f"value {text!r} for column {column!r} is not a valid {column_type}"
+            f"value {value!r} for column {column!r} is not a valid {column_type}"
         ) from None
-    return Equals(column, value)
+    return Equals(column, typed)
 
 
 def _comparable(column_type: pa.DataType) -> bool:

@@ -228,6 +228,8 @@ class Searcher:
     # -- input checks -----------------------------------------------------------------
 
     def _bind(self, where: Where) -> list[Equals]:
+        if isinstance(where, str):
+            raise TypeError("where takes (column, value) pairs or a mapping, not text")
         pairs = where.items() if isinstance(where, Mapping) else where
         return bind_filters(self.schema, pairs)
 
