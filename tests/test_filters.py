@@ -27,19 +27,23 @@ HOSTILE = [
 LABELS = ["0", "1", "2", "3", *HOSTILE]
 
 
-@pytest.fixture(scope="module", params=["exact", "ann"])
+@pytest.fixture(scope="module", params=["exact", "ann", "ann in memory"])
 def table(request, tmp_path_factory):
-    """A table searched exactly (600 rows) or through its index (3,000 rows)."""
-    rows = 600 if request.param == "exact" else 3000
-    store = LanceStore(tmp_path_factory.mktemp(request.param) / "lancedb")
+    """A table searched exactly (600 rows) or through its index (3,000 rows), the index's
+    candidates re-ranked by Lance or from the searcher's loaded matrix."""
+    path = request.param.split()[0]
+    rows = 600 if path == "exact" else 3000
+    store = LanceStore(tmp_path_factory.mktemp(path) / "lancedb")
     vectors = low_rank_vectors(rows, seed=5)
     labels = [LABELS[i % len(LABELS)] for i in range(rows)]
     labels[::50] = [None] * len(labels[::50])
     item_ids = write_embeddings(store, "toy_pca", vectors, labels)
-    if request.param == "ann":
+    if path == "ann":
         assert ensure_vector_index(store, "toy_pca", SMALL_INDEX).action == "built"
     searcher = Searcher(store, "toy_pca", settings=SMALL_INDEX)
-    assert searcher.path == request.param
+    assert searcher.path == path
+    if request.param.endswith("in memory"):
+        searcher.load()
     return searcher, vectors, labels, item_ids
 
 

@@ -119,10 +119,17 @@ def test_k_larger_than_the_table_returns_every_other_row(small):
     assert np.all(np.diff(hits.distances) >= 0)
 
 
-def test_ann_path_meets_its_recall_with_exact_distances(indexed):
-    store, vectors, item_ids = indexed
+def ann_searcher(store: LanceStore, in_memory: bool) -> Searcher:
+    """The ANN path, re-ranking by Lance (a fresh searcher) or from its loaded matrix."""
     searcher = Searcher(store, "toy_pca", settings=SMALL_INDEX)
     assert searcher.path == "ann"
+    return searcher.load() if in_memory else searcher
+
+
+@pytest.mark.parametrize("in_memory", [False, True])
+def test_ann_path_meets_its_recall_with_exact_distances(indexed, in_memory):
+    store, vectors, item_ids = indexed
+    searcher = ann_searcher(store, in_memory)
     queries = low_rank_vectors(100, seed=11)
     found = searcher.search(queries, k=10)
     positions = {item_id: row for row, item_id in enumerate(item_ids)}
@@ -139,11 +146,29 @@ def test_ann_path_meets_its_recall_with_exact_distances(indexed):
     assert np.mean(recalls) >= 0.95
 
 
-def test_ann_search_by_id_leaves_the_item_out(indexed):
+@pytest.mark.parametrize("in_memory", [False, True])
+def test_ann_search_by_id_leaves_the_item_out(indexed, in_memory):
     store, _, item_ids = indexed
-    hits = Searcher(store, "toy_pca", settings=SMALL_INDEX).search_ids(item_ids[:20], k=10)
+    hits = ann_searcher(store, in_memory).search_ids(item_ids[:20], k=10)
     for item_id, found in zip(item_ids[:20], hits, strict=True):
         assert len(found) == 10 and item_id not in found.item_ids
+
+
+def test_both_ways_of_re_ranking_give_the_same_neighbours(indexed, monkeypatch):
+    # Blocks of 7 queries, so that the 50 queries take several blocks each way.
+    monkeypatch.setattr("repr_assets.search.ann.QUERY_BLOCK", 7)
+    monkeypatch.setattr("repr_assets.search.searcher.QUERY_BLOCK", 7)
+    store, _, item_ids = indexed
+    queries = low_rank_vectors(50, seed=12)
+    by_lance = ann_searcher(store, in_memory=False)
+    in_memory = ann_searcher(store, in_memory=True)
+    for lance_hits, memory_hits in zip(
+        by_lance.search(queries, k=10) + by_lance.search_ids(item_ids[:50], k=10),
+        in_memory.search(queries, k=10) + in_memory.search_ids(item_ids[:50], k=10),
+        strict=True,
+    ):
+        assert lance_hits.item_ids == memory_hits.item_ids
+        np.testing.assert_allclose(lance_hits.distances, memory_hits.distances, atol=1e-5)
 
 
 def test_the_path_follows_table_size_index_and_exact(small, indexed, tmp_path):

@@ -69,6 +69,25 @@ def test_fewer_allowed_rows_than_k_leaves_the_tail_empty(data):
     assert (rows[:, 3:] == -1).all() and np.isneginf(similarities[:, 3:]).all()
 
 
+def test_search_among_ranks_only_each_querys_candidates(data):
+    matrix, queries = data
+    rng = np.random.default_rng(2)
+    candidates = np.stack([rng.choice(len(matrix), 30, replace=False) for _ in queries])
+    candidates[::3, 20:] = -1  # some queries have fewer candidates
+    allowed = rng.random(len(matrix)) < 0.8
+    exclude = candidates[:, 0].copy()
+    index = ExactIndex(normalise_rows(matrix.copy()))
+    rows, similarities = index.search_among(
+        normalise_rows(queries.copy()), candidates, 10, allowed=allowed, exclude=exclude
+    )
+    for query, (own, found) in enumerate(zip(candidates, rows, strict=True)):
+        eligible = own[(own >= 0) & (own != exclude[query])]
+        eligible = eligible[allowed[eligible]]
+        ranked, _ = reference_top_k(matrix[eligible], queries[[query]], 10)
+        np.testing.assert_array_equal(found, eligible[ranked[0]])
+    assert np.isfinite(similarities).all()
+
+
 def test_equal_scores_come_in_row_order():
     matrix = np.tile(np.eye(4, dtype=np.float32), (3, 1))  # rows i, i+4, i+8 are equal
     rows, similarities = ExactIndex(normalise_rows(matrix)).search(matrix[[2]], 3)

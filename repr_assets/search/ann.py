@@ -10,6 +10,7 @@ import pyarrow.compute as pc
 from repr_assets.search.index import VECTOR_COLUMN
 
 DISTANCE = "_distance"
+ROW_ID = "_rowid"
 QUERY_INDEX = "query_index"
 # Queries sent to Lance in one call: its batch search answers them together, and the
 # block bounds the (queries x candidates) rows it holds at once.
@@ -19,12 +20,13 @@ QUERY_BLOCK = 256
 class AnnIndex:
     """The IVF index of one Lance dataset snapshot, probed ``probes`` partitions deep.
 
-    Each query takes ``refine_factor`` x k candidates by their quantised distance and
-    re-ranks them by the exact cosine distance of their stored vectors, so the distances
-    returned are exact and only the candidate set is approximate.
+    Each query takes ``refine_factor`` x k candidates by their quantised distance, and
+    the candidates are re-ranked by their exact cosine distance: by Lance, which reads
+    their stored vectors (``search``), or by the caller, from vectors it holds in memory
+    (``candidates``). Either way only the candidate set is approximate.
 
     It calls the Lance dataset's scanner directly rather than LanceDB's query builder:
-    the same index and refinement, with less work per query (see benchmarks/search.py).
+    the same index and refinement, with less work per query.
     """
 
     def __init__(self, dataset: lance.LanceDataset, probes: int, refine_factor: int) -> None:
@@ -40,12 +42,40 @@ class AnnIndex:
         where: pc.Expression | None = None,
         probes: int | None = None,
     ) -> list[pa.Table]:
-        """The ``k`` nearest rows to each of the ``(b, d)`` float32 ``queries``.
+        """The ``k`` nearest rows to each of the ``(b, d)`` float32 ``queries``, re-ranked
+        by Lance.
 
         Returns one table per query with ``columns`` and ``_distance``, nearest first.
         ``where`` is applied before the search (a pre-filter), so a filtered query still
         gets ``k`` rows when that many match. ``probes`` overrides ``self.probes``.
         """
+        return self._query(queries, k, columns, where, probes, self.refine_factor)
+
+    def candidates(
+        self,
+        queries: np.ndarray,
+        k: int,
+        where: pc.Expression | None = None,
+        probes: int | None = None,
+    ) -> list[np.ndarray]:
+        """The Lance row ids of ``refine_factor`` x ``k`` candidates per query, not re-ranked.
+
+        Nothing but the index is read: the caller re-ranks the candidates by their exact
+        distance from vectors it holds.
+        """
+        count = k * max(1, self.refine_factor)
+        tables = self._query(queries, count, [], where, probes, refine_factor=None)
+        return [table.column(ROW_ID).to_numpy() for table in tables]
+
+    def _query(
+        self,
+        queries: np.ndarray,
+        k: int,
+        columns: list[str],
+        where: pc.Expression | None,
+        probes: int | None,
+        refine_factor: int | None,
+    ) -> list[pa.Table]:
         results: list[pa.Table] = []
         for start in range(0, len(queries), QUERY_BLOCK):
             block = queries[start : start + QUERY_BLOCK]
@@ -53,12 +83,13 @@ class AnnIndex:
                 columns=[*columns, DISTANCE],
                 filter=where,
                 prefilter=where is not None,
+                with_row_id=not columns,
                 nearest={
                     "column": VECTOR_COLUMN,
                     "q": block,
                     "k": k,
                     "nprobes": probes or self.probes,
-                    "refine_factor": self.refine_factor,
+                    "refine_factor": refine_factor,
                     "metric": "cosine",
                 },
             )

@@ -80,6 +80,38 @@ class ExactIndex:
         rows[~np.isfinite(similarities)] = -1
         return rows, similarities
 
+    def search_among(
+        self,
+        unit_queries: np.ndarray,
+        candidates: np.ndarray,
+        k: int,
+        allowed: np.ndarray | None = None,
+        exclude: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """As ``search``, but each query ranks only its own candidate rows.
+
+        ``candidates``: ``(b, c)`` int rows, -1 where a query has fewer than ``c``. This
+        re-ranks an index's candidates by their exact similarity, from memory. Returns
+        ``(rows, similarities)``, both ``(b, min(k, c))``, padded as ``search`` pads them.
+        """
+        if candidates.shape[1] == 0:
+            empty = np.empty((len(candidates), 0))
+            return empty.astype(np.int64), empty.astype(np.float32)
+        present = candidates >= 0
+        rows = np.where(present, candidates, 0)
+        # (b, c, d) gathered rows times (b, d) queries: c similarities per query.
+        scores = np.einsum("bcd,bd->bc", self.unit_vectors[rows], unit_queries)
+        blocked = ~present
+        if allowed is not None:
+            blocked |= ~allowed[rows]
+        if exclude is not None:
+            blocked |= rows == exclude[:, None]
+        scores[blocked] = -np.inf
+        order, similarities = _top_k(scores, min(k, scores.shape[1]))
+        rows = np.take_along_axis(rows, order, axis=1)
+        rows[~np.isfinite(similarities)] = -1
+        return rows, similarities
+
 
 def _exclude_rows(scores: np.ndarray, exclude: np.ndarray) -> None:
     queries = np.flatnonzero(exclude >= 0)

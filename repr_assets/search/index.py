@@ -3,7 +3,7 @@
 The index is LanceDB's IVF_SQ under cosine distance. On 1M x 128 vectors of low intrinsic
 dimension (``benchmarks/search.py``, two cores) it builds in 15-30 s and, probing 12% of
 its partitions with 3 x k candidates re-ranked exactly, reaches recall@10 of 0.98 at
-about 7x the single-query throughput of brute force. IVF_PQ with 8 sub-vectors topped
+four to seven times the single-query throughput of brute force. IVF_PQ with 8 sub-vectors topped
 out near 0.88 recall; with 32 it took over four minutes to build, and IVF_HNSW_SQ had not
 finished building after five. Below about 250k rows brute force over a cached matrix
 answers a single query faster than the index (at 100k: about twice as fast).

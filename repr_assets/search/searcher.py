@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from repr_assets.search.ann import DISTANCE, AnnIndex
+from repr_assets.search.ann import DISTANCE, QUERY_BLOCK, ROW_ID, AnnIndex
 from repr_assets.search.exact import ExactIndex, normalise_rows
 from repr_assets.search.filters import (
     Equals,
@@ -47,8 +47,11 @@ class Searcher:
     The path is chosen by table size: a table of at least ``settings.min_rows`` rows with
     a cosine vector index is searched through the index (``path == "ann"``); any other,
     or any when ``exact`` is set, by brute force over a cached matrix of unit-length rows
-    (``path == "exact"``). The matrix is read on the first exact query and reused by every
-    later one, so keep one ``Searcher`` per table for many queries.
+    (``path == "exact"``). The matrix is read on the first exact query, or by ``load``,
+    and reused by every later query, so keep one ``Searcher`` per table for many queries.
+    Once it is in memory the ANN path re-ranks the index's candidates there too, rather
+    than have Lance read their vectors from disk; until then (a one-off query, as the CLI
+    makes) the ANN path reads nothing but the index and the rows it returns.
 
     ``where`` filters are ``(column, value)`` pairs, ANDed, matched by equality; a value
     is data, cast to its column's type, never SQL.
@@ -80,6 +83,12 @@ class Searcher:
             self._ann = AnnIndex(self.dataset, probes, settings.refine_factor)
         self._exact: ExactIndex | None = None
         self._columns: dict[str, pa.Array] = {}
+        self._row_ids = _RowIds(np.empty(0, np.uint64))
+
+    def load(self) -> Searcher:
+        """Read every vector into the cached matrix now (it is read on first need anyway)."""
+        self._exact_index()
+        return self
 
     # -- queries ---------------------------------------------------------------------
 
@@ -127,11 +136,19 @@ class Searcher:
         filters: list[Equals],
         exclude_rows: np.ndarray | None,
     ) -> list[Hits]:
-        allowed = None
-        if filters:
-            columns = {name: self._column(name) for name in filter_columns(filters)}
-            allowed = filter_mask(pa.table(columns), filters)
+        allowed = self._allowed(filters)
         rows, similarities = self._exact_index().search(queries, k, allowed, exclude_rows)
+        return self._hits(rows, similarities)
+
+    def _allowed(self, filters: list[Equals]) -> np.ndarray | None:
+        """``(n,)`` bool over the cached matrix's rows: those that match every filter."""
+        if not filters:
+            return None
+        columns = {name: self._column(name) for name in filter_columns(filters)}
+        return filter_mask(pa.table(columns), filters)
+
+    def _hits(self, rows: np.ndarray, similarities: np.ndarray) -> list[Hits]:
+        """Hits from ``(b, k)`` matrix rows (-1: none) and their cosine similarities."""
         found = rows >= 0
         flat_rows = pa.array(rows[found])
         item_ids = self._column(KEY).take(flat_rows).to_pylist()
@@ -153,9 +170,6 @@ class Searcher:
         exclude_ids: list[str] | None,
     ) -> list[Hits]:
         assert self._ann is not None
-        columns = list(dict.fromkeys([KEY, LABEL, *filter_columns(filters)]))
-        # One more than k, so that k remain once the query item itself is left out.
-        wanted = k + 1 if exclude_ids is not None else k
         where = filter_expression(filters)
         probes = None
         if where is not None:
@@ -164,24 +178,67 @@ class Searcher:
             matching = self.dataset.count_rows(filter=where)
             if matching == 0:
                 return [Hits([], [], np.empty(0, np.float32)) for _ in queries]
-            wider = math.ceil(self._ann.probes * self.rows / matching)
-            probes = min(self._partitions, wider)
-        tables = self._ann.search(queries, wanted, columns, where, probes)
+            probes = min(self._partitions, math.ceil(self._ann.probes * self.rows / matching))
+        if self._exact is not None:
+            exclude = None if exclude_ids is None else self._rows_of(exclude_ids)
+            return self._rerank_in_memory(queries, k, filters, exclude, where, probes)
+        return self._rerank_by_lance(queries, k, filters, exclude_ids, where, probes)
+
+    def _rerank_by_lance(
+        self,
+        queries: np.ndarray,
+        k: int,
+        filters: list[Equals],
+        exclude_ids: list[str] | None,
+        where: pc.Expression | None,
+        probes: int | None,
+    ) -> list[Hits]:
+        """The index's candidates, re-ranked by Lance from their stored vectors."""
+        assert self._ann is not None
+        columns = list(dict.fromkeys([KEY, LABEL, *filter_columns(filters)]))
+        # One more than k, so that k remain once the query item itself is left out.
+        wanted = k + 1 if exclude_ids is not None else k
         hits = []
-        for position, found in enumerate(tables):
-            keep = filter_mask(found, filters)  # the index filtered already; never trust it blindly
+        for position, found in enumerate(self._ann.search(queries, wanted, columns, where, probes)):
+            keep = filter_mask(found, filters)  # Lance filtered already; never trust it blindly
             if exclude_ids is not None:
-                keep &= pc.not_equal(found.column(KEY), exclude_ids[position]).to_numpy(
-                    zero_copy_only=False
-                )
+                not_self = pc.not_equal(found.column(KEY), exclude_ids[position])
+                keep &= not_self.to_numpy(zero_copy_only=False)
             found = found.filter(pa.array(keep)).slice(0, k)
+            distances = found.column(DISTANCE).to_numpy()
             hits.append(
                 Hits(
                     found.column(KEY).to_pylist(),
                     found.column(LABEL).to_pylist(),
-                    np.clip(found.column(DISTANCE).to_numpy(), 0.0, 2.0).astype(np.float32),
+                    np.clip(distances, 0.0, 2.0).astype(np.float32),
                 )
             )
+        return hits
+
+    def _rerank_in_memory(
+        self,
+        queries: np.ndarray,
+        k: int,
+        filters: list[Equals],
+        exclude_rows: np.ndarray | None,
+        where: pc.Expression | None,
+        probes: int | None,
+    ) -> list[Hits]:
+        """The index's candidates, re-ranked from the cached matrix: no vector is read."""
+        assert self._ann is not None and self._exact is not None
+        wanted = k + 1 if exclude_rows is not None else k
+        allowed = self._allowed(filters)  # Lance filtered already; never trust it blindly
+        hits: list[Hits] = []
+        # In blocks, so the gathered (queries x candidates x d) vectors stay small.
+        for start in range(0, len(queries), QUERY_BLOCK):
+            block = queries[start : start + QUERY_BLOCK]
+            found = self._ann.candidates(block, wanted, where, probes)
+            candidates = np.full((len(block), max(map(len, found), default=0)), -1, np.int64)
+            for query, row_ids in enumerate(found):
+                candidates[query, : len(row_ids)] = self._row_ids.positions(row_ids)
+            excluded = None if exclude_rows is None else exclude_rows[start : start + len(block)]
+            rows, similarities = self._exact.search_among(block, candidates, k, allowed, excluded)
+            hits.extend(self._hits(rows, similarities))
         return hits
 
     # -- state read once per searcher ---------------------------------------------------
@@ -190,13 +247,16 @@ class Searcher:
         """The unit-length matrix of every row, read in batches into one array, once."""
         if self._exact is None:
             matrix = np.empty((self.rows, self.dim), dtype=np.float32)
+            row_ids = np.empty(self.rows, dtype=np.uint64)
             keys: dict[str, list[pa.Array]] = {KEY: [], LABEL: []}
             start = 0
-            for batch in self.dataset.to_batches(columns=[KEY, LABEL, VECTOR_COLUMN]):
+            batches = self.dataset.to_batches(columns=[KEY, LABEL, VECTOR_COLUMN], with_row_id=True)
+            for batch in batches:
                 stop = start + batch.num_rows
                 values = batch.column(VECTOR_COLUMN).flatten().to_numpy(zero_copy_only=False)
                 matrix[start:stop] = values.reshape(-1, self.dim)
                 normalise_rows(matrix[start:stop])
+                row_ids[start:stop] = batch.column(ROW_ID).to_numpy()
                 keys[KEY].append(batch.column(KEY))
                 keys[LABEL].append(batch.column(LABEL))
                 start = stop
@@ -208,6 +268,7 @@ class Searcher:
                     if chunks
                     else pa.array([], self.schema.field(name).type)
                 )
+            self._row_ids = _RowIds(row_ids)
             self._exact = ExactIndex(matrix)
         return self._exact
 
@@ -257,3 +318,20 @@ def _check_found(item_ids: Sequence[str], positions: pa.Array, table_name: str) 
     if positions.null_count:
         missing = item_ids[positions.is_null().to_pylist().index(True)]
         raise UnknownItemError(f"no item {missing!r} in table {table_name!r}")
+
+
+class _RowIds:
+    """Maps Lance row ids, which an index answers with, to rows of the cached matrix."""
+
+    def __init__(self, row_ids: np.ndarray) -> None:
+        self.order = np.argsort(row_ids)
+        self.sorted = row_ids[self.order]
+
+    def positions(self, row_ids: np.ndarray) -> np.ndarray:
+        """The matrix rows of ``row_ids``, which must all be rows of the snapshot read."""
+        if len(row_ids) == 0:
+            return np.empty(0, np.int64)
+        found = np.minimum(np.searchsorted(self.sorted, row_ids), len(self.sorted) - 1)
+        if len(self.sorted) == 0 or (self.sorted[found] != row_ids).any():
+            raise RuntimeError("the index returned a row that the cached matrix does not hold")
+        return self.order[found]
