@@ -42,9 +42,12 @@ lint: $(DEV_STAMP)
 ui: $(STAMP)
 	$(BIN)/repr-assets ui
 
-# Search throughput: exact and ANN paths against NumPy and LanceDB (BENCH_ARGS=--quick: ~1 min).
+# Ratios, measured in one run each: search throughput (exact and ANN paths against NumPy
+# and LanceDB), and the quality report's cost against the training it evaluates.
+# BENCH_ARGS=--quick runs small versions of both in about two minutes.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/search.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/report_vs_training.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .repr_assets .pytest_cache .ruff_cache .mypy_cache

@@ -127,9 +127,15 @@ def run_command(args: argparse.Namespace) -> int:
         return 1
     print(f"\nrun {result.run_id} succeeded; everything is under {home.root}\n")
     _print_report(home, spec.name, "table")
+    from repr_assets.stores.lance import LanceStore
+    from repr_assets.tables import items_table
+
+    example = LanceStore(home.lancedb).head(items_table(spec.name), 1, ["item_id"])
+    example_id = example.column("item_id")[0].as_py()
     print(
-        "\nnext: `make ui` to inspect the graph and this run, "
-        "`repr-assets report --format json` for the metrics as JSON."
+        "\nnext:\n  make ui    # the graph, this run, its plots and checks\n"
+        f"  repr-assets search --dataset {spec.name} --encoder pca --id {example_id}\n"
+        f'  repr-assets sql "SELECT label, count(*) FROM {spec.name}_pca GROUP BY label"'
     )
     return 0
 
