@@ -109,24 +109,27 @@ def run_command(args: argparse.Namespace) -> int:
         raise_on_error=False,
         tags={"repr_assets/source": "cli"},
     )
+    failed_checks = ", ".join(
+        f"{e.asset_key.to_user_string()}:{e.check_name}"
+        for e in result.get_asset_check_evaluations()
+        if not e.passed
+    )
     if not result.success:
         for event in result.all_events:
             if event.is_step_failure and event.step_failure_data.error is not None:
                 message = event.step_failure_data.error.message.strip().splitlines()[-1]
                 print(f"repr-assets: step {event.step_key} failed: {message}", file=sys.stderr)
-        failed_checks = [
-            f"{e.asset_key.to_user_string()}:{e.check_name}"
-            for e in result.get_asset_check_evaluations()
-            if not e.passed
-        ]
         if failed_checks:
-            print(f"repr-assets: checks failed: {', '.join(failed_checks)}", file=sys.stderr)
+            print(f"repr-assets: checks failed: {failed_checks}", file=sys.stderr)
         print(
             f"repr-assets: run {result.run_id} failed; see `make ui` for its logs", file=sys.stderr
         )
         return 1
     print(f"\nrun {result.run_id} succeeded; everything is under {home.root}\n")
     _print_report(home, spec.name, "table")
+    if failed_checks:
+        # The run materialised everything; these are quality floors, not errors.
+        print(f"\nquality checks below their floor: {failed_checks}")
     from repr_assets.stores.lance import LanceStore
     from repr_assets.tables import items_table
 

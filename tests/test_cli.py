@@ -114,3 +114,12 @@ def test_report_for_an_unknown_dataset_is_an_error(cli_home):
     result = repr_assets(home, "report", "--dataset", "nosuch")
     assert result.returncode == 2
     assert "nosuch" in result.stderr
+
+
+def test_a_run_below_the_quality_floors_says_which_checks_failed(tmp_path):
+    # One epoch leaves the autoencoder far from reconstructing digits.
+    result = repr_assets(tmp_path / "home", "run", "--epochs", "1")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "quality checks below their floor" in result.stdout
+    assert "autoencoder_explained_variance_at_least" in result.stdout
+    assert "pca_" not in result.stdout.split("quality checks below their floor")[1]
