@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
 from dataclasses import dataclass, field
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
 from repr_assets.thresholds import QualityThresholds
 
 Modality = Literal["image", "text", "tabular"]
+MODALITIES: tuple[Modality, ...] = ("image", "text", "tabular")
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 
@@ -18,27 +22,90 @@ class DatasetSpec:
     """What a data set is and how its items become features.
 
     ``name`` keys the Dagster assets and prefixes the LanceDB tables, so it is restricted
-    to lower-case letters, digits and underscores. ``seed`` chooses the train/test split
-    and every sample the quality report draws; ``thresholds`` are the floors of its
-    quality checks.
+    to lower-case letters, digits and underscores. ``source`` is a folder of images or IDX
+    files, or a CSV, Parquet or JSONL file (``None`` for a built-in data set); the
+    ``*_column`` options name the columns of a file source. ``seed`` chooses the
+    train/test split and every sample the quality report draws; ``thresholds`` are the
+    floors of its quality checks.
+
+    Featurising: images are resized to ``image_size`` squared; texts become bag-of-words
+    vectors (``text_vectoriser`` "tfidf" or "hashing", ``ngram_range``,
+    ``vocabulary_size``); tables keep at most ``max_categories`` categories per column.
+    Safety: an item over ``max_item_bytes`` or an image over ``max_image_pixels`` is set
+    aside unread.
     """
 
     name: str
     modality: Modality
     source: str | None = None
+    label_column: str | None = None
+    text_column: str | None = None
+    id_column: str | None = None
     image_size: int = 28
+    text_vectoriser: Literal["tfidf", "hashing"] = "tfidf"
+    ngram_range: tuple[int, int] = (1, 2)
+    vocabulary_size: int = 4096
+    max_categories: int = 20
+    max_item_bytes: int = 16 * 2**20
+    max_image_pixels: int = 25_000_000
     seed: int = 0
     thresholds: QualityThresholds = field(default_factory=QualityThresholds)
     description: str = ""
 
     def __post_init__(self) -> None:
         validate_dataset_name(self.name)
-        if self.image_size < 1:
-            raise ValueError(f"image_size must be positive, got {self.image_size}")
+        if self.modality not in MODALITIES:
+            raise ValueError(f"unknown modality {self.modality!r}: use one of {MODALITIES}")
+        for name in ("image_size", "vocabulary_size", "max_categories", "max_item_bytes"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        low, high = self.ngram_range
+        if not 1 <= low <= high:
+            raise ValueError(
+                f"ngram_range must be (low, high) with 1 <= low <= high, got {low, high}"
+            )
+        if self.text_vectoriser not in ("tfidf", "hashing"):
+            raise ValueError(
+                f"text_vectoriser must be tfidf or hashing, got {self.text_vectoriser!r}"
+            )
 
     @property
     def builtin(self) -> bool:
         return self.source is None
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> DatasetSpec:
+        fields: dict[str, Any] = json.loads(text)
+        fields["thresholds"] = QualityThresholds(**fields.get("thresholds", {}))
+        fields["ngram_range"] = tuple(fields.get("ngram_range", (1, 2)))
+        return cls(**fields)
+
+
+def default_thresholds(modality: Modality) -> QualityThresholds:
+    """The floors a new data set of ``modality`` starts with."""
+    if modality == "text":
+        # Bag-of-words variance is spread over thousands of terms: a code of 16 keeps a small
+        # share of it even when it separates the topics well.
+        return QualityThresholds(min_explained_variance=0.05)
+    return QualityThresholds()
+
+
+def spec_path(models_root: Path, name: str) -> Path:
+    """Where ``repr-assets run --source`` keeps a data set's spec, beside its models."""
+    return models_root / name / "dataset.json"
+
+
+def stored_datasets(models_root: Path) -> list[DatasetSpec]:
+    """The data sets declared by earlier ``repr-assets run --source`` runs, by name."""
+    if not models_root.is_dir():
+        return []
+    return [
+        DatasetSpec.from_json(path.read_text())
+        for path in sorted(models_root.glob("*/dataset.json"))
+    ]
 
 
 def validate_dataset_name(name: str) -> str:

@@ -1,31 +1,101 @@
-"""Ingest: read a data set's source and upsert its items into LanceDB."""
+"""Ingest: read a data set's source and add its new items to LanceDB, each exactly once."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 
 from repr_assets.datasets import DatasetSpec
-from repr_assets.items import IMAGE_ITEMS_SCHEMA
-from repr_assets.sources.digits import read_digits
-from repr_assets.stores.lance import LanceStore, WriteResult
+from repr_assets.sources import Quarantined, SourceError, open_source
+from repr_assets.stores.lance import LanceStore
 from repr_assets.tables import items_table
+from repr_assets.vectorise import Progress
 
 
-def read_items(
-    spec: DatasetSpec, batch_size: int = 1024
-) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
-    """The schema and item batches of ``spec``'s source."""
-    if spec.name == "digits" and spec.builtin:
-        return IMAGE_ITEMS_SCHEMA, read_digits(batch_size)
-    raise ValueError(
-        f"data set {spec.name!r} has no reader: only the built-in digits data set is "
-        "supported by this version"
-    )
+@dataclass
+class IngestResult:
+    """What one ingest did. ``total_items`` counts the table after it."""
+
+    table: str
+    source: str
+    new_items: int = 0
+    already_ingested: int = 0
+    duplicates_dropped: int = 0
+    quarantined: list[Quarantined] = field(default_factory=list)
+    total_items: int = 0
+    version: int | None = None
 
 
-def ingest_items(spec: DatasetSpec, store: LanceStore, batch_size: int = 1024) -> WriteResult:
-    """Upsert every item of ``spec``'s source into ``{dataset}_items``, keyed on ``item_id``."""
-    schema, batches = read_items(spec, batch_size)
-    return store.upsert(items_table(spec.name), schema, batches)
+def known_item_refs(store: LanceStore, dataset: str) -> frozenset[str]:
+    """The refs of items already in ``{dataset}_items`` (for sources that record them)."""
+    table = items_table(dataset)
+    if not store.exists(table) or "ref" not in store.open(table).schema.names:
+        return frozenset()
+    refs = store.open(table).to_lance().to_table(columns=["ref"]).column("ref")
+    return frozenset(refs.drop_null().to_pylist())
+
+
+def ingest_items(
+    spec: DatasetSpec,
+    store: LanceStore,
+    skip_refs: frozenset[str] = frozenset(),
+    batch_size: int = 1024,
+    progress: Progress | None = None,
+) -> IngestResult:
+    """Add every item of ``spec``'s source that ``{dataset}_items`` does not hold yet.
+
+    Items are read in batches and written in one commit. An item whose id is already in
+    the table is not written again; a second item with the same id in this read is an
+    exact duplicate and is dropped. Unreadable items are returned in ``quarantined``, for
+    the caller to record. Refs in ``skip_refs`` (items ingested or set aside before) may
+    be skipped unread by sources whose items are files.
+
+    Raises ``SourceError`` when the source holds no readable item at all; then nothing is
+    written.
+    """
+    source = open_source(spec)
+    table = items_table(spec.name)
+    result = IngestResult(table, source.description)
+    existing: set[str] = set()
+    if store.exists(table):
+        current = store.open(table)
+        if not current.schema.equals(source.schema):
+            raise SourceError(
+                f"the source's items have the columns {source.schema.names}, but the table "
+                f"{table!r} has {current.schema.names}: ingest it as a new data set"
+            )
+        existing.update(current.to_lance().to_table(columns=["item_id"])["item_id"].to_pylist())
+    skip = skip_refs | known_item_refs(store, spec.name)
+    seen: set[str] = set()
+
+    def new_batches() -> Iterator[pa.RecordBatch]:
+        for read in source.read(batch_size, known_refs=skip):
+            result.quarantined += read.quarantined
+            keep = []
+            for row, item_id in enumerate(read.items.column("item_id").to_pylist()):
+                if item_id in existing:
+                    result.already_ingested += 1
+                elif item_id in seen:
+                    result.duplicates_dropped += 1
+                else:
+                    seen.add(item_id)
+                    keep.append(row)
+            if keep:
+                batch = read.items.take(pa.array(keep, pa.int64()))
+                result.new_items += batch.num_rows
+                yield batch
+                if progress is not None:
+                    progress(result.new_items, 0)
+
+    write = store.insert_new(table, source.schema, new_batches())
+    if write is None and not existing:
+        examples = "; ".join(f"{q.ref}: {q.reason}" for q in result.quarantined[:3])
+        raise SourceError(
+            f"{source.description} holds no readable item"
+            + (f" ({len(result.quarantined)} set aside, e.g. {examples})" if examples else "")
+        )
+    result.version = write.version if write else store.open(table).version
+    result.total_items = write.total_rows if write else store.count(table)
+    return result

@@ -25,6 +25,28 @@ IMAGE_ITEMS_SCHEMA = pa.schema(
 )
 
 
+SOURCED_IMAGE_ITEMS_SCHEMA = IMAGE_ITEMS_SCHEMA.append(pa.field("ref", pa.string()))
+"""Images read from a source keep ``ref``, where each came from (a path, a file and index)."""
+
+TEXT_ITEMS_SCHEMA = pa.schema(
+    [*ITEM_KEY_FIELDS, pa.field("ref", pa.string()), pa.field("text", pa.string())]
+)
+
+RESERVED_COLUMNS = frozenset({"item_id", "label", "split", "ref"})
+
+
+def tabular_items_schema(numeric: list[str], categorical: list[str]) -> pa.Schema:
+    """Table rows: numeric columns as float64, categorical ones as strings, in that order."""
+    return pa.schema(
+        [
+            *ITEM_KEY_FIELDS,
+            pa.field("ref", pa.string()),
+            *(pa.field(name, pa.float64()) for name in numeric),
+            *(pa.field(name, pa.string()) for name in categorical),
+        ]
+    )
+
+
 def vector_schema(dim: int, extra: list[pa.Field] | None = None) -> pa.Schema:
     """Schema of a features or embeddings table: item keys plus a ``vector`` of ``dim`` floats."""
     return pa.schema(

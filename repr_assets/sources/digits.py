@@ -8,7 +8,8 @@ import numpy as np
 import pyarrow as pa
 from sklearn.datasets import load_digits
 
-from repr_assets.items import image_batches
+from repr_assets.items import IMAGE_ITEMS_SCHEMA, image_batches
+from repr_assets.sources.base import ReadBatch
 
 DIGITS_SIZE = 1797
 
@@ -25,3 +26,14 @@ def read_digits(batch_size: int = 1024) -> Iterator[pa.RecordBatch]:
     labels: list[str | None] = [str(int(t)) for t in bunch.target]
     splits: list[str | None] = [None] * len(pixels)
     yield from image_batches(item_ids, labels, splits, pixels, batch_size)
+
+
+class DigitsSource:
+    """The built-in digits as a source."""
+
+    schema = IMAGE_ITEMS_SCHEMA
+    description = "scikit-learn's bundled digits"
+
+    def read(self, batch_size: int, known_refs: frozenset[str]) -> Iterator[ReadBatch]:
+        for batch in read_digits(batch_size):
+            yield ReadBatch(batch)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,12 +67,16 @@ class LanceStore:
         """Insert new ``item_id`` s and replace the rows of known ones, in one commit.
 
         A table whose schema differs from ``schema`` (say, a new vector width) is replaced
-        instead, since its old rows could not be compared with the new ones.
+        instead, since its old rows could not be compared with the new ones. No rows to
+        write make no commit, so the table keeps its version.
         """
-        validated = _ValidatedReader(schema, batches)
         if self.exists(name):
             table = self.db.open_table(name)
             if table.schema.equals(schema):
+                pending = _non_empty(batches)
+                if pending is None:
+                    return self._unchanged(table, name)
+                validated = _ValidatedReader(schema, pending)
                 result = validated.write(
                     table.merge_insert(KEY)
                     .when_matched_update_all()
@@ -86,7 +91,34 @@ class LanceStore:
                     table.count_rows(),
                     table.version,
                 )
-        return self._overwrite(name, validated)
+        return self._overwrite(name, _ValidatedReader(schema, batches))
+
+    def insert_new(
+        self, name: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch]
+    ) -> WriteResult | None:
+        """Append rows whose ``item_id`` s the caller knows to be new, in one commit.
+
+        Creates the table on first use. With no rows at all, nothing is written (not even
+        an empty table) and the result is ``None``.
+        """
+        pending = _non_empty(batches)
+        if pending is None:
+            return None
+        if not self.exists(name):
+            return self._overwrite(name, _ValidatedReader(schema, pending))
+        table = self.db.open_table(name)
+        if not table.schema.equals(schema):
+            raise ValueError(
+                f"table {name!r} has the columns {table.schema.names}, but the new rows have "
+                f"{schema.names}; nothing was written"
+            )
+        before = table.count_rows()
+        _ValidatedReader(schema, pending).write(table.add)
+        rows = table.count_rows()
+        return WriteResult(name, rows - before, rows - before, 0, rows, table.version)
+
+    def _unchanged(self, table: lancedb.table.Table, name: str) -> WriteResult:
+        return WriteResult(name, 0, 0, 0, table.count_rows(), table.version)
 
     def replace(
         self, name: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch]
@@ -194,6 +226,18 @@ def _validate(schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> Iterator[
                     f"vector of item {example!r} holds NaN or Inf; nothing was written"
                 )
         yield batch
+
+
+def _non_empty(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch] | None:
+    """``batches`` from the first one with rows, or ``None`` when none has any.
+
+    Batches are pulled lazily up to the first row, so a streaming source stays streaming.
+    """
+    iterator = iter(batches)
+    for batch in iterator:
+        if batch.num_rows:
+            return itertools.chain([batch], iterator)
+    return None
 
 
 def _first_repeat(ids: list[str], seen: set[str]) -> str:

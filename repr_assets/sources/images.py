@@ -1,0 +1,105 @@
+"""A folder of image files in the ImageFolder layout: class folders under the root."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+from PIL import Image
+
+from repr_assets.hashing import short_hash
+from repr_assets.items import SOURCED_IMAGE_ITEMS_SCHEMA
+from repr_assets.sources.base import Quarantined, ReadBatch
+from repr_assets.sources.safety import SourceFile, read_limited, walk_files
+
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"})
+
+
+@dataclass(frozen=True)
+class ImageFolderSource:
+    """Image files under ``root``; an image's label is its class folder (the first folder
+    under the root), and images directly in the root have none.
+
+    Every image is decoded once here, so that a corrupt, truncated or oversized one is set
+    aside at ingest rather than failing the featuriser later. The stored payload is the
+    file's own bytes; the id is a hash of them, so a copy of an image is one item.
+    """
+
+    root: Path
+    max_bytes: int
+    max_pixels: int
+
+    @property
+    def schema(self) -> pa.Schema:
+        return SOURCED_IMAGE_ITEMS_SCHEMA
+
+    @property
+    def description(self) -> str:
+        return f"image folder {self.root}"
+
+    def image_files(self) -> Iterator[SourceFile | Quarantined]:
+        for entry in walk_files(self.root, self.max_bytes):
+            if isinstance(entry, Quarantined) or entry.path.suffix.lower() in IMAGE_SUFFIXES:
+                yield entry
+
+    def read(self, batch_size: int, known_refs: frozenset[str]) -> Iterator[ReadBatch]:
+        rows: dict[str, list[object]] = {name: [] for name in self.schema.names}
+        quarantined: list[Quarantined] = []
+        for entry in self.image_files():
+            if isinstance(entry, Quarantined):
+                quarantined.append(entry)
+                continue
+            if entry.ref in known_refs:
+                continue
+            try:
+                data = read_limited(entry.path, self.max_bytes)
+                width, height = decode_check(data, self.max_pixels)
+            except ValueError as error:
+                quarantined.append(Quarantined(entry.ref, str(error)))
+                continue
+            parts = entry.ref.split("/")
+            for name, value in (
+                ("item_id", short_hash("image", data, length=16)),
+                ("label", parts[0] if len(parts) > 1 else None),
+                ("split", None),
+                ("image", data),
+                ("width", width),
+                ("height", height),
+                ("ref", entry.ref),
+            ):
+                rows[name].append(value)
+            if len(rows["item_id"]) >= batch_size:
+                yield ReadBatch(pa.RecordBatch.from_pydict(rows, schema=self.schema), quarantined)
+                rows = {name: [] for name in self.schema.names}
+                quarantined = []
+        if rows["item_id"] or quarantined:
+            yield ReadBatch(pa.RecordBatch.from_pydict(rows, schema=self.schema), quarantined)
+
+
+def decode_check(data: bytes, max_pixels: int) -> tuple[int, int]:
+    """``(width, height)`` of an image that decodes completely, else a ``ValueError`` why.
+
+    The size is checked from the header before any pixel is decoded, so a decompression
+    bomb (a small file that expands to a huge image) is refused without expanding it.
+    """
+    if not data:
+        raise ValueError("empty file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+                if width * height > max_pixels:
+                    raise ValueError(
+                        f"decompression bomb: {width}x{height} pixels, the limit is {max_pixels:,}"
+                    )
+                image.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ValueError(f"decompression bomb: {error}") from None
+    except (OSError, SyntaxError, Image.UnidentifiedImageError) as error:
+        raise ValueError(f"corrupt or truncated image: {error}") from None
+    return width, height

@@ -1,0 +1,113 @@
+"""Small real sources that tests and benchmarks write for themselves."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import struct
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from PIL import Image
+from sklearn.datasets import load_digits
+
+TOPICS = {
+    "sport": "match goal team coach season player league score stadium referee win cup",
+    "food": "recipe oven flour sugar dinner taste spicy garlic bake kitchen salad soup",
+    "tech": "software laptop chip code server network battery screen update cloud app data",
+    "travel": "flight hotel beach passport journey train island museum luggage map tour trip",
+}
+
+
+def digit_images(count: int, size: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` scikit-learn digits as ``(count, size, size)`` uint8 images, and labels."""
+    bunch = load_digits()
+    pixels = np.rint(bunch.images[:count] * (255.0 / 16.0)).astype(np.uint8)
+    images = np.stack(
+        [
+            np.asarray(Image.fromarray(p).resize((size, size), Image.Resampling.BILINEAR))
+            for p in pixels
+        ]
+    )
+    return images, bunch.target[:count]
+
+
+def write_image_folder(root: Path, count: int = 200, size: int = 16) -> Path:
+    """PNG digits in class folders ``root/<digit>/<n>.png`` (the ImageFolder layout)."""
+    images, labels = digit_images(count, size)
+    for n, (image, label) in enumerate(zip(images, labels, strict=True)):
+        folder = root / str(label)
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image).save(folder / f"{n:05d}.png")
+    return root
+
+
+def write_idx(root: Path, prefix: str, images: np.ndarray, labels: np.ndarray, gz: bool) -> None:
+    """``PREFIX-images-idx3-ubyte`` and ``PREFIX-labels-idx1-ubyte``, gzipped if ``gz``."""
+    root.mkdir(parents=True, exist_ok=True)
+    count, height, width = images.shape
+    image_bytes = (
+        struct.pack(">HBBIII", 0, 8, 3, count, height, width) + images.astype(np.uint8).tobytes()
+    )
+    label_bytes = struct.pack(">HBBI", 0, 8, 1, count) + labels.astype(np.uint8).tobytes()
+    suffix = ".gz" if gz else ""
+    opener = gzip.open if gz else open
+    with opener(root / f"{prefix}-images-idx3-ubyte{suffix}", "wb") as handle:
+        handle.write(image_bytes)
+    with opener(root / f"{prefix}-labels-idx1-ubyte{suffix}", "wb") as handle:
+        handle.write(label_bytes)
+
+
+def topic_sentences(count: int, seed: int = 0) -> list[tuple[str, str]]:
+    """``count`` (sentence, topic) pairs: 6-10 words of one topic with a few common words."""
+    rng = np.random.default_rng(seed)
+    common = ["the", "a", "of", "and", "to", "in", "is", "was", "it", "very", "really"]
+    rows = []
+    names = sorted(TOPICS)
+    for n in range(count):
+        topic = names[n % len(names)]
+        words = list(rng.choice(TOPICS[topic].split(), size=rng.integers(4, 8)))
+        words += list(rng.choice(common, size=3))
+        rng.shuffle(words)
+        rows.append((" ".join(words).capitalize() + f" ({n})", topic))
+    return rows
+
+
+def write_text_csv(path: Path, count: int = 240, seed: int = 0) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["review", "topic", "stars"])
+        for n, (sentence, topic) in enumerate(topic_sentences(count, seed)):
+            writer.writerow([sentence, topic, n % 5 + 1])
+    return path
+
+
+def tabular_rows(count: int, seed: int = 0) -> pa.Table:
+    """Three classes of rows: numeric columns around class centres, a correlated category,
+    a few missing values."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(count) % 3
+    centres = np.array([[0.0, 5.0, -2.0], [3.0, 1.0, 2.0], [-3.0, -4.0, 0.0]])
+    numbers = centres[labels] + rng.normal(0, 0.7, size=(count, 3))
+    colour = np.array(["red", "green", "blue"])[labels]
+    flip = rng.random(count) < 0.1
+    colour[flip] = "grey"
+    width = numbers[:, 2].tolist()
+    for row in range(0, count, 17):
+        width[row] = None
+    return pa.table(
+        {
+            "height": numbers[:, 0],
+            "weight": numbers[:, 1],
+            "width": pa.array(width, pa.float64()),
+            "colour": colour,
+            "species": [f"s{label}" for label in labels],
+        }
+    )
+
+
+def write_parquet(path: Path, count: int = 300, seed: int = 0) -> Path:
+    pq.write_table(tabular_rows(count, seed), path)
+    return path
