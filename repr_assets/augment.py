@@ -2,7 +2,7 @@
 
 An augmentation maps a ``(n, n_features)`` float32 feature matrix and a seeded
 ``torch.Generator`` to a changed copy of the same shape. Each featuriser declares its own
-set (``augmentations_for``); text and table featurisers add theirs here.
+set through its ``augmentations`` method.
 """
 
 from __future__ import annotations
@@ -69,3 +69,33 @@ def image_augmentations(
         return noise(affine(X, generator, shift=True, rotate=True), generator)
 
     return {"shift": shift, "rotation": rotation, "noise": noise, "all": combined}
+
+
+def word_dropout(rate: float = 0.1) -> Augmentation:
+    """Drop each term of a bag-of-words row with probability ``rate``, then re-normalise.
+
+    On unit-norm TF-IDF rows this is dropping words from the text (every occurrence of a
+    dropped term goes), without having to keep the raw text beside the features.
+    """
+
+    def dropout(X: np.ndarray, generator: torch.Generator) -> np.ndarray:
+        keep = torch.rand(X.shape, generator=generator).numpy() >= rate
+        dropped = np.where(keep, X, 0.0).astype(np.float32)
+        norms = np.linalg.norm(dropped, axis=1, keepdims=True)
+        # A row that lost every term stays as it was rather than becoming all zeros.
+        return np.where(norms > 0, dropped / np.maximum(norms, 1e-12), X).astype(np.float32)
+
+    return dropout
+
+
+def feature_noise(columns: int, std: float = 0.05) -> Augmentation:
+    """Gaussian noise of ``std`` on the first ``columns`` features (standardised numbers);
+    the one-hot and indicator columns after them are left alone."""
+
+    def noise(X: np.ndarray, generator: torch.Generator) -> np.ndarray:
+        out = np.array(X, dtype=np.float32, copy=True)
+        jitter = torch.randn((len(X), columns), generator=generator).numpy() * std
+        out[:, :columns] += jitter.astype(np.float32)
+        return out
+
+    return noise

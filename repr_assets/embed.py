@@ -28,7 +28,9 @@ def embed_items(
     progress: Progress | None = None,
 ) -> WriteResult:
     """Encode ``{dataset}_features`` batch by batch and upsert into ``{dataset}_{encoder_name}``,
-    each row carrying the model version and the run that wrote it."""
+    each row carrying the model version and the run that wrote it. Rows already encoded
+    by this model version are left as they are, so new items are added without touching
+    the rest, and a new model version rewrites them all."""
     return write_vectors(
         store,
         features_table(dataset),
@@ -38,4 +40,5 @@ def embed_items(
         constants={"model_version": model_version, "run_id": run_id},
         batch_size=batch_size,
         progress=progress,
+        current_by="model_version",
     )

@@ -1,56 +1,91 @@
-"""Features: featurise items in batches into ``{dataset}_features``, and read them back."""
+"""Features: featurise items in batches into ``{dataset}_features``, and read them back.
+
+The featuriser is fitted once on the training items, saved with its version, and reused
+as it is when new items arrive; only items without current features are featurised.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from repr_assets.augment import Augmentation, image_augmentations
 from repr_assets.datasets import DatasetSpec
-from repr_assets.featurisers.image import ImageFeaturiser
-from repr_assets.hashing import short_hash
+from repr_assets.featurisers import Featuriser, build_featuriser
+from repr_assets.hashing import canonical_json, short_hash
+from repr_assets.holdout import stratified_test_mask
 from repr_assets.items import vectors_of
 from repr_assets.stores.lance import LanceStore, WriteResult
+from repr_assets.stores.models import FEATURISER, ModelStore
 from repr_assets.tables import features_table, items_table
 from repr_assets.vectorise import Progress, write_vectors
 
-
-def featuriser_for(spec: DatasetSpec) -> ImageFeaturiser:
-    if spec.modality == "image":
-        return ImageFeaturiser(spec.image_size)
-    raise ValueError(f"no featuriser for modality {spec.modality!r} in this version")
-
-
-def augmentations_for(spec: DatasetSpec) -> dict[str, Augmentation]:
-    """The harmless changes the invariance metrics apply to this data set's features."""
-    if spec.modality == "image":
-        return image_augmentations(spec.image_size)
-    return {}
+FEATURISER_VERSION = "featuriser_version"
 
 
 @dataclass(frozen=True)
 class FeaturesWritten:
     write: WriteResult
-    dim: int
-    featuriser_version: str
+    featuriser: Featuriser
+    refitted: bool
+
+
+def current_featuriser(
+    spec: DatasetSpec, store: LanceStore, models: ModelStore, refit: bool = False
+) -> tuple[Featuriser, bool]:
+    """The saved featuriser when its parameters still hold and ``refit`` is not asked for;
+    else one fitted now on the training items and saved. ``(featuriser, fitted_now)``."""
+    items = items_table(spec.name)
+    wanted = build_featuriser(spec, store.open(items).schema)
+    saved = models.latest(spec.name, FEATURISER)
+    if (
+        not refit
+        and saved is not None
+        and canonical_json(saved.meta["params"]) == canonical_json(wanted.params)
+    ):
+        return models.load_featuriser(spec.name, saved.version)[0], False
+    wanted.fit(_training_batches(spec, store))
+    models.save(spec.name, FEATURISER, wanted, wanted.version, {"dim": wanted.dim})
+    return wanted, True
+
+
+def _training_batches(spec: DatasetSpec, store: LanceStore) -> Iterator[pa.RecordBatch]:
+    """The items of the training side of the split, streamed."""
+    table = items_table(spec.name)
+    keys = store.open(table).to_lance().to_table(columns=["item_id", "label"])
+    ids = keys.column("item_id").to_pylist()
+    test = stratified_test_mask(ids, keys.column("label").to_pylist(), seed=spec.seed)
+    training = pa.array([i for i, is_test in zip(ids, test, strict=True) if not is_test])
+    for batch in store.read_batches(table):
+        yield batch.filter(pc.is_in(batch.column("item_id"), training))
 
 
 def featurise_items(
-    spec: DatasetSpec, store: LanceStore, batch_size: int = 1024, progress: Progress | None = None
+    spec: DatasetSpec,
+    store: LanceStore,
+    models: ModelStore,
+    refit: bool = False,
+    batch_size: int = 1024,
+    progress: Progress | None = None,
 ) -> FeaturesWritten:
-    """Featurise ``{dataset}_items`` batch by batch; upsert the rows into ``{dataset}_features``."""
-    featuriser = featuriser_for(spec)
+    """Featurise the items of ``{dataset}_items`` that have no current features, batch by
+    batch, into ``{dataset}_features``; each row carries the featuriser's version."""
+    featuriser, refitted = current_featuriser(spec, store, models, refit)
     write = write_vectors(
         store,
         items_table(spec.name),
         features_table(spec.name),
         featuriser.dim,
         featuriser.featurise,
+        constants={FEATURISER_VERSION: featuriser.version},
         batch_size=batch_size,
         progress=progress,
+        current_by=FEATURISER_VERSION,
     )
-    return FeaturesWritten(write, featuriser.dim, featuriser.version)
+    return FeaturesWritten(write, featuriser, refitted)
 
 
 @dataclass(frozen=True)

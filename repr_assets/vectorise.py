@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from repr_assets.items import vector_array, vector_schema
 from repr_assets.stores.lance import LanceStore, WriteResult
@@ -23,18 +24,33 @@ def write_vectors(
     constants: Mapping[str, str] | None = None,
     batch_size: int = 8192,
     progress: Progress | None = None,
+    current_by: str | None = None,
 ) -> WriteResult:
     """Upsert ``compute(batch)``, a ``(rows, dim)`` matrix per batch of ``source``, into
     ``target`` with the source's ``item_id``, ``label`` and ``split`` and the string
     ``constants`` (such as the model version) as extra columns. One batch in memory at a
-    time; one commit."""
+    time; one commit.
+
+    With ``current_by`` (the name of one of the constants), rows that ``target`` already
+    holds with that constant's value are current and are neither computed nor written:
+    new items are added, and nothing is written when nothing is new.
+    """
     constants = dict(constants or {})
     schema = vector_schema(dim, [pa.field(name, pa.string()) for name in constants])
-    total = store.count(source)
+    current = (
+        _current_ids(store, target, schema, current_by, constants[current_by])
+        if current_by is not None
+        else None
+    )
+    total = store.count(source) - (len(current) if current is not None else 0)
 
     def batches() -> Iterator[pa.RecordBatch]:
         done = 0
         for batch in store.read_batches(source, batch_size=batch_size):
+            if current is not None and len(current):
+                batch = batch.filter(pc.invert(pc.is_in(batch.column("item_id"), current)))
+                if not batch.num_rows:
+                    continue
             vectors = compute(batch)
             rows = batch.num_rows
             yield pa.RecordBatch.from_arrays(
@@ -52,3 +68,18 @@ def write_vectors(
                 progress(done, total)
 
     return store.upsert(target, schema, batches())
+
+
+def _current_ids(
+    store: LanceStore, target: str, schema: pa.Schema, column: str, value: str
+) -> pa.Array:
+    """Ids of ``target`` rows whose ``column`` is ``value``; none when the table is absent
+    or has other columns (it is then rewritten whole)."""
+    if not store.exists(target) or not store.open(target).schema.equals(schema):
+        return pa.array([], pa.string())
+    rows = (
+        store.open(target)
+        .to_lance()
+        .to_table(columns=["item_id"], filter=pc.field(column) == value)
+    )
+    return rows.column("item_id").combine_chunks()

@@ -78,9 +78,12 @@ def build_digits_home(root: Path, tmp: Path) -> dict:
     item_ids = [f"digits-{i:04d}" for i in range(ITEMS)]
     labels = [str(t) for t in digits.target[:ITEMS]]
     batch = next(image_batches(item_ids, labels, [None] * ITEMS, images, ITEMS))
-    features = ImageFeaturiser(8).featurise(batch)
+    featuriser = ImageFeaturiser(8)
+    features = featuriser.featurise(batch)
     pca = PCA(16).fit(features)
-    ModelStore(home.models).save("digits", "pca", pca, "pca-v1")
+    models = ModelStore(home.models)
+    models.save("digits", "featuriser", featuriser, featuriser.version, {"dim": featuriser.dim})
+    models.save("digits", "pca", pca, "pca-v1")
     vectors = pca.transform(features).astype(np.float32)
     store = LanceStore(home.lancedb)
     write_embeddings(

@@ -1,1 +1,91 @@
-"""Featurisers turn item batches into float32 feature matrices."""
+"""Featurisers turn item batches into float32 feature matrices.
+
+Each has ``kind``, ``params``, ``fit`` (over a stream of item batches; a no-op for images),
+``featurise`` (one batch to ``(rows, dim)``), a ``version`` covering its parameters and
+fitted state, the ``augmentations`` that the invariance metrics apply to its features,
+and ``save``/``load``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pyarrow as pa
+
+from repr_assets.augment import Augmentation
+from repr_assets.datasets import DatasetSpec
+from repr_assets.featurisers.image import ImageFeaturiser
+from repr_assets.featurisers.tabular import TabularFeaturiser
+from repr_assets.featurisers.text import TextFeaturiser
+from repr_assets.items import ITEM_KEY_FIELDS
+
+
+class Featuriser(Protocol):
+    kind: str
+
+    @property
+    def params(self) -> dict[str, Any]: ...
+
+    @property
+    def fitted(self) -> bool: ...
+
+    @property
+    def dim(self) -> int: ...
+
+    @property
+    def version(self) -> str: ...
+
+    def fit(self, batches: Iterable[pa.RecordBatch]) -> Any: ...
+
+    def featurise(self, batch: pa.RecordBatch) -> np.ndarray: ...
+
+    def augmentations(self) -> dict[str, Augmentation]: ...
+
+    def save(self, directory: Path) -> None: ...
+
+
+FEATURISER_KINDS: dict[str, Any] = {
+    ImageFeaturiser.kind: ImageFeaturiser,
+    TextFeaturiser.kind: TextFeaturiser,
+    TabularFeaturiser.kind: TabularFeaturiser,
+}
+
+
+def build_featuriser(spec: DatasetSpec, items_schema: pa.Schema) -> Featuriser:
+    """An unfitted featuriser for ``spec``'s items, whose columns ``items_schema`` gives."""
+    if spec.modality == "image":
+        return ImageFeaturiser(spec.image_size)
+    if spec.modality == "text":
+        return TextFeaturiser(spec.text_vectoriser, spec.ngram_range, spec.vocabulary_size)
+    keys = {f.name for f in ITEM_KEY_FIELDS} | {"ref"}
+    payload = [f for f in items_schema if f.name not in keys]
+    return TabularFeaturiser(
+        numeric=[f.name for f in payload if pa.types.is_floating(f.type)],
+        categorical=[f.name for f in payload if pa.types.is_string(f.type)],
+        max_categories=spec.max_categories,
+    )
+
+
+def load_featuriser(kind: str, directory: Path) -> Featuriser:
+    try:
+        cls = FEATURISER_KINDS[kind]
+    except KeyError:
+        raise ValueError(
+            f"unknown featuriser kind {kind!r}; known: {sorted(FEATURISER_KINDS)}"
+        ) from None
+    featuriser: Featuriser = cls.load(directory)
+    return featuriser
+
+
+__all__ = [
+    "FEATURISER_KINDS",
+    "Featuriser",
+    "ImageFeaturiser",
+    "TabularFeaturiser",
+    "TextFeaturiser",
+    "build_featuriser",
+    "load_featuriser",
+]

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import io
+import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 from PIL import Image
 
+from repr_assets.augment import Augmentation, image_augmentations
 from repr_assets.hashing import canonical_json, short_hash
 
 
@@ -22,6 +27,12 @@ class ImageFeaturiser:
     """
 
     size: int
+    kind = "image"
+    fitted = True
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return asdict(self)
 
     @property
     def dim(self) -> int:
@@ -30,6 +41,19 @@ class ImageFeaturiser:
     @property
     def version(self) -> str:
         return short_hash("image-featuriser", canonical_json(asdict(self)))
+
+    def fit(self, batches: Iterable[pa.RecordBatch]) -> ImageFeaturiser:
+        return self
+
+    def augmentations(self) -> dict[str, Augmentation]:
+        return image_augmentations(self.size)
+
+    def save(self, directory: Path) -> None:
+        (directory / "featuriser.json").write_text(json.dumps({"params": self.params}))
+
+    @classmethod
+    def load(cls, directory: Path) -> ImageFeaturiser:
+        return cls(**json.loads((directory / "featuriser.json").read_text())["params"])
 
     def featurise(self, batch: pa.RecordBatch) -> np.ndarray:
         """Features of an image item batch, shape ``(batch.num_rows, size * size)``."""

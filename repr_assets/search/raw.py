@@ -2,8 +2,7 @@
 
 A raw item becomes a one-row item batch with the column its modality's featuriser reads
 (``image`` bytes for images, ``text`` for texts), so the query goes through the very
-featuriser that made the table's features. Text queries are accepted here already: they
-work once ``featuriser_for`` knows a text featuriser that reads a ``text`` column.
+fitted featuriser that made the table's features.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from repr_assets.datasets import DatasetSpec
-from repr_assets.features import featuriser_for
 from repr_assets.stores.lance import LanceStore
 from repr_assets.stores.models import ModelStore
 from repr_assets.tables import embeddings_table
@@ -39,13 +37,15 @@ class Text:
 RawItem = ImageFile | Text
 
 
-def featurise_raw(spec: DatasetSpec, raw: RawItem) -> np.ndarray:
+def featurise_raw(spec: DatasetSpec, raw: RawItem, models: ModelStore) -> np.ndarray:
     """The ``(1, n_features)`` float32 features of ``raw``, by the data set's featuriser."""
     batch = _item_batch(spec, raw)
     try:
-        featuriser = featuriser_for(spec)
-    except ValueError as error:
-        raise RawQueryError(f"data set {spec.name!r}: {error}") from None
+        featuriser, _ = models.load_featuriser(spec.name)
+    except FileNotFoundError:
+        raise RawQueryError(
+            f"data set {spec.name!r} has no fitted featuriser yet: run it first"
+        ) from None
     try:
         return featuriser.featurise(batch)
     except ValueError as error:
@@ -65,7 +65,7 @@ def encode_raw(
     after a run), so that the query and the table share one space even if a newer model
     has been fitted since.
     """
-    features = featurise_raw(spec, raw)  # first: it names a bad raw item before any model
+    features = featurise_raw(spec, raw, models)  # first: it names a bad raw item before any model
     version = table_model_version(store, embeddings_table(spec.name, encoder_name))
     try:
         encoder, _ = models.load(spec.name, encoder_name, version)

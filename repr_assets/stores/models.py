@@ -1,4 +1,5 @@
-"""Fitted encoders on disk: ``models/{dataset}/{encoder}/{version}/`` plus a ``LATEST`` pointer."""
+"""Fitted encoders and featurisers on disk: ``models/{dataset}/{name}/{version}/`` plus a
+``LATEST`` pointer. The featuriser of a data set is saved under the name ``featuriser``."""
 
 from __future__ import annotations
 
@@ -9,9 +10,21 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from repr_assets.encoders import Encoder, load_encoder
+from repr_assets.featurisers import Featuriser, load_featuriser
+
+FEATURISER = "featuriser"
+
+
+class Saveable(Protocol):
+    kind: str
+
+    @property
+    def params(self) -> dict[str, Any]: ...
+
+    def save(self, directory: Path) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -38,7 +51,7 @@ class ModelStore:
         self,
         dataset: str,
         name: str,
-        encoder: Encoder,
+        encoder: Saveable,
         version: str,
         extra_meta: dict[str, Any] | None = None,
     ) -> SavedModel:
@@ -80,16 +93,34 @@ class ModelStore:
             )
         return pointer.read_text().strip()
 
-    def load(
-        self, dataset: str, name: str, version: str | None = None
-    ) -> tuple[Encoder, SavedModel]:
-        """The encoder saved as ``version`` (the latest when ``None``) and its record."""
+    def record(self, dataset: str, name: str, version: str | None = None) -> SavedModel:
+        """The record of the model saved as ``version`` (the latest when ``None``)."""
         version = version or self.latest_version(dataset, name)
         path = self.root / dataset / name / version
         if not (path / "meta.json").exists():
             raise FileNotFoundError(f"no model version {version!r} at {path}")
         meta = json.loads((path / "meta.json").read_text())
-        return load_encoder(meta["kind"], path), SavedModel(dataset, name, version, path, meta)
+        return SavedModel(dataset, name, version, path, meta)
+
+    def latest(self, dataset: str, name: str) -> SavedModel | None:
+        """The record of the latest saved model, or ``None`` when there is none yet."""
+        if not (self.root / dataset / name / "LATEST").exists():
+            return None
+        return self.record(dataset, name)
+
+    def load(
+        self, dataset: str, name: str, version: str | None = None
+    ) -> tuple[Encoder, SavedModel]:
+        """The encoder saved as ``version`` (the latest when ``None``) and its record."""
+        saved = self.record(dataset, name, version)
+        return load_encoder(saved.meta["kind"], saved.path), saved
+
+    def load_featuriser(
+        self, dataset: str, version: str | None = None
+    ) -> tuple[Featuriser, SavedModel]:
+        """The data set's fitted featuriser (the latest when ``version`` is ``None``)."""
+        saved = self.record(dataset, FEATURISER, version)
+        return load_featuriser(saved.meta["kind"], saved.path), saved
 
 
 def _atomic_write(path: Path, text: str) -> None:

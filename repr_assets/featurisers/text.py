@@ -1,0 +1,143 @@
+"""Text featuriser: bag of words and n-grams, TF-IDF or hashed, sublinear, L2-normalised."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer
+from sklearn.preprocessing import normalize
+
+from repr_assets.augment import Augmentation, word_dropout
+from repr_assets.hashing import canonical_json, short_hash
+
+
+class TextFeaturiser:
+    """Featurise text items (column ``text``) into ``(n, dim)`` float32 rows of unit norm.
+
+    Each term count ``c`` becomes ``1 + log(c)`` (sublinear term frequency). With
+    ``vectoriser="tfidf"``, terms are the ``vocabulary_size`` words and n-grams found in
+    the most documents at ``fit``, weighted by smoothed inverse document frequency
+    (scikit-learn's formula); with ``"hashing"``, terms are hashed into
+    ``vocabulary_size`` buckets and nothing is fitted. ``fit`` streams over batches, so
+    the texts are never all in memory at once.
+    """
+
+    kind = "text"
+
+    def __init__(
+        self,
+        vectoriser: str = "tfidf",
+        ngram_range: tuple[int, int] = (1, 2),
+        vocabulary_size: int = 4096,
+    ) -> None:
+        self.vectoriser = vectoriser
+        self.ngram_range = tuple(ngram_range)
+        self.vocabulary_size = vocabulary_size
+        self.vocabulary_: list[str] | None = None
+        self.idf_: np.ndarray | None = None
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {
+            "vectoriser": self.vectoriser,
+            "ngram_range": list(self.ngram_range),
+            "vocabulary_size": self.vocabulary_size,
+        }
+
+    @property
+    def fitted(self) -> bool:
+        return self.vectoriser == "hashing" or self.vocabulary_ is not None
+
+    @property
+    def dim(self) -> int:
+        if self.vectoriser == "hashing":
+            return self.vocabulary_size
+        return len(self._vocabulary())
+
+    @property
+    def version(self) -> str:
+        state = "" if self.vectoriser == "hashing" else "\n".join(self._vocabulary())
+        idf = b"" if self.idf_ is None else self.idf_.astype(np.float64).tobytes()
+        return short_hash(self.kind, canonical_json(self.params), state, idf)
+
+    def fit(self, batches: Iterable[pa.RecordBatch]) -> TextFeaturiser:
+        if self.vectoriser == "hashing":
+            return self
+        analyse = self._counter(None).build_analyzer()
+        document_frequency: Counter[str] = Counter()
+        documents = 0
+        for batch in batches:
+            for text in batch.column("text").to_pylist():
+                document_frequency.update(set(analyse(text or "")))
+                documents += 1
+        if not document_frequency:
+            raise ValueError("no words to build a vocabulary from: every text is empty")
+        # Most frequent first; ties broken by the term, so the vocabulary is reproducible.
+        ranked = sorted(document_frequency.items(), key=lambda item: (-item[1], item[0]))
+        vocabulary = sorted(term for term, _ in ranked[: self.vocabulary_size])
+        df = np.array([document_frequency[term] for term in vocabulary], dtype=np.float64)
+        self.vocabulary_ = vocabulary
+        self.idf_ = np.log((1.0 + documents) / (1.0 + df)) + 1.0
+        return self
+
+    def featurise(self, batch: pa.RecordBatch) -> np.ndarray:
+        texts = [text or "" for text in batch.column("text").to_pylist()]
+        if self.vectoriser == "hashing":
+            counts = HashingVectorizer(
+                n_features=self.vocabulary_size,
+                ngram_range=self.ngram_range,
+                alternate_sign=False,
+                norm=None,
+            ).transform(texts)
+        else:
+            counts = self._counter(self._vocabulary()).transform(texts)
+        counts = sp.csr_matrix(counts, dtype=np.float64)
+        counts.data = 1.0 + np.log(counts.data)
+        if self.idf_ is not None:
+            counts.data *= self.idf_[counts.indices]
+        # Rows with no known term stay zero: normalize leaves them alone, never NaN.
+        return np.asarray(normalize(counts).toarray(), dtype=np.float32)
+
+    def augmentations(self) -> dict[str, Augmentation]:
+        return {"all": word_dropout()}
+
+    def save(self, directory: Path) -> None:
+        state = {"params": self.params, "vocabulary": self.vocabulary_}
+        (directory / "featuriser.json").write_text(json.dumps(state))
+        if self.idf_ is not None:
+            np.save(directory / "idf.npy", self.idf_)
+
+    @classmethod
+    def load(cls, directory: Path) -> TextFeaturiser:
+        state = json.loads((directory / "featuriser.json").read_text())
+        params = state["params"]
+        featuriser = cls(
+            params["vectoriser"], tuple(params["ngram_range"]), params["vocabulary_size"]
+        )
+        featuriser.vocabulary_ = state["vocabulary"]
+        if (directory / "idf.npy").exists():
+            featuriser.idf_ = np.load(directory / "idf.npy", allow_pickle=False)
+        return featuriser
+
+    def _vocabulary(self) -> list[str]:
+        if self.vocabulary_ is None:
+            raise ValueError("the TF-IDF text featuriser is not fitted yet")
+        return self.vocabulary_
+
+    def _counter(self, vocabulary: list[str] | None) -> CountVectorizer:
+        return CountVectorizer(
+            ngram_range=self.ngram_range,
+            vocabulary=vocabulary,
+            lowercase=True,
+            dtype=np.float64,
+        )
+
+
+__all__ = ["TextFeaturiser"]
