@@ -48,11 +48,29 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="materialise the whole asset graph of a data set")
-    run.add_argument("--dataset", default="digits", help="data set name (default: digits)")
+    run.add_argument(
+        "--dataset",
+        help="data set name: the built-in digits (the default), one run before with --source, "
+        "or the name of a new data set from --source (default: the source's file name)",
+    )
+    run.add_argument(
+        "--source",
+        help="a folder of images (class folders), a folder of IDX files, or a CSV, Parquet or "
+        "JSONL file",
+    )
+    run.add_argument("--modality", choices=["image", "text", "tabular"])
+    run.add_argument("--label-column", help="column of a file source that holds the label")
+    run.add_argument("--text-column", help="column of a file source that holds the text")
+    run.add_argument("--id-column", help="column of a file source that holds the item id")
+    run.add_argument(
+        "--refit",
+        action="store_true",
+        help="fit the featuriser and encoders again, even if saved fits still apply",
+    )
     run.add_argument("--latent-dim", type=_integer(1), help="size of the PCA and autoencoder codes")
     run.add_argument("--epochs", type=_integer(1), help="most autoencoder training epochs")
     run.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    run.add_argument("--seed", type=_integer(0), default=0, help="seed for splits and training")
+    run.add_argument("--seed", type=_integer(0), help="seed for splits and training (default: 0)")
 
     ui = commands.add_parser("ui", help="start `dagster dev` on this home's instance")
     ui.add_argument("--host", default="127.0.0.1")
@@ -84,13 +102,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    home = home_from_environment()
     # Validate everything before anything touches the disk.
-    from repr_assets.datasets import builtin_dataset
-
-    try:
-        spec = dataclasses.replace(builtin_dataset(args.dataset), seed=args.seed)
-    except KeyError as error:
-        raise UsageError(error.args[0]) from None
+    spec = resolve_run_spec(args, home)
     if args.device == "cuda":
         import torch
 
@@ -100,11 +114,12 @@ def run_command(args: argparse.Namespace) -> int:
     from repr_assets.orchestration.definitions import build_definitions, pipeline_job_name
     from repr_assets.orchestration.instance import open_instance
 
-    home = home_from_environment()
+    if spec.source is not None:
+        _store_spec(home, spec)
     instance = open_instance(home)
     job = build_definitions([spec], home).resolve_job_def(pipeline_job_name(spec.name))
     result = job.execute_in_process(
-        run_config=_run_config(spec.name, args),
+        run_config=_run_config(spec.name, spec.seed, args),
         instance=instance,
         raise_on_error=False,
         tags={"repr_assets/source": "cli"},
@@ -117,7 +132,10 @@ def run_command(args: argparse.Namespace) -> int:
     if not result.success:
         for event in result.all_events:
             if event.is_step_failure and event.step_failure_data.error is not None:
-                message = event.step_failure_data.error.message.strip().splitlines()[-1]
+                error = event.step_failure_data.error
+                while error.cause is not None:  # the user code's error, not Dagster's wrapper
+                    error = error.cause
+                message = error.message.strip().splitlines()[-1]
                 print(f"repr-assets: step {event.step_key} failed: {message}", file=sys.stderr)
         if failed_checks:
             print(f"repr-assets: checks failed: {failed_checks}", file=sys.stderr)
@@ -125,7 +143,8 @@ def run_command(args: argparse.Namespace) -> int:
             f"repr-assets: run {result.run_id} failed; see `make ui` for its logs", file=sys.stderr
         )
         return 1
-    print(f"\nrun {result.run_id} succeeded; everything is under {home.root}\n")
+    print(f"\nrun {result.run_id} succeeded; everything is under {home.root}")
+    print(_ingest_summary(result, spec.name) + "\n")
     _print_report(home, spec.name, "table")
     if failed_checks:
         # The run materialised everything; these are quality floors, not errors.
@@ -141,6 +160,112 @@ def run_command(args: argparse.Namespace) -> int:
         f'  repr-assets sql "SELECT label, count(*) FROM {spec.name}_pca GROUP BY label"'
     )
     return 0
+
+
+SOURCE_OPTIONS = ("modality", "label_column", "text_column", "id_column")
+
+
+def resolve_run_spec(args: argparse.Namespace, home: Home) -> Any:
+    """The data set ``repr-assets run`` is asked for, its source checked; writes nothing."""
+    from pathlib import Path
+
+    from repr_assets.datasets import BUILTIN_DATASETS
+    from repr_assets.sources import SourceError, open_source
+
+    if args.source is None:
+        for option in SOURCE_OPTIONS:
+            if getattr(args, option) is not None:
+                raise UsageError(f"--{option.replace('_', '-')} needs --source")
+        spec = find_dataset(home, args.dataset or "digits")
+        return dataclasses.replace(spec, seed=spec.seed if args.seed is None else args.seed)
+    path = Path(args.source).expanduser()
+    if not path.exists():
+        raise UsageError(f"--source: no such file or folder: {args.source}")
+    name = args.dataset or _name_from_path(path)
+    if name in BUILTIN_DATASETS:
+        raise UsageError(f"{name!r} is a built-in data set: name yours with --dataset")
+    from repr_assets.datasets import DatasetSpec, default_thresholds
+    from repr_assets.sources import source_modality
+
+    modality = args.modality or source_modality(path, args.text_column)
+    try:
+        spec = DatasetSpec(
+            name=name,
+            modality=modality,
+            thresholds=default_thresholds(modality),
+            source=str(path.resolve()),
+            label_column=args.label_column,
+            text_column=args.text_column,
+            id_column=args.id_column,
+            seed=args.seed or 0,
+        )
+        open_source(spec)
+    except (SourceError, ValueError) as error:
+        raise UsageError(str(error)) from None
+    return spec
+
+
+def find_dataset(home: Home, name: str) -> Any:
+    """A built-in data set, or one declared by an earlier ``run --source`` in this home."""
+    from repr_assets.datasets import BUILTIN_DATASETS, DatasetSpec, spec_path
+
+    if name in BUILTIN_DATASETS:
+        return BUILTIN_DATASETS[name]
+    stored = spec_path(home.models, name)
+    if stored.exists():
+        return DatasetSpec.from_json(stored.read_text())
+    known = ", ".join(sorted(BUILTIN_DATASETS))
+    raise UsageError(
+        f"unknown data set {name!r}: the built-in data sets are {known}; "
+        "a new one needs --source PATH"
+    )
+
+
+def _name_from_path(path: Any) -> str:
+    import re
+
+    from repr_assets.datasets import validate_dataset_name
+
+    stem = path.resolve().name.split(".")[0]
+    name = re.sub(r"[^a-z0-9_]+", "_", stem.lower()).strip("_")
+    try:
+        return validate_dataset_name(name)
+    except ValueError:
+        raise UsageError(
+            f"cannot name a data set after {path.name!r}: give one with --dataset"
+        ) from None
+
+
+def _store_spec(home: Home, spec: Any) -> None:
+    """Keep the spec beside the data set's models, for later runs, the UI and search."""
+    import tempfile
+
+    from repr_assets.datasets import spec_path
+
+    target = spec_path(home.models, spec.name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(prefix=".dataset-", dir=target.parent)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(spec.to_json())
+    os.replace(temporary, target)
+
+
+def _ingest_summary(result: Any, dataset: str) -> str:
+    materialized = result.asset_materializations_for_node(f"{dataset}__items")
+    if not materialized:
+        return ""
+    meta = {key: value.value for key, value in materialized[-1].metadata.items()}
+    line = (
+        f"items: {meta.get('new_items', 0)} new, {meta.get('dagster/row_count', 0)} in all, "
+        f"{meta.get('duplicates_dropped', 0)} duplicates dropped"
+    )
+    quarantined = meta.get("quarantined", 0)
+    if quarantined:
+        line += (
+            f", {quarantined} set aside: repr-assets sql "
+            f"\"SELECT ref, reason FROM quarantine WHERE dataset = '{dataset}'\""
+        )
+    return line
 
 
 def ui_command(args: argparse.Namespace) -> int:
@@ -159,16 +284,20 @@ def ui_command(args: argparse.Namespace) -> int:
     os.execv(dagster, command)
 
 
-def _run_config(dataset: str, args: argparse.Namespace) -> dict[str, Any]:
+def _run_config(dataset: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
     prefix = f"{dataset}__"
-    autoencoder: dict[str, Any] = {"device": args.device, "seed": args.seed}
+    autoencoder: dict[str, Any] = {"device": args.device, "seed": seed}
     pca: dict[str, Any] = {}
+    features: dict[str, Any] = {}
+    if args.refit:
+        autoencoder["refit"] = pca["refit"] = features["refit"] = True
     if args.latent_dim is not None:
         autoencoder["latent_dim"] = pca["latent_dim"] = args.latent_dim
     if args.epochs is not None:
         autoencoder["epochs"] = args.epochs
     return {
         "ops": {
+            f"{prefix}features": {"config": features},
             f"{prefix}pca_model": {"config": pca},
             f"{prefix}autoencoder_model": {"config": autoencoder},
         },
@@ -278,7 +407,6 @@ def _search_vector(args: argparse.Namespace, store: Any, home: Home) -> Any:
     """The query vector of ``--vector``, ``--file`` or ``--text``."""
     from pathlib import Path
 
-    from repr_assets.datasets import builtin_dataset
     from repr_assets.search.raw import ImageFile, Text, encode_raw
     from repr_assets.stores.models import ModelStore
 
@@ -292,13 +420,7 @@ def _search_vector(args: argparse.Namespace, store: Any, home: Home) -> Any:
         ):
             raise UsageError(f"--vector expects a JSON array of numbers, got {args.vector!r}")
         return vector
-    try:
-        spec = builtin_dataset(args.dataset)
-    except KeyError:
-        raise UsageError(
-            f"a raw query needs the featuriser of data set {args.dataset!r}, "
-            "which is not a built-in data set"
-        ) from None
+    spec = find_dataset(home, args.dataset)
     raw = ImageFile(Path(args.file)) if args.file is not None else Text(args.text)
     return encode_raw(spec, args.encoder, raw, store, ModelStore(home.models))
 

@@ -86,9 +86,18 @@ def test_graph_materialises_every_table(two_runs):
 
 
 def test_embedding_rows_carry_the_run_that_wrote_them(two_runs):
-    home, _, _, second, _ = two_runs
+    home, first, *_ = two_runs
     data = LanceStore(home.lancedb).read_table("digits_pca")
-    assert set(data.column("run_id").to_pylist()) == {second.run_id}
+    # The second run found nothing new and kept the fits, so it rewrote no row.
+    assert set(data.column("run_id").to_pylist()) == {first.run_id}
+
+
+def test_a_second_run_on_the_same_data_keeps_the_fits(two_runs):
+    _, first, _, second, _ = two_runs
+    for result, fitted in ((first, True), (second, False)):
+        for encoder in ("pca", "autoencoder"):
+            [event] = result.asset_materializations_for_node(f"digits__{encoder}_model")
+            assert event.metadata["fitted_now"].value is fitted
 
 
 def test_every_check_passes(two_runs):

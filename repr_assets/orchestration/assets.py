@@ -11,21 +11,25 @@ from collections.abc import Callable
 
 import dagster as dg
 import numpy as np
+from dagster_duckdb import DuckDBResource
 
 from repr_assets.datasets import DatasetSpec
 from repr_assets.embed import embed_items
 from repr_assets.features import FeatureMatrix, featurise_items, load_features
-from repr_assets.hashing import model_version
+from repr_assets.hashing import canonical_json, model_version
 from repr_assets.holdout import stratified_test_mask
 from repr_assets.ingest import ingest_items
 from repr_assets.integrity import distinct_labels
 from repr_assets.orchestration import metadata
 from repr_assets.orchestration.checks import build_embedding_checks
-from repr_assets.orchestration.config import AutoencoderConfig, PCAConfig
+from repr_assets.orchestration.config import AutoencoderConfig, FeaturesConfig, PCAConfig
 from repr_assets.orchestration.report import build_quality_report_asset
 from repr_assets.orchestration.resources import LanceDBResource, ModelStoreResource
 from repr_assets.plots import image_grid_png, loss_curve_png, scree_png
+from repr_assets.refit import reusable_fit
 from repr_assets.search import ensure_vector_index
+from repr_assets.stores.models import FEATURISER, ModelStore, SavedModel
+from repr_assets.stores.quarantine import quarantined_refs, record_quarantined
 from repr_assets.tables import embeddings_table, features_table, items_table
 from repr_assets.vectorise import Progress
 
@@ -55,28 +59,47 @@ def build_representation_assets(
         group_name=name,
         kinds={"lancedb"},
         description=(
-            f"Raw items of {name} with stable ``item_id`` s, upserted into the LanceDB table "
-            f"``{items_table(name)}``. {spec.description}"
+            f"Raw items of {name} with stable ``item_id`` s, added to the LanceDB table "
+            f"``{items_table(name)}``: new items only, each once. Items that cannot be read "
+            f"are set aside in the DuckDB table ``quarantine`` with the reason. "
+            f"{spec.description}"
         ),
     )
-    def items(context: dg.AssetExecutionContext, lancedb: LanceDBResource) -> dg.MaterializeResult:
+    def items(
+        context: dg.AssetExecutionContext, lancedb: LanceDBResource, duckdb: DuckDBResource
+    ) -> dg.MaterializeResult:
         store = lancedb.get_store()
-        written = ingest_items(spec, store)
-        context.log.info(f"upserted {written.rows_written} items into {written.table}")
-        head = store.head(written.table, 16)
+        with duckdb.get_connection() as connection:
+            set_aside_before = quarantined_refs(connection, name)
+        result = ingest_items(
+            spec, store, skip_refs=set_aside_before, progress=_read_logger(context)
+        )
+        with duckdb.get_connection() as connection:
+            record_quarantined(connection, name, result.source, result.quarantined, context.run_id)
+        context.log.info(
+            f"{result.source}: {result.new_items} new items, {result.already_ingested} "
+            f"ingested before, {result.duplicates_dropped} duplicates dropped, "
+            f"{len(result.quarantined)} set aside"
+        )
+        for item in result.quarantined[:20]:
+            context.log.warning(f"quarantined {item.ref}: {item.reason}")
+        head = store.head(result.table, 16)
         extra = {}
         if "image" in head.column_names:
             png = image_grid_png(head.column("image").to_pylist(), head.column("label").to_pylist())
             extra["samples"] = metadata.image(png, "sample items")
+            head = head.drop_columns(["image"])
         return dg.MaterializeResult(
             metadata={
-                "table": written.table,
-                "dagster/row_count": written.total_rows,
-                "inserted": written.inserted,
-                "updated": written.updated,
-                "classes": len(distinct_labels(store, written.table)),
-                "lance_version": written.version,
-                "preview": metadata.preview(head.drop_columns(["image"]) if extra else head),
+                "table": result.table,
+                "source": result.source,
+                "dagster/row_count": result.total_items,
+                "new_items": result.new_items,
+                "duplicates_dropped": result.duplicates_dropped,
+                "quarantined": len(result.quarantined),
+                "classes": len(distinct_labels(store, result.table)),
+                "lance_version": result.version,
+                "preview": metadata.preview(head),
                 **extra,
             }
         )
@@ -87,25 +110,38 @@ def build_representation_assets(
         group_name=name,
         kinds={"numpy", "lancedb"},
         description=(
-            f"Items turned into float32 feature rows ({spec.modality} featuriser), upserted "
-            f"into the LanceDB table ``{features_table(name)}``."
+            f"Items turned into float32 feature rows ({spec.modality} featuriser, fitted on "
+            f"the training items and reused for new ones), upserted into the LanceDB table "
+            f"``{features_table(name)}``."
         ),
     )
     def features(
-        context: dg.AssetExecutionContext, lancedb: LanceDBResource
+        context: dg.AssetExecutionContext,
+        config: FeaturesConfig,
+        lancedb: LanceDBResource,
+        model_store: ModelStoreResource,
     ) -> dg.MaterializeResult:
         written = featurise_items(
-            spec, lancedb.get_store(), progress=_row_logger(context, "featurised")
+            spec,
+            lancedb.get_store(),
+            model_store.get_store(),
+            refit=config.refit,
+            progress=_row_logger(context, "featurised"),
         )
+        featuriser = written.featuriser
+        how = "fitted" if written.refitted else "reused"
         context.log.info(
-            f"featurised {written.write.rows_written} items into {written.dim} features"
+            f"featuriser {featuriser.version} ({how}): {written.write.rows_written} items "
+            f"featurised into {featuriser.dim} features"
         )
         return dg.MaterializeResult(
             metadata={
                 "table": written.write.table,
                 "dagster/row_count": written.write.total_rows,
-                "dimensions": written.dim,
-                "featuriser_version": written.featuriser_version,
+                "featurised_now": written.write.rows_written,
+                "dimensions": featuriser.dim,
+                "featuriser_version": featuriser.version,
+                "featuriser": f"{featuriser.kind} ({how}) {canonical_json(featuriser.params)}",
             }
         )
 
@@ -122,17 +158,23 @@ def build_representation_assets(
         lancedb: LanceDBResource,
         model_store: ModelStoreResource,
     ) -> dg.MaterializeResult:
-        """PCA fitted on the training split by an exact covariance eigendecomposition."""
+        """PCA fitted on the training split by an exact covariance eigendecomposition.
+
+        A saved fit with the same parameters and featuriser is kept unless ``refit``."""
+        models = model_store.get_store()
+        pca = config.build(_feature_dim(models, name))
+        kept = reusable_fit(models, name, "pca", pca.params, config.refit)
+        if kept is not None:
+            return _kept_result(context, kept)
         data, train, data_version = fit_data(lancedb)
-        pca = config.build().fit(data.X[train])
+        pca.fit(data.X[train])
         version = model_version(pca.kind, pca.params, data_version)
-        model_store.get_store().save(
-            name, "pca", pca, version, _fit_meta(context, int(train.sum()))
-        )
+        models.save(name, "pca", pca, version, _fit_meta(context, models, int(train.sum())))
         context.log.info(f"PCA {version}: {pca.explained_variance_ratio_.sum():.1%} of variance")
         return dg.MaterializeResult(
             metadata={
                 "model_version": version,
+                "fitted_now": True,
                 "components": pca.n_components,
                 "fitted_items": int(train.sum()),
                 "explained_variance": float(pca.explained_variance_ratio_.sum()),
@@ -149,19 +191,26 @@ def build_representation_assets(
         lancedb: LanceDBResource,
         model_store: ModelStoreResource,
     ) -> dg.MaterializeResult:
-        """MLP autoencoder trained on the training split (GPU when present), early-stopped."""
+        """MLP autoencoder trained on the training split (GPU when present), early-stopped.
+
+        A saved fit with the same parameters and featuriser is kept unless ``refit``."""
+        models = model_store.get_store()
+        autoencoder = config.build(_feature_dim(models, name))
+        kept = reusable_fit(models, name, "autoencoder", autoencoder.params, config.refit)
+        if kept is not None:
+            return _kept_result(context, kept)
         data, train, data_version = fit_data(lancedb)
-        autoencoder = config.build()
         autoencoder.fit(data.X[train], progress=_epoch_logger(context, config.epochs))
         history = autoencoder.history_
         version = model_version(autoencoder.kind, autoencoder.params, data_version)
-        model_store.get_store().save(
-            name, "autoencoder", autoencoder, version, _fit_meta(context, int(train.sum()))
+        models.save(
+            name, "autoencoder", autoencoder, version, _fit_meta(context, models, int(train.sum()))
         )
         best = history.best_epoch - 1
         return dg.MaterializeResult(
             metadata={
                 "model_version": version,
+                "fitted_now": True,
                 "latent_dim": autoencoder.latent_dim,
                 "fitted_items": int(train.sum()),
                 "epochs_run": len(history.train_loss),
@@ -248,8 +297,42 @@ def _embeddings_asset(
     return embeddings
 
 
-def _fit_meta(context: dg.AssetExecutionContext, fitted_items: int) -> dict[str, object]:
-    return {"run_id": context.run_id, "fitted_items": fitted_items}
+def _fit_meta(
+    context: dg.AssetExecutionContext, models: ModelStore, fitted_items: int
+) -> dict[str, object]:
+    featuriser = models.latest_version(context.asset_key.path[0], FEATURISER)
+    return {
+        "run_id": context.run_id,
+        "fitted_items": fitted_items,
+        "featuriser_version": featuriser,
+    }
+
+
+def _feature_dim(models: ModelStore, dataset: str) -> int:
+    """Width of the features, from the saved featuriser's record."""
+    return int(models.record(dataset, FEATURISER).meta["dim"])
+
+
+def _kept_result(context: dg.AssetExecutionContext, kept: SavedModel) -> dg.MaterializeResult:
+    context.log.info(
+        f"kept {kept.encoder} {kept.version}, fitted by run {kept.meta.get('run_id')}: same "
+        "parameters and featuriser (refit to fit again)"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "model_version": kept.version,
+            "fitted_now": False,
+            "fitted_by_run": str(kept.meta.get("run_id")),
+            "fitted_items": int(kept.meta.get("fitted_items", 0)),
+        }
+    )
+
+
+def _read_logger(context: dg.AssetExecutionContext) -> Progress:
+    def log(done: int, total: int) -> None:
+        context.log.info(f"read {done:,} new items")
+
+    return log
 
 
 def _row_logger(context: dg.AssetExecutionContext, verb: str) -> Progress:

@@ -10,12 +10,23 @@ from repr_assets.encoders.training import TrainingSettings
 
 DEFAULT_LATENT_DIM = 16
 
+REFIT = Field(
+    False,
+    description="Fit again even when a saved fit with the same parameters exists. Without "
+    "it, new items are embedded by the current fit, unchanged.",
+)
+
+
+class FeaturesConfig(dg.Config):
+    refit: bool = REFIT
+
 
 class PCAConfig(dg.Config):
     latent_dim: int = Field(DEFAULT_LATENT_DIM, description="Number of principal components kept.")
+    refit: bool = REFIT
 
-    def build(self) -> PCA:
-        return PCA(n_components=self.latent_dim)
+    def build(self, n_features: int) -> PCA:
+        return PCA(n_components=min(self.latent_dim, n_features))
 
 
 class AutoencoderConfig(dg.Config):
@@ -29,10 +40,12 @@ class AutoencoderConfig(dg.Config):
     validation_fraction: float = Field(0.1, description="Share of training rows for validation.")
     device: str = Field("auto", description="auto (CUDA when present), cpu or cuda.")
     seed: int = Field(0, description="Seed for initial weights and shuffling.")
+    refit: bool = REFIT
 
-    def build(self) -> Autoencoder:
+    def build(self, n_features: int) -> Autoencoder:
+        """The autoencoder; a code is never wider than the ``n_features`` it encodes."""
         return Autoencoder(
-            latent_dim=self.latent_dim,
+            latent_dim=min(self.latent_dim, n_features),
             hidden_dims=tuple(self.hidden_dims),
             validation_fraction=self.validation_fraction,
             device=self.device,

@@ -9,24 +9,14 @@ import dagster as dg
 from repr_assets.datasets import DatasetSpec
 from repr_assets.home import Home
 from repr_assets.orchestration.assets import build_representation_assets
+from repr_assets.orchestration.jobs import build_pipeline_job, pipeline_job_name
 from repr_assets.orchestration.resources import build_resources
-
-
-def pipeline_job_name(dataset: str) -> str:
-    return f"{dataset}_pipeline"
-
-
-def build_pipeline_job(spec: DatasetSpec) -> dg.UnresolvedAssetJobDefinition:
-    """The job that materialises the whole graph of one data set, checks included."""
-    return dg.define_asset_job(
-        name=pipeline_job_name(spec.name),
-        selection=dg.AssetSelection.groups(spec.name),
-        description=f"Ingest, featurise, fit, embed and report on {spec.name}.",
-    )
+from repr_assets.orchestration.sensors import build_landing_sensor
 
 
 def build_definitions(specs: Sequence[DatasetSpec], home: Home) -> dg.Definitions:
-    """Assets, checks and a pipeline job per data set, on resources under ``home``.
+    """Assets, checks, a pipeline job and, for data sets with a source, a landing sensor per
+    data set, on resources under ``home``.
 
     Steps run in process: the multiprocess executor would re-import torch and LanceDB in
     every step, which costs more than these steps do on small data.
@@ -37,6 +27,10 @@ def build_definitions(specs: Sequence[DatasetSpec], home: Home) -> dg.Definition
     return dg.Definitions(
         assets=assets,
         jobs=[build_pipeline_job(spec) for spec in specs],
+        sensors=[build_landing_sensor(spec) for spec in specs if spec.source is not None],
         resources=build_resources(home),
         executor=dg.in_process_executor,
     )
+
+
+__all__ = ["build_definitions", "pipeline_job_name"]

@@ -8,7 +8,7 @@ import numpy as np
 from dagster_duckdb import DuckDBResource
 
 from repr_assets.datasets import DatasetSpec
-from repr_assets.features import FeatureMatrix, augmentations_for, load_features, load_vectors
+from repr_assets.features import FeatureMatrix, load_features, load_vectors
 from repr_assets.figures import map_points, query_neighbours
 from repr_assets.holdout import stratified_test_mask
 from repr_assets.orchestration import metadata
@@ -76,6 +76,8 @@ def build_quality_report_asset(
         duckdb: DuckDBResource,
     ) -> dg.MaterializeResult:
         store = lancedb.get_store()
+        models = model_store.get_store()
+        augmentations = models.load_featuriser(name)[0].augmentations()
         data = load_features(store, name)
         test_mask = stratified_test_mask(data.item_ids, data.labels, seed=spec.seed)
         computed_at = datetime.now(UTC).replace(tzinfo=None)
@@ -86,7 +88,7 @@ def build_quality_report_asset(
         maps = {}
         grids = {}
         for encoder_name in encoders:
-            encoder, saved = model_store.get_store().load(name, encoder_name)
+            encoder, saved = models.load(name, encoder_name)
             table = embeddings_table(name, encoder_name)
             codes = load_vectors(store, table)
             _check_aligned(data, codes, encoder_name)
@@ -97,7 +99,7 @@ def build_quality_report_asset(
                 data.labels,
                 test_mask,
                 spec.seed,
-                augmentations=augmentations_for(spec),
+                augmentations=augmentations,
                 embeddings=store.open(table).to_lance(),
             )
             recall = search_recall(store, table, k=10, queries=200, seed=spec.seed)

@@ -1,0 +1,81 @@
+"""A real-sized image run: ``repr-assets run --source`` on a folder of 60,000 IDX images.
+
+Builds ``--items`` 28x28 images (scikit-learn's digits, up-scaled, each shifted, rotated
+and noised so that no two are alike) as gzipped MNIST-format files, ``train`` and
+``t10k``, then times the command as a user runs it, in a fresh home, and reports its
+peak resident memory (the child's ``ru_maxrss``).
+
+    python benchmarks/idx_run.py --items 60000 [--epochs 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from repr_assets.augment import image_augmentations
+from tests.builders import digit_images, write_idx
+
+
+def synthetic_digits(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    base, labels = digit_images(1797, 28)
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(base), count)
+    augment = image_augmentations(28, max_shift=0.08, max_degrees=12, noise_std=0.03)["all"]
+    generator = torch.Generator().manual_seed(seed)
+    out = np.empty((count, 28, 28), np.uint8)
+    for start in range(0, count, 5000):
+        chunk = picks[start : start + 5000]
+        moved = augment(base[chunk].reshape(len(chunk), -1) / 255.0, generator)
+        out[start : start + len(chunk)] = np.rint(np.clip(moved, 0, 1) * 255).reshape(-1, 28, 28)
+    return out, labels[picks]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=60_000)
+    parser.add_argument("--epochs", type=int, default=None)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        images, labels = synthetic_digits(args.items)
+        test = args.items // 7
+        write_idx(root / "idx", "train", images[test:], labels[test:], gz=True)
+        write_idx(root / "idx", "t10k", images[:test], labels[:test], gz=True)
+        command = [str(Path(sys.executable).with_name("repr-assets")), "run", "--source"]
+        command += [str(root / "idx"), "--dataset", "idx"]
+        if args.epochs:
+            command += ["--epochs", str(args.epochs)]
+        env = {**os.environ, "REPR_ASSETS_HOME": str(root / "home")}
+        started = time.perf_counter()
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        seconds = time.perf_counter() - started
+        peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        summary = [line for line in done.stdout.splitlines() if "linear_probe" in line]
+        result = {
+            "items": args.items,
+            "exit": done.returncode,
+            "seconds": round(seconds, 1),
+            "peak_rss_mib": round(peak_mib),
+            "linear_probe_accuracy": [float(line.split()[-1]) for line in summary],
+            "ingest": [line for line in done.stdout.splitlines() if line.startswith("items:")],
+        }
+        print(json.dumps(result, indent=2))
+        if done.returncode:
+            print(done.stderr[-3000:], file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

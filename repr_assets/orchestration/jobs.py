@@ -1,0 +1,22 @@
+"""The jobs of a data set."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from repr_assets.datasets import DatasetSpec
+
+
+def pipeline_job_name(dataset: str) -> str:
+    return f"{dataset}_pipeline"
+
+
+def build_pipeline_job(spec: DatasetSpec) -> dg.UnresolvedAssetJobDefinition:
+    """The job that materialises the whole graph of one data set, checks included.
+
+    By default it is incremental: new items are embedded by the current fits."""
+    return dg.define_asset_job(
+        name=pipeline_job_name(spec.name),
+        selection=dg.AssetSelection.groups(spec.name),
+        description=f"Ingest, featurise, fit, embed and report on {spec.name}.",
+    )

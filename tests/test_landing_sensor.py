@@ -1,0 +1,39 @@
+"""The landing-folder sensor asks for one incremental run per new state of the folder."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from repr_assets.datasets import DatasetSpec
+from repr_assets.orchestration import build_definitions
+from tests.builders import write_image_folder
+from tests.test_sources import png_bytes
+
+
+def evaluate(sensor: dg.SensorDefinition, cursor: str | None) -> dg.SensorResult | dg.SkipReason:
+    return sensor(dg.build_sensor_context(cursor=cursor))
+
+
+def test_sensor_requests_a_run_when_files_land_and_skips_otherwise(tmp_path, home):
+    root = write_image_folder(tmp_path / "landing", count=5)
+    spec = DatasetSpec(name="landing", modality="image", source=str(root))
+    defs = build_definitions([spec], home)
+    sensor = defs.resolve_sensor_def("landing_landing_sensor")
+    assert sensor.job_name == "landing_pipeline"
+    assert sensor.default_status == dg.DefaultSensorStatus.STOPPED
+
+    first = evaluate(sensor, None)
+    assert isinstance(first, dg.SensorResult) and len(first.run_requests or []) == 1
+    assert isinstance(evaluate(sensor, first.cursor), dg.SkipReason)
+
+    (root / "3" / "new.png").write_bytes(png_bytes(value=5))
+    second = evaluate(sensor, first.cursor)
+    assert isinstance(second, dg.SensorResult)
+    assert second.cursor != first.cursor
+    assert second.run_requests[0].run_key == second.cursor
+
+
+def test_only_data_sets_with_a_source_get_a_sensor(home):
+    from repr_assets.datasets import DIGITS
+
+    assert list(build_definitions([DIGITS], home).sensors or []) == []
