@@ -289,7 +289,7 @@ def _run_config(dataset: str, seed: int, args: argparse.Namespace) -> dict[str, 
     autoencoder: dict[str, Any] = {"device": args.device, "seed": seed}
     pca: dict[str, Any] = {}
     features: dict[str, Any] = {}
-    if args.refit:
+    if args.refit:  # the same switches as the refit schedule's run config
         autoencoder["refit"] = pca["refit"] = features["refit"] = True
     if args.latent_dim is not None:
         autoencoder["latent_dim"] = pca["latent_dim"] = args.latent_dim

@@ -1,4 +1,5 @@
-"""The landing-folder sensor asks for one incremental run per new state of the folder."""
+"""Automation: the landing-folder sensor (one incremental run per new state of the folder)
+and the refit schedule."""
 
 from __future__ import annotations
 
@@ -37,3 +38,22 @@ def test_only_data_sets_with_a_source_get_a_sensor(home):
     from repr_assets.datasets import DIGITS
 
     assert list(build_definitions([DIGITS], home).sensors or []) == []
+
+
+def test_the_refit_schedule_asks_every_fitting_step_to_fit_again(home):
+    from repr_assets.datasets import DIGITS
+
+    defs = build_definitions([DIGITS], home)
+    schedule = defs.resolve_schedule_def("digits_refit_schedule")
+    assert schedule.job_name == "digits_pipeline"
+    assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
+    [request] = schedule.evaluate_tick(dg.build_schedule_context()).run_requests
+    steps = request.run_config["ops"]
+    assert set(steps) == {"digits__features", "digits__pca_model", "digits__autoencoder_model"}
+    assert all(step["config"]["refit"] is True for step in steps.values())
+    # The config is valid for the job it starts.
+    job = defs.resolve_job_def("digits_pipeline")
+    assert job.run_config_schema.config_type is not None
+    from dagster._config import validate_config
+
+    assert validate_config(job.run_config_schema.config_type, request.run_config).success

@@ -1,0 +1,31 @@
+"""The refit schedule: fit the featuriser and encoders again on everything ingested so far."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from repr_assets.datasets import DatasetSpec
+from repr_assets.orchestration.jobs import pipeline_job_name
+
+REFIT_STEPS = ("features", "pca_model", "autoencoder_model")
+
+
+def refit_run_config(dataset: str) -> dict[str, object]:
+    """Run config of the pipeline job that asks every fitting step to fit again."""
+    return {"ops": {f"{dataset}__{step}": {"config": {"refit": True}} for step in REFIT_STEPS}}
+
+
+def build_refit_schedule(spec: DatasetSpec, cron: str = "0 3 * * 0") -> dg.ScheduleDefinition:
+    """Weekly by default (Sundays, 03:00), off until turned on in the UI.
+
+    Between refits, runs embed new items with the current fits and keep the model version,
+    so that searches stay comparable; a refit is when the model catches up with the data.
+    """
+    return dg.ScheduleDefinition(
+        name=f"{spec.name}_refit_schedule",
+        job_name=pipeline_job_name(spec.name),
+        cron_schedule=cron,
+        run_config=refit_run_config(spec.name),
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+        description=f"Fit the featuriser and encoders of {spec.name} again, then embed and report.",
+    )
