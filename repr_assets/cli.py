@@ -238,16 +238,10 @@ def _name_from_path(path: Any) -> str:
 
 def _store_spec(home: Home, spec: Any) -> None:
     """Keep the spec beside the data set's models, for later runs, the UI and search."""
-    import tempfile
-
     from repr_assets.datasets import spec_path
+    from repr_assets.stores.models import atomic_write
 
-    target = spec_path(home.models, spec.name)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=".dataset-", dir=target.parent)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(spec.to_json())
-    os.replace(temporary, target)
+    atomic_write(spec_path(home.models, spec.name), spec.to_json())
 
 
 def _ingest_summary(result: Any, dataset: str) -> str:

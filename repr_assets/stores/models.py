@@ -81,7 +81,7 @@ class ModelStore:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
             shutil.rmtree(retired, ignore_errors=True)
-        _atomic_write(folder / "LATEST", version)
+        atomic_write(folder / "LATEST", version)
         return SavedModel(dataset, name, version, target, meta)
 
     def latest_version(self, dataset: str, name: str) -> str:
@@ -123,8 +123,14 @@ class ModelStore:
         return load_featuriser(saved.meta["kind"], saved.path), saved
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` so that a reader sees the old or the new file, whole."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
     with os.fdopen(fd, "w") as handle:
         handle.write(text)
+    # mkstemp makes the file private; give it the mode any other file here would get.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(temporary, 0o666 & ~umask)
     os.replace(temporary, path)
