@@ -99,3 +99,19 @@ def feature_noise(columns: int, std: float = 0.05) -> Augmentation:
         return out
 
     return noise
+
+
+def drop_words(rate: float = 0.1) -> Augmentation:
+    """Word dropout on raw texts (an object array of strings): each word is dropped with
+    probability ``rate``; a text keeps at least one word. For encoders that read text."""
+
+    def dropout(texts: np.ndarray, generator: torch.Generator) -> np.ndarray:
+        out = np.empty(len(texts), dtype=object)
+        for row, text in enumerate(texts):
+            words = str(text).split()
+            keep = (torch.rand(len(words), generator=generator) >= rate).tolist()
+            kept = [word for word, k in zip(words, keep, strict=True) if k]
+            out[row] = " ".join(kept or words[:1])
+        return out
+
+    return dropout

@@ -63,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--text-column", help="column of a file source that holds the text")
     run.add_argument("--id-column", help="column of a file source that holds the item id")
     run.add_argument(
+        "--encoders",
+        help="comma-separated encoders to fit and compare (default: pca,autoencoder; known: "
+        "pca, autoencoder, denoising_autoencoder, contrastive, minilm)",
+    )
+    run.add_argument(
         "--refit",
         action="store_true",
         help="fit the featuriser and encoders again, even if saved fits still apply",
@@ -119,7 +124,7 @@ def run_command(args: argparse.Namespace) -> int:
     instance = open_instance(home)
     job = build_definitions([spec], home).resolve_job_def(pipeline_job_name(spec.name))
     result = job.execute_in_process(
-        run_config=_run_config(spec.name, spec.seed, args),
+        run_config=_run_config(spec, args),
         instance=instance,
         raise_on_error=False,
         tags={"repr_assets/source": "cli"},
@@ -177,7 +182,8 @@ def resolve_run_spec(args: argparse.Namespace, home: Home) -> Any:
             if getattr(args, option) is not None:
                 raise UsageError(f"--{option.replace('_', '-')} needs --source")
         spec = find_dataset(home, args.dataset or "digits")
-        return dataclasses.replace(spec, seed=spec.seed if args.seed is None else args.seed)
+        spec = dataclasses.replace(spec, seed=spec.seed if args.seed is None else args.seed)
+        return _with_encoders(spec, args.encoders)
     path = Path(args.source).expanduser()
     if not path.exists():
         raise UsageError(f"--source: no such file or folder: {args.source}")
@@ -202,6 +208,23 @@ def resolve_run_spec(args: argparse.Namespace, home: Home) -> Any:
         open_source(spec)
     except (SourceError, ValueError) as error:
         raise UsageError(str(error)) from None
+    return _with_encoders(spec, args.encoders)
+
+
+def _with_encoders(spec: Any, names: str | None) -> Any:
+    """``spec`` with the encoders of ``--encoders``, checked against the known ones."""
+    from repr_assets.encoders.minilm import TEXT_EXTRA_MESSAGE, minilm_available
+    from repr_assets.encoders.registry import UnknownEncoderError, check_encoders
+
+    if names is not None:
+        encoders = tuple(name.strip() for name in names.split(",") if name.strip())
+        spec = dataclasses.replace(spec, encoders=encoders)
+    try:
+        check_encoders(spec.encoders, spec.modality, spec.name)
+    except UnknownEncoderError as error:
+        raise UsageError(f"--encoders: {error}") from None
+    if "minilm" in spec.encoders and not minilm_available():
+        raise UsageError(TEXT_EXTRA_MESSAGE)
     return spec
 
 
@@ -278,25 +301,21 @@ def ui_command(args: argparse.Namespace) -> int:
     os.execv(dagster, command)
 
 
-def _run_config(dataset: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
-    prefix = f"{dataset}__"
-    autoencoder: dict[str, Any] = {"device": args.device, "seed": seed}
-    pca: dict[str, Any] = {}
-    features: dict[str, Any] = {}
-    if args.refit:  # the same switches as the refit schedule's run config
-        autoencoder["refit"] = pca["refit"] = features["refit"] = True
-    if args.latent_dim is not None:
-        autoencoder["latent_dim"] = pca["latent_dim"] = args.latent_dim
-    if args.epochs is not None:
-        autoencoder["epochs"] = args.epochs
-    return {
-        "ops": {
-            f"{prefix}features": {"config": features},
-            f"{prefix}pca_model": {"config": pca},
-            f"{prefix}autoencoder_model": {"config": autoencoder},
-        },
-        "loggers": {"console": {"config": {"log_level": "INFO"}}},
-    }
+def _run_config(spec: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """The run config of the command's options; an option goes to every encoder that has
+    the field (``--epochs`` means nothing to PCA)."""
+    from repr_assets.encoders.registry import encoder_kind
+
+    options = {"latent_dim": args.latent_dim, "epochs": args.epochs, "device": args.device}
+    options["seed"] = spec.seed
+    ops: dict[str, Any] = {f"{spec.name}__features": {"config": {"refit": args.refit}}}
+    for encoder in spec.encoders:
+        defaults = encoder_kind(encoder).defaults
+        config = {k: v for k, v in options.items() if v is not None and k in defaults}
+        # The same switch as the refit schedule's run config.
+        config["refit"] = args.refit
+        ops[f"{spec.name}__{encoder}_model"] = {"config": config}
+    return {"ops": ops, "loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 
 def report_command(args: argparse.Namespace) -> int:
@@ -328,7 +347,7 @@ def _print_report(home: Home, dataset: str | None, output_format: str) -> int:
 
 def format_report(latest: Any) -> str:
     """The latest metrics as text: a block per data set and encoder, with the change since
-    the encoder's previous model version."""
+    the encoder's previous model version; then, per data set, the encoders side by side."""
     lines: list[str] = []
     for (dataset, encoder), group in latest.groupby(["dataset", "encoder"], sort=True):
         version = group["model_version"].iloc[0]
@@ -339,6 +358,15 @@ def format_report(latest: Any) -> str:
             change = "" if row.delta != row.delta else f"{row.delta:+12.4f}"  # NaN: none
             lines.append(f"  {row.metric:<34}{row.value:12.4f}{change}")
         lines.append("")
+    from repr_assets.compare import format_rankings, rank_encoders
+
+    for dataset, group in latest.groupby("dataset", sort=True):
+        if group["encoder"].nunique() > 1:
+            values = {
+                encoder: dict(zip(rows["metric"], rows["value"], strict=True))
+                for encoder, rows in group.groupby("encoder", sort=False)
+            }
+            lines += [format_rankings(str(dataset), rank_encoders(values)), ""]
     return "\n".join(lines).rstrip()
 
 

@@ -31,6 +31,7 @@ class DatasetSpec:
     Featurising: images are resized to ``image_size`` squared; texts become bag-of-words
     vectors (``text_vectoriser`` "tfidf" or "hashing", ``ngram_range``,
     ``vocabulary_size``); tables keep at most ``max_categories`` categories per column.
+    ``encoders`` names the encoders fitted and compared (see ``encoders.registry``).
     Safety: an item over ``max_item_bytes`` or an image over ``max_image_pixels`` is set
     aside unread.
     """
@@ -48,6 +49,7 @@ class DatasetSpec:
     max_categories: int = 20
     max_item_bytes: int = 16 * 2**20
     max_image_pixels: int = 25_000_000
+    encoders: tuple[str, ...] = ("pca", "autoencoder")
     seed: int = 0
     thresholds: QualityThresholds = field(default_factory=QualityThresholds)
     description: str = ""
@@ -81,6 +83,7 @@ class DatasetSpec:
         fields: dict[str, Any] = json.loads(text)
         fields["thresholds"] = QualityThresholds(**fields.get("thresholds", {}))
         fields["ngram_range"] = tuple(fields.get("ngram_range", (1, 2)))
+        fields["encoders"] = tuple(fields.get("encoders", ("pca", "autoencoder")))
         return cls(**fields)
 
 

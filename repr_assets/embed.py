@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from repr_assets.encoders import Encoder
 from repr_assets.items import vector_schema, vectors_of
 from repr_assets.stores.lance import LanceStore, WriteResult
-from repr_assets.tables import embeddings_table, features_table
+from repr_assets.tables import embeddings_table, features_table, items_table
 from repr_assets.vectorise import Progress, write_vectors
 
 PROVENANCE_FIELDS = [pa.field("model_version", pa.string()), pa.field("run_id", pa.string())]
@@ -26,19 +28,47 @@ def embed_items(
     run_id: str,
     batch_size: int = 8192,
     progress: Progress | None = None,
+    reads: str = "features",
 ) -> WriteResult:
     """Encode ``{dataset}_features`` batch by batch and upsert into ``{dataset}_{encoder_name}``,
     each row carrying the model version and the run that wrote it. Rows already encoded
     by this model version are left as they are, so new items are added without touching
-    the rest, and a new model version rewrites them all."""
+    the rest, and a new model version rewrites them all.
+
+    An encoder that ``reads`` ``"text"`` encodes the items' raw text instead of features.
+    """
+    if reads == "text":
+        source = items_table(dataset)
+
+        def encode(batch: pa.RecordBatch) -> np.ndarray:
+            return np.asarray(encoder.transform(batch.column("text").to_pylist()))
+    else:
+        source = features_table(dataset)
+
+        def encode(batch: pa.RecordBatch) -> np.ndarray:
+            return np.asarray(encoder.transform(vectors_of(batch.column("vector"))))
+
     return write_vectors(
         store,
-        features_table(dataset),
+        source,
         embeddings_table(dataset, encoder_name),
         encoder.latent_dim,
-        lambda batch: encoder.transform(vectors_of(batch.column("vector"))),
+        encode,
         constants={"model_version": model_version, "run_id": run_id},
         batch_size=batch_size,
         progress=progress,
         current_by="model_version",
     )
+
+
+def read_texts(store: LanceStore, dataset: str, item_ids: list[str]) -> np.ndarray:
+    """The raw texts of ``item_ids``, in that order, as an object array."""
+    table = (
+        store.open(items_table(dataset))
+        .to_lance()
+        .to_table(columns=["item_id", "text"], filter=pc.field("item_id").isin(item_ids))
+    )
+    text_of = dict(
+        zip(table.column("item_id").to_pylist(), table.column("text").to_pylist(), strict=True)
+    )
+    return np.array([text_of[item_id] for item_id in item_ids], dtype=object)

@@ -58,22 +58,26 @@ def evaluate_encoder(
     seed: int,
     augmentations: Mapping[str, Augmentation] | None = None,
     embeddings: ds.Dataset | None = None,
+    inputs: np.ndarray | None = None,
 ) -> EncoderReport:
     """Metric values for features ``X`` ``(n, f)`` and their codes ``Z`` ``(n, d)``.
 
     Rows of ``X``, ``Z``, ``labels`` and ``test_mask`` describe the same items in the same
     order. ``augmentations`` (name -> augmentation; ``"all"`` is the composed one) give the
     invariance metrics; ``embeddings``, the stored table, gives ``cluster_separation``
-    computed in DuckDB.
+    computed in DuckDB. ``inputs`` are what the encoder reads when that is not ``X`` (the
+    raw texts of a pretrained text encoder): the augmentations then change those. An
+    encoder without a decoder (``reconstructs = False``) gets no reconstruction metrics.
     """
     if not (len(X) == len(Z) == len(labels) == len(test_mask)):
         raise ValueError("features, codes, labels and test mask must describe the same items")
     report = EncoderReport()
-    _reconstruction(report, encoder, X[test_mask])
+    if getattr(encoder, "reconstructs", True):
+        _reconstruction(report, encoder, X[test_mask])
     report.add("effective_rank", effective_rank(Z))
     _trustworthiness(report, X, Z, seed)
     if augmentations:
-        _invariance(report, encoder, X, Z, augmentations, seed)
+        _invariance(report, encoder, X if inputs is None else inputs, Z, augmentations, seed)
     _supervised(report, Z, labels, test_mask, seed, embeddings)
     return report
 

@@ -111,3 +111,47 @@ def tabular_rows(count: int, seed: int = 0) -> pa.Table:
 def write_parquet(path: Path, count: int = 300, seed: int = 0) -> Path:
     pq.write_table(tabular_rows(count, seed), path)
     return path
+
+
+# Topics told apart by meaning rather than by shared words: each sentence draws two of
+# many topic words, so a test sentence often has none of the words its class was fitted on.
+SEMANTIC_TOPICS = {
+    "animals": "dog cat horse rabbit parrot tiger elephant giraffe wolf dolphin owl hamster "
+    "kitten puppy lion zebra monkey squirrel eagle turtle",
+    "cooking": "oven recipe soup bread pasta frying baking spices garlic onion dough sauce "
+    "stew roast vegetables saucepan omelette flour butter dessert",
+    "weather": "rain snow storm thunder sunshine fog hail wind drizzle blizzard humidity "
+    "forecast clouds temperature frost heatwave breeze lightning monsoon hurricane",
+    "computers": "laptop keyboard software processor memory compiler server database "
+    "monitor programmer browser algorithm network firmware mouse printer chip "
+    "spreadsheet website password",
+    "sport": "football tennis goalkeeper marathon referee tournament basketball stadium "
+    "swimmer cyclist umpire coach athlete trophy league hockey sprint skiing rugby golf",
+}
+TEMPLATES = [
+    "I keep thinking about the {a} and the {b}.",
+    "Yesterday we talked about {a}, and later about {b}.",
+    "Nobody expected the {a} to matter so much, nor the {b}.",
+    "There was a long story about a {a} near the {b}.",
+    "My neighbour only wants to discuss {a} and {b}.",
+    "The article mentioned the {a} twice and the {b} once.",
+]
+
+
+def semantic_topic_sentences(count: int, seed: int = 0) -> list[tuple[str, str]]:
+    rng = np.random.default_rng(seed)
+    names = sorted(SEMANTIC_TOPICS)
+    rows = []
+    for n in range(count):
+        topic = names[n % len(names)]
+        a, b = rng.choice(SEMANTIC_TOPICS[topic].split(), size=2, replace=False)
+        rows.append((TEMPLATES[rng.integers(len(TEMPLATES))].format(a=a, b=b), topic))
+    return rows
+
+
+def write_semantic_csv(path: Path, count: int = 300, seed: int = 0) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["sentence", "topic"])
+        writer.writerows(semantic_topic_sentences(count, seed))
+    return path

@@ -1,6 +1,6 @@
 """Encoders: ``fit`` on features, ``transform`` to codes, ``inverse_transform`` back.
 
-Both encoders follow scikit-learn's conventions (parameters in ``__init__``, fitted state
+The encoders follow scikit-learn's conventions (parameters in ``__init__``, fitted state
 ending in ``_``) and save themselves as parameters plus arrays, never as a pickle.
 """
 
@@ -31,17 +31,12 @@ class Encoder(Protocol):
     def save(self, directory: Path) -> None: ...
 
 
-ENCODER_KINDS: dict[str, Any] = {PCA.kind: PCA, Autoencoder.kind: Autoencoder}
-
-
 def load_encoder(kind: str, directory: Path) -> Encoder:
     """Load an encoder of ``kind`` saved in ``directory``."""
-    try:
-        cls = ENCODER_KINDS[kind]
-    except KeyError:
-        raise ValueError(f"unknown encoder kind {kind!r}; known: {sorted(ENCODER_KINDS)}") from None
-    encoder: Encoder = cls.load(directory)
+    from repr_assets.encoders.registry import load_saved_encoder
+
+    encoder: Encoder = load_saved_encoder(kind, directory)
     return encoder
 
 
-__all__ = ["ENCODER_KINDS", "PCA", "Autoencoder", "Encoder", "load_encoder"]
+__all__ = ["PCA", "Autoencoder", "Encoder", "load_encoder"]

@@ -166,3 +166,34 @@ class Autoencoder:
             raise ValueError("latent_dim and hidden_dims must be positive")
         if not 0.0 < self.validation_fraction < 1.0:
             raise ValueError("validation_fraction must lie strictly between 0 and 1")
+
+
+def _kind() -> Any:
+    from repr_assets.encoders.registry import (
+        TRAINING_DEFAULTS,
+        TRAINING_DESCRIPTIONS,
+        EncoderKind,
+        fit_with_progress,
+        latent_width,
+        training_settings,
+    )
+
+    return EncoderKind(
+        name="autoencoder",
+        summary="MLP autoencoder trained to reconstruct its features (GPU when present), "
+        "early-stopped.",
+        defaults={**TRAINING_DEFAULTS, "hidden_dims": [256, 128]},
+        descriptions=TRAINING_DESCRIPTIONS,
+        build=lambda config, n_features: Autoencoder(
+            latent_dim=latent_width(config, n_features),
+            hidden_dims=tuple(config["hidden_dims"]),
+            validation_fraction=float(config["validation_fraction"]),
+            device=str(config["device"]),
+            settings=training_settings(config, TrainingSettings()),
+        ),
+        fit=fit_with_progress,
+        load=Autoencoder.load,
+    )
+
+
+KIND = _kind()

@@ -152,3 +152,25 @@ def _largest_entry_signs(components: np.ndarray) -> np.ndarray:
     """+1 or -1 per row, making each row's largest-magnitude entry positive."""
     largest = components[np.arange(len(components)), np.abs(components).argmax(axis=1)]
     return np.where(largest < 0, -1.0, 1.0)
+
+
+def _fit(encoder: PCA, inputs: np.ndarray, augmentation: Any, progress: Any) -> None:
+    encoder.fit(inputs)
+
+
+def _kind() -> Any:
+    from repr_assets.encoders.registry import EncoderKind, latent_width
+
+    return EncoderKind(
+        name="pca",
+        summary="PCA fitted on the training split by an exact covariance eigendecomposition.",
+        defaults={"latent_dim": 16},
+        descriptions={"latent_dim": "Number of principal components kept."},
+        build=lambda config, n_features: PCA(latent_width(config, n_features)),
+        fit=_fit,
+        load=PCA.load,
+        compute_kind="numpy",
+    )
+
+
+KIND = _kind()

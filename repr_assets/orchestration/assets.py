@@ -1,39 +1,43 @@
 """The asset graph of one data set, built by ``build_representation_assets``.
 
-    items -> features -> pca_model ---------> pca_embeddings ---------\\
-                     \\-> autoencoder_model -> autoencoder_embeddings --> quality_report
+    items -> features -> {encoder}_model -> {encoder}_embeddings --> quality_report
+                      (one model and one embeddings asset per encoder of the data set)
 
 Every asset persists its result to a store (LanceDB, the model store or DuckDB) and
 returns ``MaterializeResult`` metadata; the computing is done by the core.
 """
 
 from collections.abc import Callable
+from typing import Any
 
 import dagster as dg
-import numpy as np
 from dagster_duckdb import DuckDBResource
 
 from repr_assets.datasets import DatasetSpec
-from repr_assets.embed import embed_items
-from repr_assets.features import FeatureMatrix, featurise_items, load_features
+from repr_assets.embed import embed_items, read_texts
+from repr_assets.encoders.registry import EncoderKind, check_encoders, encoder_kind
+from repr_assets.features import featurise_items, load_features
 from repr_assets.hashing import canonical_json, model_version
 from repr_assets.holdout import stratified_test_mask
 from repr_assets.ingest import ingest_items
 from repr_assets.integrity import distinct_labels
 from repr_assets.orchestration import metadata
 from repr_assets.orchestration.checks import build_embedding_checks
-from repr_assets.orchestration.config import AutoencoderConfig, FeaturesConfig, PCAConfig
+from repr_assets.orchestration.config import (
+    FeaturesConfig,
+    encoder_config_schema,
+    encoder_params,
+)
 from repr_assets.orchestration.report import build_quality_report_asset
 from repr_assets.orchestration.resources import LanceDBResource, ModelStoreResource
 from repr_assets.plots import image_grid_png, loss_curve_png, scree_png
+from repr_assets.quality import COMBINED_AUGMENTATION
 from repr_assets.refit import reusable_fit
 from repr_assets.search import ensure_vector_index
 from repr_assets.stores.models import FEATURISER, ModelStore, SavedModel
 from repr_assets.stores.quarantine import quarantined_refs, record_quarantined
 from repr_assets.tables import embeddings_table, features_table, items_table
 from repr_assets.vectorise import Progress
-
-ENCODERS = ("pca", "autoencoder")
 
 
 def build_representation_assets(
@@ -145,74 +149,97 @@ def build_representation_assets(
             }
         )
 
-    def fit_data(lancedb: LanceDBResource) -> tuple[FeatureMatrix, np.ndarray, str]:
-        """Features, the training rows' mask and the version of the data fitted on."""
-        data = load_features(lancedb.get_store(), name)
-        train = ~stratified_test_mask(data.item_ids, data.labels, seed=spec.seed)
-        return data, train, f"{data.data_version}:split-seed-{spec.seed}"
+    check_encoders(spec.encoders, spec.modality, name)
+    kinds = [encoder_kind(encoder) for encoder in spec.encoders]
+    models = {kind.name: _model_asset(spec, kind, features) for kind in kinds}
+    embeddings = {kind.name: _embeddings_asset(spec, kind, models[kind.name]) for kind in kinds}
 
-    @dg.asset(key=key("pca_model"), deps=[features], group_name=name, kinds={"numpy"})
-    def pca_model(
+    quality_report = build_quality_report_asset(spec, list(embeddings), list(embeddings.values()))
+
+    checks: list[dg.AssetChecksDefinition] = []
+    for encoder_name, asset in embeddings.items():
+        checks += build_embedding_checks(spec, asset.key, embeddings_table(name, encoder_name))
+    return [
+        items,
+        features,
+        *models.values(),
+        *embeddings.values(),
+        quality_report,
+        *checks,
+    ]
+
+
+def _model_asset(
+    spec: DatasetSpec, kind: EncoderKind, features: dg.AssetsDefinition
+) -> dg.AssetsDefinition:
+    """Fits ``kind`` on the training split, unless a saved fit still serves."""
+    name = spec.name
+
+    @dg.asset(
+        key=dg.AssetKey([name, f"{kind.name}_model"]),
+        deps=[features],
+        group_name=name,
+        kinds={kind.compute_kind},
+        config_schema=encoder_config_schema(kind),
+        description=f"{kind.summary} A saved fit with the same parameters and featuriser is "
+        "kept unless ``refit`` is set.",
+    )
+    def model(
         context: dg.AssetExecutionContext,
-        config: PCAConfig,
         lancedb: LanceDBResource,
         model_store: ModelStoreResource,
     ) -> dg.MaterializeResult:
-        """PCA fitted on the training split by an exact covariance eigendecomposition.
-
-        A saved fit with the same parameters and featuriser is kept unless ``refit``."""
         models = model_store.get_store()
-        pca = config.build(_feature_dim(models, name))
-        kept = reusable_fit(models, name, "pca", pca.params, config.refit)
+        config = context.op_config
+        params = encoder_params(kind, config)
+        encoder = kind.build(params, _feature_dim(models, name))
+        kept = reusable_fit(models, name, kind.name, encoder.params, bool(config["refit"]))
         if kept is not None:
             return _kept_result(context, kept)
-        data, train, data_version = fit_data(lancedb)
-        pca.fit(data.X[train])
-        version = model_version(pca.kind, pca.params, data_version)
-        models.save(name, "pca", pca, version, _fit_meta(context, models, int(train.sum())))
-        context.log.info(f"PCA {version}: {pca.explained_variance_ratio_.sum():.1%} of variance")
+        store = lancedb.get_store()
+        data = load_features(store, name)
+        train = ~stratified_test_mask(data.item_ids, data.labels, seed=spec.seed)
+        data_version = f"{data.data_version}:split-seed-{spec.seed}"
+        if kind.reads == "text":
+            inputs: Any = read_texts(
+                store, name, [i for i, t in zip(data.item_ids, train, strict=True) if t]
+            )
+            augmentation = None
+        else:
+            inputs = data.X[train]
+            featuriser, _ = models.load_featuriser(name)
+            augmentation = featuriser.augmentations().get(COMBINED_AUGMENTATION)
+        epochs = int(params.get("epochs", 0))
+        kind.fit(encoder, inputs, augmentation, _epoch_logger(context, epochs or 1))
+        version = model_version(encoder.kind, encoder.params, data_version)
+        fitted = int(train.sum())
+        models.save(name, kind.name, encoder, version, _fit_meta(context, models, fitted))
+        context.log.info(f"{kind.name} {version}: fitted on {fitted} items")
         return dg.MaterializeResult(
             metadata={
                 "model_version": version,
                 "fitted_now": True,
-                "components": pca.n_components,
-                "fitted_items": int(train.sum()),
-                "explained_variance": float(pca.explained_variance_ratio_.sum()),
-                "scree_plot": metadata.image(
-                    scree_png(pca.explained_variance_ratio_), "scree plot"
-                ),
+                "latent_dim": encoder.latent_dim,
+                "fitted_items": fitted,
+                **_fit_figures(encoder),
             }
         )
 
-    @dg.asset(key=key("autoencoder_model"), deps=[features], group_name=name, kinds={"pytorch"})
-    def autoencoder_model(
-        context: dg.AssetExecutionContext,
-        config: AutoencoderConfig,
-        lancedb: LanceDBResource,
-        model_store: ModelStoreResource,
-    ) -> dg.MaterializeResult:
-        """MLP autoencoder trained on the training split (GPU when present), early-stopped.
+    return model
 
-        A saved fit with the same parameters and featuriser is kept unless ``refit``."""
-        models = model_store.get_store()
-        autoencoder = config.build(_feature_dim(models, name))
-        kept = reusable_fit(models, name, "autoencoder", autoencoder.params, config.refit)
-        if kept is not None:
-            return _kept_result(context, kept)
-        data, train, data_version = fit_data(lancedb)
-        autoencoder.fit(data.X[train], progress=_epoch_logger(context, config.epochs))
-        history = autoencoder.history_
-        version = model_version(autoencoder.kind, autoencoder.params, data_version)
-        models.save(
-            name, "autoencoder", autoencoder, version, _fit_meta(context, models, int(train.sum()))
-        )
+
+def _fit_figures(encoder: Any) -> dict[str, Any]:
+    """What a fit shows in the UI: the scree plot of a PCA, the loss curve of a training."""
+    figures: dict[str, Any] = {}
+    ratios = getattr(encoder, "explained_variance_ratio_", None)
+    if ratios is not None:
+        figures["explained_variance"] = float(ratios.sum())
+        figures["scree_plot"] = metadata.image(scree_png(ratios), "scree plot")
+    history = getattr(encoder, "history_", None)
+    if history is not None and history.train_loss:
         best = history.best_epoch - 1
-        return dg.MaterializeResult(
-            metadata={
-                "model_version": version,
-                "fitted_now": True,
-                "latent_dim": autoencoder.latent_dim,
-                "fitted_items": int(train.sum()),
+        figures.update(
+            {
                 "epochs_run": len(history.train_loss),
                 "best_epoch": history.best_epoch,
                 "stopped_early": history.stopped_early,
@@ -224,32 +251,14 @@ def build_representation_assets(
                 ),
             }
         )
-
-    models = {"pca": pca_model, "autoencoder": autoencoder_model}
-    embeddings = {
-        encoder: _embeddings_asset(spec, encoder, models[encoder]) for encoder in ENCODERS
-    }
-
-    quality_report = build_quality_report_asset(spec, ENCODERS, list(embeddings.values()))
-
-    checks: list[dg.AssetChecksDefinition] = []
-    for encoder_name, asset in embeddings.items():
-        checks += build_embedding_checks(spec, asset.key, embeddings_table(name, encoder_name))
-    return [
-        items,
-        features,
-        pca_model,
-        autoencoder_model,
-        *embeddings.values(),
-        quality_report,
-        *checks,
-    ]
+    return figures
 
 
 def _embeddings_asset(
-    spec: DatasetSpec, encoder_name: str, model: dg.AssetsDefinition
+    spec: DatasetSpec, kind: EncoderKind, model: dg.AssetsDefinition
 ) -> dg.AssetsDefinition:
     name = spec.name
+    encoder_name = kind.name
     table = embeddings_table(name, encoder_name)
 
     @dg.asset(
@@ -277,6 +286,7 @@ def _embeddings_asset(
             saved.version,
             context.run_id,
             progress=_row_logger(context, "encoded"),
+            reads=kind.reads,
         )
         context.log.info(f"wrote {written.rows_written} {encoder_name} embeddings to {table}")
         index = ensure_vector_index(store, table)

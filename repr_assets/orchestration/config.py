@@ -1,60 +1,56 @@
-"""Run configuration of the assets; each turns into the core's plain parameters."""
+"""Run configuration of the assets: the features' refit switch, and each encoder's fields.
+
+An encoder's config schema is made from its kind's defaults (``encoders.registry``), so an
+encoder module adds its own configuration without a class here.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 import dagster as dg
 from pydantic import Field
 
-from repr_assets.encoders import PCA, Autoencoder
-from repr_assets.encoders.training import TrainingSettings
+from repr_assets.encoders.registry import EncoderKind
 
-DEFAULT_LATENT_DIM = 16
-
-REFIT = Field(
-    False,
-    description="Fit again even when a saved fit with the same parameters exists. Without "
-    "it, new items are embedded by the current fit, unchanged.",
+REFIT_DESCRIPTION = (
+    "Fit again even when a saved fit with the same parameters exists. Without it, new items "
+    "are embedded by the current fit, unchanged."
 )
 
 
 class FeaturesConfig(dg.Config):
-    refit: bool = REFIT
+    refit: bool = Field(False, description=REFIT_DESCRIPTION)
 
 
-class PCAConfig(dg.Config):
-    latent_dim: int = Field(DEFAULT_LATENT_DIM, description="Number of principal components kept.")
-    refit: bool = REFIT
-
-    def build(self, n_features: int) -> PCA:
-        return PCA(n_components=min(self.latent_dim, n_features))
-
-
-class AutoencoderConfig(dg.Config):
-    latent_dim: int = Field(DEFAULT_LATENT_DIM, description="Size of the code.")
-    hidden_dims: list[int] = Field([256, 128], description="Encoder hidden widths, mirrored.")
-    epochs: int = Field(200, description="Most epochs; early stopping may end sooner.")
-    batch_size: int = Field(128, description="Mini-batch size.")
-    learning_rate: float = Field(1e-3, description="Adam learning rate.")
-    weight_decay: float = Field(0.0, description="Adam weight decay.")
-    patience: int = Field(15, description="Epochs without validation gain before stopping.")
-    validation_fraction: float = Field(0.1, description="Share of training rows for validation.")
-    device: str = Field("auto", description="auto (CUDA when present), cpu or cuda.")
-    seed: int = Field(0, description="Seed for initial weights and shuffling.")
-    refit: bool = REFIT
-
-    def build(self, n_features: int) -> Autoencoder:
-        """The autoencoder; a code is never wider than the ``n_features`` it encodes."""
-        return Autoencoder(
-            latent_dim=min(self.latent_dim, n_features),
-            hidden_dims=tuple(self.hidden_dims),
-            validation_fraction=self.validation_fraction,
-            device=self.device,
-            settings=TrainingSettings(
-                epochs=self.epochs,
-                batch_size=self.batch_size,
-                learning_rate=self.learning_rate,
-                weight_decay=self.weight_decay,
-                patience=self.patience,
-                seed=self.seed,
-            ),
+def encoder_config_schema(kind: EncoderKind) -> dict[str, dg.Field]:
+    """A Dagster config field per default of ``kind``, plus ``refit``."""
+    fields = {
+        name: dg.Field(
+            _config_type(value),
+            default_value=value,
+            is_required=False,
+            description=kind.descriptions.get(name),
         )
+        for name, value in kind.defaults.items()
+    }
+    fields["refit"] = dg.Field(bool, default_value=False, description=REFIT_DESCRIPTION)
+    return fields
+
+
+def encoder_params(kind: EncoderKind, config: Mapping[str, Any]) -> dict[str, Any]:
+    """The run config without ``refit``: what the encoder is built from."""
+    return {name: config.get(name, default) for name, default in kind.defaults.items()}
+
+
+def _config_type(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_config_type(value[0])] if value else [int]
+    if isinstance(value, bool):
+        return bool
+    if isinstance(value, int):
+        return int
+    if isinstance(value, float):
+        return float
+    return str

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import dagster as dg
 import pyarrow as pa
+
+from repr_assets.compare import MetricRanking
 
 
 def image(png: bytes, alt: str) -> dg.MetadataValue:
@@ -52,12 +54,23 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def metric_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> dg.MetadataValue:
-    """Rows of metric values as a table; absent metrics are shown as empty cells."""
+def ranking_table(rankings: Sequence[MetricRanking]) -> dg.MetadataValue:
+    """A row per metric, a column per encoder ("value (rank)", "-" when not computed) and
+    the best encoder: the comparison of the encoders, metric by metric."""
+    encoders = list(rankings[0].values) if rankings else []
     schema = dg.TableSchema(
-        columns=[dg.TableColumn(c, "string" if i == 0 else "float") for i, c in enumerate(columns)]
+        columns=[
+            dg.TableColumn("metric", "string"),
+            *(dg.TableColumn(e, "string") for e in encoders),
+            dg.TableColumn("best", "string"),
+        ]
     )
-    records = [
-        dg.TableRecord({c: row.get(c) for c in columns if row.get(c) is not None}) for row in rows
-    ]
+    records = []
+    for ranking in rankings:
+        cells: dict[str, Any] = {"metric": ranking.metric}
+        for encoder in encoders:
+            value = ranking.values[encoder]
+            cells[encoder] = "-" if value is None else f"{value:.4f} ({ranking.rank(encoder)})"
+        cells["best"] = ranking.best or "-"
+        records.append(dg.TableRecord(cells))
     return dg.MetadataValue.table(records=records, schema=schema)

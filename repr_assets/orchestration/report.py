@@ -7,7 +7,11 @@ import dagster as dg
 import numpy as np
 from dagster_duckdb import DuckDBResource
 
+from repr_assets.augment import drop_words
+from repr_assets.compare import rank_encoders
 from repr_assets.datasets import DatasetSpec
+from repr_assets.embed import read_texts
+from repr_assets.encoders.registry import encoder_kind
 from repr_assets.features import FeatureMatrix, load_features, load_vectors
 from repr_assets.figures import map_points, query_neighbours
 from repr_assets.holdout import stratified_test_mask
@@ -21,22 +25,6 @@ from repr_assets.stores.reports import MetricValue, append_metrics
 from repr_assets.tables import embeddings_table, items_table
 from repr_assets.thresholds import THRESHOLD_CHECKS, check_thresholds
 
-REPORT_COLUMNS = (
-    "encoder",
-    "linear_probe_accuracy",
-    "knn_accuracy",
-    "silhouette",
-    "davies_bouldin",
-    "calinski_harabasz",
-    "cluster_separation",
-    "reconstruction_mse",
-    "explained_variance",
-    "trustworthiness",
-    "effective_rank",
-    "invariance_cosine",
-    "invariance_knn_overlap",
-    "recall_at_10",
-)
 GRID_QUERIES = 6
 GRID_NEIGHBOURS = 7
 
@@ -79,10 +67,11 @@ def build_quality_report_asset(
         models = model_store.get_store()
         augmentations = models.load_featuriser(name)[0].augmentations()
         data = load_features(store, name)
+        texts: np.ndarray | None = None
         test_mask = stratified_test_mask(data.item_ids, data.labels, seed=spec.seed)
         computed_at = datetime.now(UTC).replace(tzinfo=None)
         rows: list[MetricValue] = []
-        table_rows: list[dict[str, object]] = []
+        values_by_encoder: dict[str, dict[str, float]] = {}
         check_results: list[dg.AssetCheckResult] = []
         notes: list[str] = []
         maps = {}
@@ -92,6 +81,9 @@ def build_quality_report_asset(
             table = embeddings_table(name, encoder_name)
             codes = load_vectors(store, table)
             _check_aligned(data, codes, encoder_name)
+            reads_text = encoder_kind(encoder_name).reads == "text"
+            if reads_text and texts is None:
+                texts = read_texts(store, name, data.item_ids)
             report = evaluate_encoder(
                 encoder,
                 data.X,
@@ -99,8 +91,9 @@ def build_quality_report_asset(
                 data.labels,
                 test_mask,
                 spec.seed,
-                augmentations=augmentations,
+                augmentations={"all": drop_words()} if reads_text else augmentations,
                 embeddings=store.open(table).to_lance(),
+                inputs=texts if reads_text else None,
             )
             recall = search_recall(store, table, k=10, queries=200, seed=spec.seed)
             if recall is not None:
@@ -114,7 +107,7 @@ def build_quality_report_asset(
                 )
                 for metric, value in report.values.items()
             ]
-            table_rows.append({"encoder": encoder_name, **report.values})
+            values_by_encoder[encoder_name] = report.values
             check_results += _check_results(encoder_name, report.values, spec)
             maps[encoder_name] = map_points(codes.X, codes.labels, spec.seed)
             if spec.modality == "image":
@@ -130,7 +123,7 @@ def build_quality_report_asset(
             metadata={
                 "metrics_written": len(rows),
                 "test_items": int(test_mask.sum()),
-                "metrics": metadata.metric_table(table_rows, REPORT_COLUMNS),
+                "metrics": metadata.ranking_table(rank_encoders(values_by_encoder)),
                 "notes": dg.MetadataValue.md("\n".join(f"- {n}" for n in notes) or "none"),
                 **figures,
             },

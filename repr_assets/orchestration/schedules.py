@@ -7,12 +7,11 @@ import dagster as dg
 from repr_assets.datasets import DatasetSpec
 from repr_assets.orchestration.jobs import pipeline_job_name
 
-REFIT_STEPS = ("features", "pca_model", "autoencoder_model")
 
-
-def refit_run_config(dataset: str) -> dict[str, object]:
+def refit_run_config(spec: DatasetSpec) -> dict[str, object]:
     """Run config of the pipeline job that asks every fitting step to fit again."""
-    return {"ops": {f"{dataset}__{step}": {"config": {"refit": True}} for step in REFIT_STEPS}}
+    steps = ["features", *(f"{encoder}_model" for encoder in spec.encoders)]
+    return {"ops": {f"{spec.name}__{step}": {"config": {"refit": True}} for step in steps}}
 
 
 def build_refit_schedule(spec: DatasetSpec, cron: str = "0 3 * * 0") -> dg.ScheduleDefinition:
@@ -25,7 +24,7 @@ def build_refit_schedule(spec: DatasetSpec, cron: str = "0 3 * * 0") -> dg.Sched
         name=f"{spec.name}_refit_schedule",
         job_name=pipeline_job_name(spec.name),
         cron_schedule=cron,
-        run_config=refit_run_config(spec.name),
+        run_config=refit_run_config(spec),
         default_status=dg.DefaultScheduleStatus.STOPPED,
         description=f"Fit the featuriser and encoders of {spec.name} again, then embed and report.",
     )

@@ -1,0 +1,67 @@
+"""Encoders side by side: for each metric, every encoder's value and their order."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+# Metrics where a smaller value is the better one; for every other metric, larger is better.
+LOWER_IS_BETTER = frozenset({"davies_bouldin", "reconstruction_mse"})
+
+
+@dataclass(frozen=True)
+class MetricRanking:
+    metric: str
+    values: dict[str, float | None]
+    order: list[str]
+    """Encoders that have the metric, best first."""
+    sign: float = -1.0
+
+    @property
+    def best(self) -> str | None:
+        return self.order[0] if self.order else None
+
+    def rank(self, encoder: str) -> int:
+        """1 + the number of encoders strictly better: ties share a rank."""
+        value = self.values[encoder]
+        assert value is not None
+        return 1 + sum(
+            self.sign * other < self.sign * value
+            for other in self.values.values()
+            if other is not None
+        )
+
+
+def rank_encoders(values: Mapping[str, Mapping[str, float]]) -> list[MetricRanking]:
+    """``values[encoder][metric]`` as one ranking per metric, metrics in name order."""
+    encoders = list(values)
+    metrics = sorted({metric for by_metric in values.values() for metric in by_metric})
+    rankings = []
+    for metric in metrics:
+        present = {e: values[e][metric] for e in encoders if metric in values[e]}
+        sign = 1.0 if metric in LOWER_IS_BETTER else -1.0
+        order = sorted(present, key=lambda e: (sign * present[e], encoders.index(e)))
+        current = {e: values[e].get(metric) for e in encoders}
+        rankings.append(MetricRanking(metric, current, order, sign))
+    return rankings
+
+
+def format_rankings(dataset: str, rankings: list[MetricRanking]) -> str:
+    """A text table: a row per metric, a column per encoder (value and rank), the best."""
+    if not rankings:
+        return ""
+    encoders = list(rankings[0].values)
+    width = max(12, *(len(e) + 2 for e in encoders))
+    lines = [
+        f"{dataset}: encoders side by side (rank in brackets; lower is better for "
+        f"{', '.join(sorted(LOWER_IS_BETTER))})",
+        f"  {'metric':<34}" + "".join(f"{e:>{width}}" for e in encoders) + "  best",
+    ]
+    for ranking in rankings:
+        cells = []
+        for encoder in encoders:
+            value = ranking.values[encoder]
+            cell = "-" if value is None else f"{value:.4f} ({ranking.rank(encoder)})"
+            cells.append(f"{cell:>{width}}")
+        lines.append(f"  {ranking.metric:<34}" + "".join(cells) + f"  {ranking.best or '-'}")
+    return "\n".join(lines)
