@@ -4,6 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
+# Every metric of INTERFACE.md's table, for a labelled data set.
+INTERFACE_METRICS = frozenset(
+    {
+        "silhouette",
+        "davies_bouldin",
+        "calinski_harabasz",
+        "cluster_separation",
+        "linear_probe_accuracy",
+        "knn_accuracy",
+        "reconstruction_mse",
+        "explained_variance",
+        "trustworthiness",
+        "effective_rank",
+        "invariance_cosine",
+        "invariance_knn_overlap",
+        "recall_at_10",
+    }
+)
+
 
 def quick_run_config(dataset: str = "digits", epochs: int = 40) -> dict[str, Any]:
     """Small autoencoder, few epochs: enough to learn digits, fast enough for tests."""

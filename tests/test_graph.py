@@ -11,27 +11,14 @@ from repr_assets.datasets import DIGITS
 from repr_assets.items import vectors_of
 from repr_assets.orchestration import build_representation_assets, build_resources
 from repr_assets.stores.lance import LanceStore
-from tests.helpers import quick_run_config
+from tests.helpers import INTERFACE_METRICS, quick_run_config
 
 INVARIANCE = {
     f"invariance_{kind}{suffix}"
     for kind in ("cosine", "knn_overlap")
     for suffix in ("", "_shift", "_rotation", "_noise")
 }
-FULL_REPORT = {
-    "silhouette",
-    "davies_bouldin",
-    "calinski_harabasz",
-    "cluster_separation",
-    "linear_probe_accuracy",
-    "knn_accuracy",
-    "reconstruction_mse",
-    "explained_variance",
-    "trustworthiness",
-    "effective_rank",
-    "recall_at_10",
-    *INVARIANCE,
-}
+FULL_REPORT = INTERFACE_METRICS | INVARIANCE
 
 
 def materialize(home) -> dg.ExecuteInProcessResult:

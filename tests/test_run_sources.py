@@ -21,23 +21,9 @@ from tests.builders import (
     write_parquet,
     write_text_csv,
 )
+from tests.helpers import INTERFACE_METRICS
 from tests.test_sources import png_bytes
 
-EVERY_METRIC = {
-    "silhouette",
-    "davies_bouldin",
-    "calinski_harabasz",
-    "cluster_separation",
-    "linear_probe_accuracy",
-    "knn_accuracy",
-    "reconstruction_mse",
-    "explained_variance",
-    "trustworthiness",
-    "effective_rank",
-    "invariance_cosine",
-    "invariance_knn_overlap",
-    "recall_at_10",
-}
 QUICK = ["--epochs", "5"]
 TEXT_SEARCH = ["search", "--dataset", "reviews", "--encoder", "pca", "--text"]
 
@@ -97,7 +83,7 @@ def test_every_metric_of_every_kind_of_source(tmp_path, home, build, items):
     assert run(*build(tmp_path / "data"), "--dataset", "mine") == 0
     found = metrics(home, "mine")
     assert set(found) == {"pca", "autoencoder"}
-    assert all(found[encoder] >= EVERY_METRIC for encoder in found), found
+    assert all(found[encoder] >= INTERFACE_METRICS for encoder in found), found
     store = LanceStore(home.lancedb)
     for table in ("mine_items", "mine_features", "mine_pca", "mine_autoencoder"):
         assert store.count(table) == items, table

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -10,9 +9,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from repr_assets.encoders.checkpoint import read_checkpoint, save_checkpoint
 from repr_assets.encoders.devices import resolve_device
 from repr_assets.encoders.mlp import MLPAutoencoder
 from repr_assets.encoders.training import (
+    Corruption,
     ProgressCallback,
     TrainingHistory,
     TrainingSettings,
@@ -72,6 +73,12 @@ class Autoencoder:
 
     def fit(self, X: np.ndarray, progress: ProgressCallback | None = None) -> Autoencoder:
         """Train on ``X`` of shape ``(n_samples, n_features)``."""
+        return self._fit(X, progress)
+
+    def _fit(
+        self, X: np.ndarray, progress: ProgressCallback | None, corrupt: Corruption | None = None
+    ) -> Autoencoder:
+        """Train to reconstruct ``X``; with ``corrupt``, from corrupted copies of it."""
         X = np.require(X, np.float32, ["C_CONTIGUOUS", "WRITEABLE"])
         self._validate(X)
         device = resolve_device(self.device)
@@ -85,7 +92,7 @@ class Autoencoder:
             module = MLPAutoencoder(X.shape[1], self.hidden_dims, self.latent_dim)
         module.to(device)
         self.history_: TrainingHistory = train_reconstruction(
-            module, train, validation, self.settings, progress
+            module, train, validation, self.settings, progress, corrupt
         )
         self.module_ = module.cpu().eval()
         self.n_features_ = X.shape[1]
@@ -117,37 +124,20 @@ class Autoencoder:
 
     def save(self, directory: Path) -> None:
         """Write ``params.json`` and ``state.pt`` (a ``state_dict`` and the loss history)."""
-        module = self._module()
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / "params.json").write_text(
-            json.dumps({**self.params, "n_features": self.n_features_})
-        )
-        torch.save(
-            {"state_dict": module.state_dict(), "history": asdict(self.history_)},
-            directory / "state.pt",
-        )
+        module = self._module()  # first: it says when the model is not fitted yet
+        save_checkpoint(directory, self.params, self.n_features_, module, self.history_)
 
     @classmethod
     def load(cls, directory: Path, device: str = "auto") -> Autoencoder:
         """Rebuild the model from its parameters, then load its weights (``weights_only``)."""
-        params = json.loads((directory / "params.json").read_text())
-        n_features = params.pop("n_features")
-        latent_dim = params.pop("latent_dim")
-        hidden_dims = tuple(params.pop("hidden_dims"))
-        validation_fraction = params.pop("validation_fraction")
-        encoder = cls(
-            latent_dim=latent_dim,
-            hidden_dims=hidden_dims,
-            validation_fraction=validation_fraction,
-            device=device,
-            settings=TrainingSettings(**params),
-        )
-        state = torch.load(directory / "state.pt", map_location="cpu", weights_only=True)
-        module = MLPAutoencoder(n_features, hidden_dims, latent_dim)
-        module.load_state_dict(state["state_dict"])
+        params, settings, n_features, state, history = read_checkpoint(directory)
+        params["hidden_dims"] = tuple(params["hidden_dims"])
+        encoder = cls(**params, device=device, settings=settings)
+        module = MLPAutoencoder(n_features, encoder.hidden_dims, encoder.latent_dim)
+        module.load_state_dict(state)
         encoder.module_ = module.eval()
         encoder.n_features_ = n_features
-        encoder.history_ = TrainingHistory(**state["history"])
+        encoder.history_ = history
         return encoder
 
     def _module(self) -> MLPAutoencoder:

@@ -7,7 +7,6 @@ loss). Its embeddings are the encoder's codes, L2-normalised; it has no decoder.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from itertools import pairwise
 from pathlib import Path
@@ -18,6 +17,7 @@ import torch
 from torch import nn
 
 from repr_assets.augment import Augmentation
+from repr_assets.encoders.checkpoint import read_checkpoint, save_checkpoint
 from repr_assets.encoders.contrastive_training import nt_xent_loss, train_contrastive
 from repr_assets.encoders.corruption import masking_noise, noise_and_masking
 from repr_assets.encoders.devices import resolve_device
@@ -214,38 +214,20 @@ class ContrastiveEncoder:
 
     def save(self, directory: Path) -> None:
         """Write ``params.json`` and ``state.pt`` (a ``state_dict`` and the loss history)."""
-        network = self._fitted()
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / "params.json").write_text(
-            json.dumps({**self.params, "n_features": self.n_features_})
-        )
-        torch.save(
-            {"state_dict": network.state_dict(), "history": asdict(self.history_)},
-            directory / "state.pt",
-        )
+        network = self._fitted()  # first: it says when the model is not fitted yet
+        save_checkpoint(directory, self.params, self.n_features_, network, self.history_)
 
     @classmethod
     def load(cls, directory: Path, device: str = "auto") -> ContrastiveEncoder:
         """Rebuild the network from its parameters, then load its weights (``weights_only``)."""
-        params = json.loads((directory / "params.json").read_text())
-        n_features = params.pop("n_features")
-        encoder = cls(
-            latent_dim=params.pop("latent_dim"),
-            hidden_dims=tuple(params.pop("hidden_dims")),
-            projection_dim=params.pop("projection_dim"),
-            temperature=params.pop("temperature"),
-            validation_fraction=params.pop("validation_fraction"),
-            view_mask=params.pop("view_mask"),
-            view_noise=params.pop("view_noise"),
-            device=device,
-            settings=TrainingSettings(**params),
-        )
-        state = torch.load(directory / "state.pt", map_location="cpu", weights_only=True)
+        params, settings, n_features, state, history = read_checkpoint(directory)
+        params["hidden_dims"] = tuple(params["hidden_dims"])
+        encoder = cls(**params, device=device, settings=settings)
         network = encoder._network(n_features)
-        network.load_state_dict(state["state_dict"])
+        network.load_state_dict(state)
         encoder.network_ = network.eval()
         encoder.n_features_ = n_features
-        encoder.history_ = TrainingHistory(**state["history"])
+        encoder.history_ = history
         return encoder
 
     def _views(self, augmentation: Augmentation | None, X: np.ndarray) -> Augmentation:

@@ -7,8 +7,6 @@ autoencoder has no reason to do.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,13 +15,9 @@ import torch
 from repr_assets.augment import Augmentation
 from repr_assets.encoders.autoencoder import Autoencoder
 from repr_assets.encoders.corruption import augment_tensor, masking_noise
-from repr_assets.encoders.devices import resolve_device
-from repr_assets.encoders.mlp import MLPAutoencoder
 from repr_assets.encoders.training import (
     ProgressCallback,
-    TrainingHistory,
     TrainingSettings,
-    train_reconstruction,
 )
 
 # The corruption draws from a generator of its own, apart from the shuffling generator
@@ -77,56 +71,18 @@ class DenoisingAutoencoder(Autoencoder):
         progress: ProgressCallback | None = None,
     ) -> DenoisingAutoencoder:
         """Train on ``X`` ``(n_samples, n_features)``, corrupting it with ``augmentation``."""
-        X = np.require(X, np.float32, ["C_CONTIGUOUS", "WRITEABLE"])
-        self._validate(X)
+        self._check_mask_fraction()
         corruption = augmentation or masking_noise(self.mask_fraction)
-        device = resolve_device(self.device)
-        # The same held-out rows as the plain autoencoder's, so that the two compare.
-        n_validation = max(1, round(len(X) * self.validation_fraction))
-        order = torch.randperm(len(X), generator=torch.Generator().manual_seed(self.settings.seed))
-        data = torch.from_numpy(X)
-        validation = data[order[:n_validation]].to(device)
-        train = data[order[n_validation:]].to(device)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.settings.seed)
-            module = MLPAutoencoder(X.shape[1], self.hidden_dims, self.latent_dim)
-        module.to(device)
         generator = torch.Generator().manual_seed(self.settings.seed + CORRUPTION_SEED_OFFSET)
-        self.history_: TrainingHistory = train_reconstruction(
-            module,
-            train,
-            validation,
-            self.settings,
-            progress,
-            corrupt=lambda batch: augment_tensor(corruption, batch, generator),
-        )
-        self.module_ = module.cpu().eval()
-        self.n_features_ = X.shape[1]
+        # The plain autoencoder's loop and held-out rows, so that the two compare.
+        self._fit(X, progress, corrupt=lambda batch: augment_tensor(corruption, batch, generator))
         return self
-
-    @classmethod
-    def load(cls, directory: Path, device: str = "auto") -> DenoisingAutoencoder:
-        """Rebuild the model from its parameters, then load its weights (``weights_only``)."""
-        params = json.loads((directory / "params.json").read_text())
-        n_features = params.pop("n_features")
-        encoder = cls(
-            latent_dim=params.pop("latent_dim"),
-            hidden_dims=tuple(params.pop("hidden_dims")),
-            validation_fraction=params.pop("validation_fraction"),
-            mask_fraction=params.pop("mask_fraction"),
-            device=device,
-            settings=TrainingSettings(**params),
-        )
-        state = torch.load(directory / "state.pt", map_location="cpu", weights_only=True)
-        module = MLPAutoencoder(n_features, encoder.hidden_dims, encoder.latent_dim)
-        module.load_state_dict(state["state_dict"])
-        encoder.module_ = module.eval()
-        encoder.n_features_ = n_features
-        encoder.history_ = TrainingHistory(**state["history"])
-        return encoder
 
     def _validate(self, X: np.ndarray) -> None:
         super()._validate(X)
+        self._check_mask_fraction()
+
+    def _check_mask_fraction(self) -> None:
         if not 0.0 <= self.mask_fraction < 1.0:
             raise ValueError(f"mask_fraction must lie in [0, 1), got {self.mask_fraction}")
 
