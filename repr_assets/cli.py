@@ -86,6 +86,15 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--dataset", help="only this data set")
     report.add_argument("--format", choices=["table", "json"], default="table")
     _add_search_and_sql_parsers(commands)
+
+    rollback = commands.add_parser(
+        "rollback", help="serve an earlier published version of an embeddings table"
+    )
+    rollback.add_argument("--dataset", required=True, help="data set name")
+    rollback.add_argument("--encoder", required=True, help="encoder name, e.g. pca")
+    rollback.add_argument(
+        "--to", type=_integer(1), help="table version (default: the one published before)"
+    )
     return parser
 
 
@@ -100,6 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return search_command(args)
         if args.command == "sql":
             return sql_command(args)
+        if args.command == "rollback":
+            return rollback_command(args)
         return report_command(args)
     except UsageError as error:
         print(f"repr-assets: error: {error}", file=sys.stderr)
@@ -140,7 +151,7 @@ def run_command(args: argparse.Namespace) -> int:
                 error = event.step_failure_data.error
                 while error.cause is not None:  # the user code's error, not Dagster's wrapper
                     error = error.cause
-                message = error.message.strip().splitlines()[-1]
+                message = error.message.strip().splitlines()[0]
                 print(f"repr-assets: step {event.step_key} failed: {message}", file=sys.stderr)
         if failed_checks:
             print(f"repr-assets: checks failed: {failed_checks}", file=sys.stderr)
@@ -149,7 +160,8 @@ def run_command(args: argparse.Namespace) -> int:
         )
         return 1
     print(f"\nrun {result.run_id} succeeded; everything is under {home.root}")
-    print(_ingest_summary(result, spec.name) + "\n")
+    print(_ingest_summary(result, spec.name))
+    print(_served_summary(result, spec.name) + "\n")
     _print_report(home, spec.name, "table")
     if failed_checks:
         # The run materialised everything; these are quality floors, not errors.
@@ -283,6 +295,19 @@ def _ingest_summary(result: Any, dataset: str) -> str:
             f"\"SELECT ref, reason FROM quarantine WHERE dataset = '{dataset}'\""
         )
     return line
+
+
+def _served_summary(result: Any, dataset: str) -> str:
+    materialized = result.asset_materializations_for_node(f"{dataset}__served_embeddings")
+    if not materialized:
+        return ""
+    held = list(materialized[-1].metadata["held_back"].value)
+    if not held:
+        return "served: every encoder's newest embeddings (their checks passed)"
+    return (
+        f"held back (checks failed, the served version stays): {', '.join(held)}; "
+        'see `repr-assets sql "SELECT * FROM publications"`'
+    )
 
 
 def ui_command(args: argparse.Namespace) -> int:
@@ -445,6 +470,26 @@ def _search_vector(args: argparse.Namespace, store: Any, home: Home) -> Any:
     spec = find_dataset(home, args.dataset)
     raw = ImageFile(Path(args.file)) if args.file is not None else Text(args.text)
     return encode_raw(spec, args.encoder, raw, store, ModelStore(home.models))
+
+
+def rollback_command(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from repr_assets.serving import RollbackError, rollback
+    from repr_assets.stores.lance import LanceStore
+
+    home = home_from_environment()
+    if not home.lancedb.is_dir() or not home.reports.exists():
+        raise UsageError(f"nothing has been published under {home.root} yet")
+    try:
+        with duckdb.connect(str(home.reports)) as connection:
+            before, after = rollback(
+                LanceStore(home.lancedb), connection, args.dataset, args.encoder, args.to
+            )
+    except RollbackError as error:
+        raise UsageError(str(error)) from None
+    print(f"{args.dataset}_{args.encoder}: served version {before} -> {after}")
+    return 0
 
 
 def sql_command(args: argparse.Namespace) -> int:

@@ -29,6 +29,7 @@ import duckdb
 import pyarrow as pa
 
 from repr_assets.home import Home
+from repr_assets.serving import open_served
 from repr_assets.stores.lance import LanceStore
 
 REPORTS_CATALOG = "reports"
@@ -57,7 +58,8 @@ def open_sandbox(home: Home) -> duckdb.DuckDBPyConnection:
         if home.lancedb.exists():
             store = LanceStore(home.lancedb)
             for name in store.table_names():
-                connection.register(name, store.open(name).to_lance())
+                # Embeddings tables at their served version (see repr_assets.serving).
+                connection.register(name, open_served(store, name).to_lance())
         if home.reports.exists():
             try:
                 connection.execute(

@@ -28,12 +28,15 @@ from repr_assets.orchestration.config import (
     encoder_config_schema,
     encoder_params,
 )
+from repr_assets.orchestration.publish import build_publish_asset
 from repr_assets.orchestration.report import build_quality_report_asset
 from repr_assets.orchestration.resources import LanceDBResource, ModelStoreResource
+from repr_assets.orchestration.retry import IO_RETRY
 from repr_assets.plots import image_grid_png, loss_curve_png, scree_png
 from repr_assets.quality import COMBINED_AUGMENTATION
 from repr_assets.refit import reusable_fit
 from repr_assets.search import ensure_vector_index
+from repr_assets.stores.model_records import record_model
 from repr_assets.stores.models import FEATURISER, ModelStore, SavedModel
 from repr_assets.stores.quarantine import quarantined_refs, record_quarantined
 from repr_assets.tables import embeddings_table, features_table, items_table
@@ -155,6 +158,7 @@ def build_representation_assets(
     embeddings = {kind.name: _embeddings_asset(spec, kind, models[kind.name]) for kind in kinds}
 
     quality_report = build_quality_report_asset(spec, list(embeddings), list(embeddings.values()))
+    served = build_publish_asset(spec, list(embeddings), quality_report)
 
     checks: list[dg.AssetChecksDefinition] = []
     for encoder_name, asset in embeddings.items():
@@ -165,6 +169,7 @@ def build_representation_assets(
         *models.values(),
         *embeddings.values(),
         quality_report,
+        served,
         *checks,
     ]
 
@@ -188,6 +193,7 @@ def _model_asset(
         context: dg.AssetExecutionContext,
         lancedb: LanceDBResource,
         model_store: ModelStoreResource,
+        duckdb: DuckDBResource,
     ) -> dg.MaterializeResult:
         models = model_store.get_store()
         config = context.op_config
@@ -214,6 +220,10 @@ def _model_asset(
         version = model_version(encoder.kind, encoder.params, data_version)
         fitted = int(train.sum())
         models.save(name, kind.name, encoder, version, _fit_meta(context, models, fitted))
+        with duckdb.get_connection() as connection:
+            record_model(
+                connection, name, kind.name, version, encoder.params, fitted, context.run_id
+            )
         context.log.info(f"{kind.name} {version}: fitted on {fitted} items")
         return dg.MaterializeResult(
             metadata={
@@ -263,6 +273,7 @@ def _embeddings_asset(
 
     @dg.asset(
         key=dg.AssetKey([name, f"{encoder_name}_embeddings"]),
+        retry_policy=IO_RETRY,
         deps=[model, dg.AssetKey([name, "features"])],
         group_name=name,
         kinds={"lancedb"},

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from repr_assets.datasets import DatasetSpec
+from repr_assets.serving import open_served
 from repr_assets.stores.lance import LanceStore
 from repr_assets.stores.models import ModelStore
 from repr_assets.tables import embeddings_table
@@ -76,7 +77,7 @@ def encode_raw(
 
 def table_model_version(store: LanceStore, table_name: str) -> str:
     """The one model version that wrote every vector of ``table_name``."""
-    column = store.open(table_name).to_lance().to_table(columns=["model_version"])
+    column = open_served(store, table_name).to_lance().to_table(columns=["model_version"])
     versions = pc.unique(column.column("model_version").drop_null()).to_pylist()
     if len(versions) != 1:
         raise RawQueryError(

@@ -27,6 +27,7 @@ from repr_assets.search.index import (
     IndexSettings,
     vector_index_state,
 )
+from repr_assets.serving import open_served
 from repr_assets.stores.lance import KEY, LanceStore
 
 LABEL = "label"
@@ -65,7 +66,8 @@ class Searcher:
         exact: bool = False,
         settings: IndexSettings = DEFAULT_INDEX_SETTINGS,
     ) -> None:
-        table = store.open(table_name)
+        # The served version: what passed its quality checks (see repr_assets.serving).
+        table = open_served(store, table_name)
         self.table_name = table_name
         # A snapshot: the cached matrix and the index queries all see this one version.
         self.dataset: lance.LanceDataset = table.to_lance()

@@ -1,0 +1,125 @@
+"""Safe publish: the version of an embeddings table that searches read moves only when the
+encoder's quality checks pass, and can be moved back.
+
+Each embeddings table carries a LanceDB tag, ``served``, on the version people query.
+Runs write new table versions as they go; ``publish`` moves the tag to the newest one
+when the checks of that model version passed, and ``rollback`` moves it back. Readers
+(``repr-assets search`` and ``sql``) open the tagged version, or the newest while a
+table has never been published.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import duckdb
+import lancedb
+
+from repr_assets.stores.lance import LanceStore
+from repr_assets.stores.publications import (
+    Publication,
+    now,
+    published_versions,
+    record_publication,
+)
+from repr_assets.tables import embeddings_table
+from repr_assets.thresholds import QualityThresholds, check_thresholds
+
+SERVED_TAG = "served"
+
+
+def served_version(table: lancedb.table.Table) -> int | None:
+    """The version tagged ``served``, or ``None`` when the table was never published."""
+    tags = table.tags.list()
+    return int(tags[SERVED_TAG]["version"]) if SERVED_TAG in tags else None
+
+
+def open_served(store: LanceStore, name: str) -> lancedb.table.Table:
+    """The table at its served version (the newest one if it was never published)."""
+    table = store.open(name)
+    version = served_version(table)
+    if version is not None:
+        table.checkout(version)
+    return table
+
+
+@dataclass(frozen=True)
+class PublishDecision:
+    table: str
+    version: int
+    previous: int | None
+    published: bool
+    reason: str
+
+
+def publish_if_passed(
+    store: LanceStore,
+    name: str,
+    metrics: Mapping[str, float] | None,
+    thresholds: QualityThresholds,
+) -> PublishDecision:
+    """Move ``served`` to the newest version of ``name`` if ``metrics`` (the quality report
+    of the model version that wrote it) pass ``thresholds``; otherwise leave it."""
+    table = store.open(name)
+    newest, previous = table.version, served_version(table)
+    if metrics is None:
+        return PublishDecision(name, newest, previous, False, "no quality report for it yet")
+    failed = [o.check for o in check_thresholds(metrics, thresholds) if not o.passed]
+    if failed:
+        return PublishDecision(name, newest, previous, False, f"checks failed: {', '.join(failed)}")
+    if previous == newest:
+        return PublishDecision(name, newest, previous, True, "already served")
+    move_served(table, newest)
+    return PublishDecision(name, newest, previous, True, "checks passed")
+
+
+def move_served(table: lancedb.table.Table, version: int) -> None:
+    if served_version(table) is None:
+        table.tags.create(SERVED_TAG, version)
+    else:
+        table.tags.update(SERVED_TAG, version)
+
+
+class RollbackError(ValueError):
+    pass
+
+
+def rollback(
+    store: LanceStore,
+    connection: duckdb.DuckDBPyConnection,
+    dataset: str,
+    encoder: str,
+    to: int | None = None,
+) -> tuple[int, int]:
+    """Move ``served`` back to ``to``, or to the newest published version before the one
+    served now. Only versions that were published (whose checks passed) are allowed.
+    Returns ``(from version, to version)``."""
+    name = embeddings_table(dataset, encoder)
+    if not store.exists(name):
+        raise RollbackError(f"no embeddings table {name!r}")
+    table = store.open(name)
+    current = served_version(table)
+    if current is None:
+        raise RollbackError(f"{name!r} was never published, so there is nothing to roll back")
+    published = sorted(set(published_versions(connection, dataset, encoder, publish_only=True)))
+    if to is None:
+        earlier = [v for v in published if v < current]
+        if not earlier:
+            raise RollbackError(
+                f"{name!r} serves version {current}, the first it ever published: "
+                "there is no earlier one"
+            )
+        to = earlier[-1]
+    elif to not in published:
+        shown = ", ".join(map(str, published)) or "none"
+        raise RollbackError(
+            f"version {to} of {name!r} was never published (its checks did not pass, or it "
+            f"was never reported); the published versions are: {shown}"
+        )
+    move_served(table, to)
+    record_publication(
+        connection,
+        Publication(dataset, encoder, name, to, None, "rollback", f"from {current}", None, now()),
+    )
+    return current, to

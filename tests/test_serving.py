@@ -1,0 +1,93 @@
+"""Safe publish: embeddings whose checks fail are never served; rollback serves older ones."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import dagster as dg
+import duckdb
+import pytest
+
+from repr_assets.cli import main
+from repr_assets.datasets import DIGITS
+from repr_assets.orchestration import build_representation_assets
+from repr_assets.orchestration.resources import build_resources
+from repr_assets.search import Searcher
+from repr_assets.serving import served_version
+from repr_assets.stores.lance import LanceStore
+from tests.helpers import quick_run_config
+
+QUERIES = ["digits-0007", "digits-0100", "digits-1500"]
+
+
+def materialize(home, latent_dim: int, probe_floor: float) -> dg.ExecuteInProcessResult:
+    spec = dataclasses.replace(
+        DIGITS,
+        thresholds=dataclasses.replace(DIGITS.thresholds, min_linear_probe_accuracy=probe_floor),
+    )
+    config = quick_run_config()
+    config["ops"]["digits__pca_model"] = {"config": {"latent_dim": latent_dim}}
+    return dg.materialize(
+        build_representation_assets(spec),
+        resources=build_resources(home),
+        run_config=config,
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+
+
+def neighbours(home) -> list[list[str]]:
+    searcher = Searcher(LanceStore(home.lancedb), "digits_pca", exact=True)
+    return [[hit["item_id"] for hit in hits.records()] for hits in searcher.search_ids(QUERIES, 5)]
+
+
+def publications(home) -> list[tuple]:
+    with duckdb.connect(str(home.reports), read_only=True) as connection:
+        return connection.execute(
+            "SELECT encoder, table_version, action FROM publications ORDER BY published_at, rowid"
+        ).fetchall()
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    from repr_assets.home import Home
+
+    home = Home.at(tmp_path_factory.mktemp("serving"))
+    first = materialize(home, latent_dim=16, probe_floor=0.5)
+    assert first.success
+    return home, neighbours(home)
+
+
+@pytest.mark.slow
+def test_a_model_that_fails_its_checks_is_not_served(published, monkeypatch):
+    home, before = published
+    store = LanceStore(home.lancedb)
+    served = served_version(store.open("digits_pca"))
+    # A new PCA model (8 components) against an impossible probe floor.
+    result = materialize(home, latent_dim=8, probe_floor=1.01)
+    failed = {e.check_name for e in result.get_asset_check_evaluations() if not e.passed}
+    assert "pca_linear_probe_accuracy_at_least" in failed
+    assert store.open("digits_pca").version > served  # the new embeddings were written
+    assert served_version(store.open("digits_pca")) == served
+    assert neighbours(home) == before
+    assert publications(home)[-2:] == [
+        ("pca", store.open("digits_pca").version, "hold"),
+        ("autoencoder", served_version(store.open("digits_autoencoder")), "hold"),
+    ]
+
+    # The same model with an honest floor is served; rollback serves the first one again.
+    assert materialize(home, latent_dim=8, probe_floor=0.5).success
+    assert served_version(store.open("digits_pca")) == store.open("digits_pca").version
+    assert neighbours(home) != before
+    monkeypatch.setenv("REPR_ASSETS_HOME", str(home.root))
+    assert main(["rollback", "--dataset", "digits", "--encoder", "pca"]) == 0
+    assert served_version(store.open("digits_pca")) == served
+    assert neighbours(home) == before
+
+
+def test_rollback_refuses_versions_never_published(published, capsys, monkeypatch):
+    home, _ = published
+    monkeypatch.setenv("REPR_ASSETS_HOME", str(home.root))
+    assert main(["rollback", "--dataset", "digits", "--encoder", "pca", "--to", "999"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and "version 999 of 'digits_pca' was never published" in error[0]
