@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import dagster as dg
 
@@ -15,20 +15,23 @@ from repr_assets.orchestration.schedules import build_refit_schedule
 from repr_assets.orchestration.sensors import build_landing_sensor
 
 
-def build_definitions(specs: Sequence[DatasetSpec], home: Home) -> dg.Definitions:
+def build_definitions(
+    specs: Sequence[DatasetSpec], home: Home, refit_crons: Mapping[str, str] | None = None
+) -> dg.Definitions:
     """Assets, checks, a pipeline job, a refit schedule and, for data sets with a source, a
     landing sensor per data set, on resources under ``home``.
 
     Steps run in process: the multiprocess executor would re-import torch and LanceDB in
     every step, which costs more than these steps do on small data.
     """
+    crons = dict(refit_crons or {})
     assets: list[dg.AssetsDefinition | dg.AssetChecksDefinition] = []
     for spec in specs:
         assets += build_representation_assets(spec)
     return dg.Definitions(
         assets=assets,
         jobs=[build_pipeline_job(spec) for spec in specs],
-        schedules=[build_refit_schedule(spec) for spec in specs],
+        schedules=[build_refit_schedule(spec, crons.get(spec.name)) for spec in specs],
         sensors=[build_landing_sensor(spec) for spec in specs if spec.source is not None],
         resources=build_resources(home),
         executor=dg.in_process_executor,

@@ -14,7 +14,10 @@ def refit_run_config(spec: DatasetSpec) -> dict[str, object]:
     return {"ops": {f"{spec.name}__{step}": {"config": {"refit": True}} for step in steps}}
 
 
-def build_refit_schedule(spec: DatasetSpec, cron: str = "0 3 * * 0") -> dg.ScheduleDefinition:
+DEFAULT_REFIT_CRON = "0 3 * * 0"
+
+
+def build_refit_schedule(spec: DatasetSpec, cron: str | None = None) -> dg.ScheduleDefinition:
     """Weekly by default (Sundays, 03:00), off until turned on in the UI.
 
     Between refits, runs embed new items with the current fits and keep the model version,
@@ -23,7 +26,7 @@ def build_refit_schedule(spec: DatasetSpec, cron: str = "0 3 * * 0") -> dg.Sched
     return dg.ScheduleDefinition(
         name=f"{spec.name}_refit_schedule",
         job_name=pipeline_job_name(spec.name),
-        cron_schedule=cron,
+        cron_schedule=cron or DEFAULT_REFIT_CRON,
         run_config=refit_run_config(spec),
         default_status=dg.DefaultScheduleStatus.STOPPED,
         description=f"Fit the featuriser and encoders of {spec.name} again, then embed and report.",

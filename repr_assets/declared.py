@@ -1,0 +1,80 @@
+"""Data sets declared in YAML: a mapping of names to the fields of ``DatasetSpec``.
+
+    datasets:
+      reviews:
+        source: data/reviews.csv        # relative to the YAML file
+        modality: text
+        text_column: review
+        label_column: topic
+        encoders: [pca, autoencoder]
+        thresholds: {min_linear_probe_accuracy: 0.8}
+        refit_schedule: "0 3 * * 0"     # cron; the default is Sundays at 03:00
+
+Every field is checked; an unknown one, a bad value or a missing source is an error that
+names the data set and the field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from repr_assets.datasets import DatasetSpec, default_thresholds
+from repr_assets.thresholds import QualityThresholds
+
+SPEC_FIELDS = {f.name for f in dataclasses.fields(DatasetSpec)} - {"name"}
+EXTRA_FIELDS = {"refit_schedule"}
+
+
+class DeclarationError(ValueError):
+    pass
+
+
+@dataclasses.dataclass(frozen=True)
+class DeclaredDataset:
+    spec: DatasetSpec
+    refit_schedule: str | None = None
+
+
+def load_declared(path: Path) -> list[DeclaredDataset]:
+    """The data sets declared in ``path`` (none when it does not exist)."""
+    if not path.exists():
+        return []
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise DeclarationError(f"{path}: not valid YAML ({error})") from None
+    datasets = document.get("datasets") if isinstance(document, dict) else None
+    if not isinstance(datasets, dict):
+        raise DeclarationError(f"{path}: expected a mapping under 'datasets:'")
+    return [_declared(path, name, fields) for name, fields in datasets.items()]
+
+
+def _declared(path: Path, name: str, fields: Any) -> DeclaredDataset:
+    where = f"{path}: data set {name!r}"
+    if not isinstance(fields, dict):
+        raise DeclarationError(f"{where}: expected a mapping of fields")
+    unknown = sorted(set(fields) - SPEC_FIELDS - EXTRA_FIELDS)
+    if unknown:
+        raise DeclarationError(
+            f"{where}: unknown field {unknown[0]!r}; the fields are: "
+            f"{', '.join(sorted(SPEC_FIELDS | EXTRA_FIELDS))}"
+        )
+    values = {k: v for k, v in fields.items() if k in SPEC_FIELDS}
+    modality = values.get("modality", "image")
+    if "source" in values:
+        source = Path(str(values["source"])).expanduser()
+        values["source"] = str(source if source.is_absolute() else path.parent / source)
+    floors = {**dataclasses.asdict(default_thresholds(modality)), **values.get("thresholds", {})}
+    try:
+        values["thresholds"] = QualityThresholds(**floors)
+        for key in ("ngram_range", "encoders"):
+            if key in values:
+                values[key] = tuple(values[key])
+        spec = DatasetSpec(name=name, **{"modality": modality, **values})
+    except (TypeError, ValueError) as error:
+        raise DeclarationError(f"{where}: {error}") from None
+    return DeclaredDataset(spec, fields.get("refit_schedule"))
