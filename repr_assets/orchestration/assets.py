@@ -32,6 +32,11 @@ from repr_assets.orchestration.publish import build_publish_asset
 from repr_assets.orchestration.report import build_quality_report_asset
 from repr_assets.orchestration.resources import LanceDBResource, ModelStoreResource
 from repr_assets.orchestration.retry import IO_RETRY
+from repr_assets.orchestration.versions import (
+    encoder_code_version,
+    features_code_version,
+    source_code_version,
+)
 from repr_assets.plots import image_grid_png, loss_curve_png, scree_png
 from repr_assets.quality import COMBINED_AUGMENTATION
 from repr_assets.refit import reusable_fit
@@ -65,6 +70,8 @@ def build_representation_assets(
         key=key("items"),
         group_name=name,
         kinds={"lancedb"},
+        code_version=source_code_version(spec),
+        tags={"modality": spec.modality},
         description=(
             f"Raw items of {name} with stable ``item_id`` s, added to the LanceDB table "
             f"``{items_table(name)}``: new items only, each once. Items that cannot be read "
@@ -97,6 +104,7 @@ def build_representation_assets(
             extra["samples"] = metadata.image(png, "sample items")
             head = head.drop_columns(["image"])
         return dg.MaterializeResult(
+            data_version=dg.DataVersion(f"{result.table}@{result.version}"),
             metadata={
                 "table": result.table,
                 "source": result.source,
@@ -108,7 +116,7 @@ def build_representation_assets(
                 "lance_version": result.version,
                 "preview": metadata.preview(head),
                 **extra,
-            }
+            },
         )
 
     @dg.asset(
@@ -116,6 +124,7 @@ def build_representation_assets(
         deps=[items],
         group_name=name,
         kinds={"numpy", "lancedb"},
+        code_version=features_code_version(spec),
         description=(
             f"Items turned into float32 feature rows ({spec.modality} featuriser, fitted on "
             f"the training items and reused for new ones), upserted into the LanceDB table "
@@ -142,6 +151,7 @@ def build_representation_assets(
             f"featurised into {featuriser.dim} features"
         )
         return dg.MaterializeResult(
+            data_version=dg.DataVersion(f"{featuriser.version}@{written.write.version}"),
             metadata={
                 "table": written.write.table,
                 "dagster/row_count": written.write.total_rows,
@@ -149,7 +159,7 @@ def build_representation_assets(
                 "dimensions": featuriser.dim,
                 "featuriser_version": featuriser.version,
                 "featuriser": f"{featuriser.kind} ({how}) {canonical_json(featuriser.params)}",
-            }
+            },
         )
 
     check_encoders(spec.encoders, spec.modality, name)
@@ -186,6 +196,7 @@ def _model_asset(
         group_name=name,
         kinds={kind.compute_kind},
         config_schema=encoder_config_schema(kind),
+        code_version=encoder_code_version(spec, kind.name, kind.defaults),
         description=f"{kind.summary} A saved fit with the same parameters and featuriser is "
         "kept unless ``refit`` is set.",
     )
@@ -226,13 +237,14 @@ def _model_asset(
             )
         context.log.info(f"{kind.name} {version}: fitted on {fitted} items")
         return dg.MaterializeResult(
+            data_version=dg.DataVersion(version),
             metadata={
                 "model_version": version,
                 "fitted_now": True,
                 "latent_dim": encoder.latent_dim,
                 "fitted_items": fitted,
                 **_fit_figures(encoder),
-            }
+            },
         )
 
     return model
@@ -274,6 +286,7 @@ def _embeddings_asset(
     @dg.asset(
         key=dg.AssetKey([name, f"{encoder_name}_embeddings"]),
         retry_policy=IO_RETRY,
+        code_version=encoder_code_version(spec, kind.name),
         deps=[model, dg.AssetKey([name, "features"])],
         group_name=name,
         kinds={"lancedb"},
@@ -304,6 +317,7 @@ def _embeddings_asset(
         context.log.info(f"vector index of {table}: {index.action} ({index.reason})")
         preview = store.head(table, 5, columns=["item_id", "label", "vector", "model_version"])
         return dg.MaterializeResult(
+            data_version=dg.DataVersion(f"{saved.version}@{written.version}"),
             metadata={
                 "table": table,
                 "dagster/row_count": written.total_rows,
@@ -312,7 +326,7 @@ def _embeddings_asset(
                 "lance_version": written.version,
                 "vector_index": f"{index.action}: {index.reason}",
                 "preview": metadata.preview(preview),
-            }
+            },
         )
 
     return embeddings
@@ -340,12 +354,13 @@ def _kept_result(context: dg.AssetExecutionContext, kept: SavedModel) -> dg.Mate
         "parameters and featuriser (refit to fit again)"
     )
     return dg.MaterializeResult(
+        data_version=dg.DataVersion(kept.version),
         metadata={
             "model_version": kept.version,
             "fitted_now": False,
             "fitted_by_run": str(kept.meta.get("run_id")),
             "fitted_items": int(kept.meta.get("fitted_items", 0)),
-        }
+        },
     )
 
 

@@ -11,15 +11,15 @@ from repr_assets.home import Home
 from repr_assets.orchestration.assets import build_representation_assets
 from repr_assets.orchestration.jobs import build_pipeline_job, pipeline_job_name
 from repr_assets.orchestration.resources import build_resources
-from repr_assets.orchestration.schedules import build_refit_schedule
+from repr_assets.orchestration.schedules import build_incremental_schedule, build_refit_schedule
 from repr_assets.orchestration.sensors import build_landing_sensor
 
 
 def build_definitions(
     specs: Sequence[DatasetSpec], home: Home, refit_crons: Mapping[str, str] | None = None
 ) -> dg.Definitions:
-    """Assets, checks, a pipeline job, a refit schedule and, for data sets with a source, a
-    landing sensor per data set, on resources under ``home``.
+    """Assets, checks, a pipeline job, a refit schedule and, for data sets with a source, an
+    incremental schedule and a landing sensor per data set, on resources under ``home``.
 
     Steps run in process: the multiprocess executor would re-import torch and LanceDB in
     every step, which costs more than these steps do on small data.
@@ -31,7 +31,10 @@ def build_definitions(
     return dg.Definitions(
         assets=assets,
         jobs=[build_pipeline_job(spec) for spec in specs],
-        schedules=[build_refit_schedule(spec, crons.get(spec.name)) for spec in specs],
+        schedules=[
+            *(build_refit_schedule(spec, crons.get(spec.name)) for spec in specs),
+            *(build_incremental_schedule(spec) for spec in specs if spec.source is not None),
+        ],
         sensors=[build_landing_sensor(spec) for spec in specs if spec.source is not None],
         resources=build_resources(home),
         executor=dg.in_process_executor,

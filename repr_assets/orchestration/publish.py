@@ -1,5 +1,6 @@
 """The ``served_embeddings`` asset: each encoder's table is served only once its checks pass."""
 
+import json
 from collections.abc import Sequence
 
 import dagster as dg
@@ -9,6 +10,7 @@ from dagster_duckdb import DuckDBResource
 from repr_assets.datasets import DatasetSpec
 from repr_assets.orchestration.resources import LanceDBResource
 from repr_assets.orchestration.retry import IO_RETRY
+from repr_assets.orchestration.versions import report_code_version
 from repr_assets.search.raw import table_model_version
 from repr_assets.serving import SERVED_TAG, publish_if_passed
 from repr_assets.stores.publications import Publication, now, record_publication
@@ -26,6 +28,7 @@ def build_publish_asset(
         group_name=name,
         kinds={"lancedb"},
         retry_policy=IO_RETRY,
+        code_version=report_code_version(spec),
         description=(
             f"Moves the LanceDB tag ``{SERVED_TAG}`` of each embeddings table of {name} to "
             "its newest version when the quality checks of the model that wrote it pass; "
@@ -67,7 +70,9 @@ def build_publish_asset(
                     f"served: {served}"
                 )
                 decisions[encoder] = (decision, served)
+        served_versions = {e: s for e, (_, s) in decisions.items()}
         return dg.MaterializeResult(
+            data_version=dg.DataVersion(json.dumps(served_versions, sort_keys=True)),
             metadata={
                 "served": dg.MetadataValue.md(
                     "| encoder | newest | served | decision |\n|---|---|---|---|\n"
@@ -78,7 +83,7 @@ def build_publish_asset(
                     )
                 ),
                 "held_back": [e for e, (d, _) in decisions.items() if not d.published],
-            }
+            },
         )
 
     return served_embeddings

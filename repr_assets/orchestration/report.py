@@ -14,9 +14,11 @@ from repr_assets.embed import read_texts
 from repr_assets.encoders.registry import encoder_kind
 from repr_assets.features import FeatureMatrix, load_features, load_vectors
 from repr_assets.figures import map_points, query_neighbours
+from repr_assets.hashing import canonical_json, short_hash
 from repr_assets.holdout import stratified_test_mask
 from repr_assets.orchestration import metadata
 from repr_assets.orchestration.resources import LanceDBResource, ModelStoreResource
+from repr_assets.orchestration.versions import report_code_version
 from repr_assets.plots import embedding_map_png, neighbour_grid_png
 from repr_assets.quality import evaluate_encoder
 from repr_assets.search import search_recall
@@ -51,6 +53,7 @@ def build_quality_report_asset(
         group_name=name,
         kinds={"duckdb"},
         check_specs=check_specs,
+        code_version=report_code_version(spec),
         description=(
             f"The quality metrics of each encoder of {name} (INTERFACE.md), appended to the "
             "DuckDB table ``quality_metrics`` with model version and run id; a 2-D map of "
@@ -120,6 +123,7 @@ def build_quality_report_asset(
         for encoder_name, png in grids.items():
             figures[f"neighbours_{encoder_name}"] = metadata.image(png, "nearest neighbours")
         return dg.MaterializeResult(
+            data_version=dg.DataVersion(short_hash(canonical_json(values_by_encoder))),
             metadata={
                 "metrics_written": len(rows),
                 "test_items": int(test_mask.sum()),

@@ -31,3 +31,19 @@ def build_refit_schedule(spec: DatasetSpec, cron: str | None = None) -> dg.Sched
         default_status=dg.DefaultScheduleStatus.STOPPED,
         description=f"Fit the featuriser and encoders of {spec.name} again, then embed and report.",
     )
+
+
+DEFAULT_INCREMENTAL_CRON = "0 * * * *"
+
+
+def build_incremental_schedule(spec: DatasetSpec, cron: str | None = None) -> dg.ScheduleDefinition:
+    """Hourly by default, off until turned on: ingest what is new and embed it with the
+    current fits (the pipeline job's default run config is incremental)."""
+    return dg.ScheduleDefinition(
+        name=f"{spec.name}_incremental_schedule",
+        job_name=pipeline_job_name(spec.name),
+        cron_schedule=cron or DEFAULT_INCREMENTAL_CRON,
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+        description=f"Ingest new items of {spec.name}, embed them with the current fits, "
+        "report and publish.",
+    )
