@@ -156,6 +156,8 @@ def test_materialize_metadata_is_useful(two_runs):
     assert len(metadata["pca_embeddings"]["preview"].value.records) == 5
     report = metadata["quality_report"]
     assert report["metrics_written"].value == 2 * len(FULL_REPORT)
-    assert [r.data["encoder"] for r in report["metrics"].value.records] == ["pca", "autoencoder"]
+    table = report["metrics"].value
+    assert [c.name for c in table.schema.columns] == ["metric", "pca", "autoencoder", "best"]
+    assert {r.data["metric"] for r in table.records} == FULL_REPORT
     for figure in ("embedding_map", "neighbours_pca", "neighbours_autoencoder"):
         assert report[figure].value.startswith("![")
