@@ -19,6 +19,7 @@ EXPECTED_ASSETS = {
     "pca_embeddings",
     "autoencoder_embeddings",
     "quality_report",
+    "served_embeddings",
 }
 
 
