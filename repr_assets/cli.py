@@ -72,8 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="fit the featuriser and encoders again, even if saved fits still apply",
     )
-    run.add_argument("--latent-dim", type=_integer(1), help="size of the PCA and autoencoder codes")
-    run.add_argument("--epochs", type=_integer(1), help="most autoencoder training epochs")
+    run.add_argument("--latent-dim", type=_integer(1), help="size of every encoder's code")
+    run.add_argument("--epochs", type=_integer(1), help="most training epochs")
     run.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     run.add_argument("--seed", type=_integer(0), help="seed for splits and training (default: 0)")
 
