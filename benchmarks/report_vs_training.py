@@ -14,6 +14,7 @@ import argparse
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -69,26 +70,32 @@ def write_embeddings(store: LanceStore, ids: list[str], labels: list[str], Z: np
     store.replace("bench_autoencoder", schema, batches())
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--items", type=int, default=50_000)
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--quick", action="store_true", help="5,000 items and 5 epochs")
-    args = parser.parse_args()
-    if args.quick:
-        args.items, args.epochs = 5_000, 5
+@dataclass
+class ReportVsTraining:
+    items: int
+    features: int
+    test_items: int
+    training_s: float
+    epochs: int
+    report_s: float
+    metrics: dict[str, float]
 
-    X, labels = synthetic_images(args.items)
-    ids = [f"item-{i:07d}" for i in range(args.items)]
+    @property
+    def ratio(self) -> float:
+        """The report's time over the training's: the goal is less than 1."""
+        return self.report_s / self.training_s
+
+
+def measure(items: int, epochs: int) -> ReportVsTraining:
+    """Train the autoencoder on ``items`` synthetic images, then time its quality report."""
+    X, labels = synthetic_images(items)
+    ids = [f"item-{i:07d}" for i in range(items)]
     test_mask = stratified_test_mask(ids, labels, seed=0)
-    print(f"{args.items:,} items of {X.shape[1]} features; {int(test_mask.sum()):,} test items")
 
     started = time.perf_counter()
-    encoder = Autoencoder(settings=TrainingSettings(epochs=args.epochs, seed=0, patience=5))
+    encoder = Autoencoder(settings=TrainingSettings(epochs=epochs, seed=0, patience=5))
     encoder.fit(X[~test_mask])
     training = time.perf_counter() - started
-    epochs = len(encoder.history_.train_loss)
-    print(f"training:  {training:8.1f} s  ({epochs} epochs, {training / epochs:.2f} s/epoch)")
 
     Z = encoder.transform(X)
     with tempfile.TemporaryDirectory() as folder:
@@ -106,10 +113,34 @@ def main() -> None:
             embeddings=store.open("bench_autoencoder").to_lance(),
         )
         reporting = time.perf_counter() - started
-    print(f"report:    {reporting:8.1f} s  ({len(report.values)} metrics)")
-    print(f"ratio report / training: {reporting / training:.2f}")
+    return ReportVsTraining(
+        items=items,
+        features=X.shape[1],
+        test_items=int(test_mask.sum()),
+        training_s=training,
+        epochs=len(encoder.history_.train_loss),
+        report_s=reporting,
+        metrics=dict(report.values),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=50_000)
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--quick", action="store_true", help="5,000 items and 5 epochs")
+    args = parser.parse_args()
+    if args.quick:
+        args.items, args.epochs = 5_000, 5
+
+    result = measure(args.items, args.epochs)
+    print(f"{result.items:,} items of {result.features} features; {result.test_items:,} test items")
+    training, epochs, reporting = result.training_s, result.epochs, result.report_s
+    print(f"training:  {training:8.1f} s  ({epochs} epochs, {training / epochs:.2f} s/epoch)")
+    print(f"report:    {reporting:8.1f} s  ({len(result.metrics)} metrics)")
+    print(f"ratio report / training: {result.ratio:.2f}")
     print(f"ratio report / one training epoch: {reporting / (training / epochs):.2f}")
-    for metric, value in sorted(report.values.items()):
+    for metric, value in sorted(result.metrics.items()):
         print(f"  {metric:<34}{value:10.4f}")
 
 

@@ -1,0 +1,147 @@
+"""The benchmark suite on tiny sizes: what it compares is the same, and it writes every row.
+
+Correctness only: no figure of time or speed is asserted, since the machine is shared.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+from sklearn.decomposition import PCA as SklearnPCA
+
+from repr_assets.encoders import PCA
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load_suite() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_suite", ROOT / "benchmarks" / "suite.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+suite = _load_suite()
+
+TINY = suite.Sizes(
+    name="tiny",
+    pca_rows=3_000,
+    pca_features=64,
+    pca_components=8,
+    pca_rounds=1,
+    ae_rows=400,
+    ae_epochs=1,
+    ae_rounds=1,
+    write_rows=2_500,
+    write_dim=8,
+    write_rounds=1,
+    idx_items=300,
+    idx_rounds=1,
+    search_rows=(1_000,),
+    search_queries=12,
+    search_budget_s=0.02,
+    search_rounds=1,
+    report_items=500,
+    report_epochs=1,
+    settle_s=0.0,
+)
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory: pytest.TempPathFactory) -> tuple[list, dict]:
+    results = tmp_path_factory.mktemp("results")
+    rows, path = suite.run_suite(TINY, results_dir=results)
+    assert path.parent == results and path.suffix == ".json"
+    return rows, json.loads(path.read_text())
+
+
+def _row(rows: list, starts: str):
+    matching = [row for row in rows if row.measurement.startswith(starts)]
+    assert len(matching) == 1, [row.measurement for row in rows]
+    return matching[0]
+
+
+def test_json_holds_every_measurement(written: tuple[list, dict]) -> None:
+    rows, document = written
+    assert document["mode"] == "tiny"
+    assert document["measurements"] == list(suite.MEASUREMENTS)
+    assert set(document["seconds_per_measurement"]) == set(suite.MEASUREMENTS)
+    names = [row["measurement"] for row in document["rows"]]
+    assert names == [row.measurement for row in rows]
+    for prefix in (
+        "PCA fit",
+        "PCA subspace",
+        "autoencoder training",
+        "embedding write, LanceStore.upsert",
+        "embedding write, embed_items",
+        "featurising an IDX folder",
+        "search, 1,000 x 128: exact path vs NumPy, single query",
+        "search, 1,000 x 128: ANN path recall@10",
+        "quality report vs autoencoder training",
+    ):
+        assert sum(name.startswith(prefix) for name in names) == 1, prefix
+    for row in document["rows"]:
+        assert set(row) >= {"measurement", "ours", "reference", "ratio", "goal", "met"}
+        assert np.isfinite(row["ours"]) and row["ours"] >= 0
+        if row["ratio"] is not None:
+            assert np.isfinite(row["ratio"]) and row["ratio"] > 0
+        # A goal comes with its verdict; a reported figure has neither.
+        assert (row["goal"] is None) == (row["met"] is None)
+
+
+def test_pca_subspace_equals_the_reference(written: tuple[list, dict]) -> None:
+    rows, _ = written
+    angles = _row(rows, "PCA subspace").details["angles_by_solver"]
+    assert set(angles) == {"covariance_eigh", "randomized", "full"}
+    assert angles["covariance_eigh"] < 1e-3
+    assert angles["full"] < 1e-3
+    assert _row(rows, "PCA subspace").met
+    assert _row(rows, "PCA fit").details["fastest_reference"] in angles
+
+
+def test_written_tables_equal_the_create_table_rows(written: tuple[list, dict]) -> None:
+    rows, _ = written
+    for starts in ("embedding write, LanceStore.upsert", "embedding write, embed_items"):
+        assert _row(rows, starts).details["same_rows_as_create_table"] is True
+
+
+def test_idx_features_equal_the_numpy_decoding(written: tuple[list, dict]) -> None:
+    rows, _ = written
+    assert _row(rows, "featurising an IDX folder").details["max_abs_difference"] <= 1e-6
+
+
+def test_search_exact_path_has_full_recall(written: tuple[list, dict]) -> None:
+    rows, _ = written
+    assert _row(rows, "search, 1,000 x 128: exact path recall@10").ours == 1.0
+
+
+@pytest.mark.parametrize("offset", [0.0, 0.5, 1e3])
+def test_float32_pca_matches_the_float64_fit(offset: float) -> None:
+    """The float32 path (uncentred near the origin, centred far from it) keeps the
+    subspace and the variances of a float64 fit of the same numbers."""
+    X = suite.low_rank_data(5_000, 40, 6, seed=2) + np.float32(offset)
+    ours = PCA(6).fit(X)
+    exact = PCA(6).fit(X.astype(np.float64))
+    assert suite.max_principal_angle(ours.components_, exact.components_) < 1e-4
+    np.testing.assert_allclose(ours.explained_variance_, exact.explained_variance_, rtol=1e-4)
+    np.testing.assert_allclose(ours.mean_, exact.mean_, rtol=1e-6, atol=1e-6)
+    # scikit-learn's SVD of the centred data; its "covariance_eigh" solver multiplies the
+    # uncentred float32 rows and, 1e3 from the origin, loses the subspace altogether.
+    reference = SklearnPCA(6, svd_solver="full").fit(X)
+    assert suite.max_principal_angle(ours.components_, reference.components_) < 1e-3
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_float32_pca_refuses_non_finite_values(bad: float) -> None:
+    X = suite.low_rank_data(500, 10, 3)
+    X[321, 4] = bad
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        PCA(2).fit(X)
