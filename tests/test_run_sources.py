@@ -102,12 +102,11 @@ def test_salted_sources_quarantine_each_bad_item_and_embed_every_good_one_once(
     (tmp_path / "outside.png").write_bytes(png_bytes(value=200))
     os.symlink(tmp_path / "outside.png", root / "2" / "link.png")
     assert run("--source", str(root)) == 0
-    assert quarantine(home, "pics") == {
-        "2/truncated.png": quarantine(home, "pics")["2/truncated.png"],
-        "2/zero.png": "empty file",
-        "2/link.png": "symlink pointing outside the source root",
-    }
-    assert quarantine(home, "pics")["2/truncated.png"].startswith("corrupt or truncated image")
+    reasons = quarantine(home, "pics")
+    assert set(reasons) == {"2/truncated.png", "2/zero.png", "2/link.png"}
+    assert reasons["2/truncated.png"].startswith("corrupt or truncated image")
+    assert reasons["2/zero.png"] == "empty file"
+    assert reasons["2/link.png"] == "symlink pointing outside the source root"
     store = LanceStore(home.lancedb)
     ids = store.read_table("pics_autoencoder", columns=["item_id"]).column("item_id").to_pylist()
     assert len(ids) == len(set(ids)) == 60
