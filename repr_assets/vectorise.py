@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 import pyarrow as pa
@@ -14,13 +14,21 @@ from repr_assets.stores.lance import LanceStore, WriteResult
 Progress = Callable[[int, int], None]
 """Called after each batch with ``(rows done, rows in all)``."""
 
+Compute = Callable[[pa.RecordBatch], np.ndarray]
+"""A ``(rows, dim)`` matrix for one batch of the source table."""
+
+
+def vectors_schema(dim: int, constants: Mapping[str, str]) -> pa.Schema:
+    """The target's schema: the source's ids, labels and splits, the vector, the constants."""
+    return vector_schema(dim, [pa.field(name, pa.string()) for name in constants])
+
 
 def write_vectors(
     store: LanceStore,
     source: str,
     target: str,
     dim: int,
-    compute: Callable[[pa.RecordBatch], np.ndarray],
+    compute: Compute,
     constants: Mapping[str, str] | None = None,
     batch_size: int = 8192,
     progress: Progress | None = None,
@@ -36,50 +44,69 @@ def write_vectors(
     new items are added, and nothing is written when nothing is new.
     """
     constants = dict(constants or {})
-    schema = vector_schema(dim, [pa.field(name, pa.string()) for name in constants])
-    current = (
-        _current_ids(store, target, schema, current_by, constants[current_by])
-        if current_by is not None
-        else None
+    schema = vectors_schema(dim, constants)
+    current = current_ids(store, target, schema, current_by, constants)
+    total = store.count(source) - len(current)
+    batches = store.read_batches(source, batch_size=batch_size)
+    return store.upsert(
+        target,
+        schema,
+        vector_batches(batches, schema, compute, constants, current, progress, total),
     )
-    total = store.count(source) - (len(current) if current is not None else 0)
-
-    def batches() -> Iterator[pa.RecordBatch]:
-        done = 0
-        for batch in store.read_batches(source, batch_size=batch_size):
-            if current is not None and len(current):
-                batch = batch.filter(pc.invert(pc.is_in(batch.column("item_id"), current)))
-                if not batch.num_rows:
-                    continue
-            vectors = compute(batch)
-            rows = batch.num_rows
-            yield pa.RecordBatch.from_arrays(
-                [
-                    batch.column("item_id"),
-                    batch.column("label"),
-                    batch.column("split"),
-                    vector_array(vectors),
-                    *(pa.array([value] * rows, pa.string()) for value in constants.values()),
-                ],
-                schema=schema,
-            )
-            done += rows
-            if progress is not None:
-                progress(done, total)
-
-    return store.upsert(target, schema, batches())
 
 
-def _current_ids(
-    store: LanceStore, target: str, schema: pa.Schema, column: str, value: str
+def vector_batches(
+    batches: Iterable[pa.RecordBatch],
+    schema: pa.Schema,
+    compute: Compute,
+    constants: Mapping[str, str],
+    current: pa.Array,
+    progress: Progress | None = None,
+    total: int = 0,
+) -> Iterator[pa.RecordBatch]:
+    """The target rows of ``batches``, leaving out the ``current`` ids."""
+    done = 0
+    for batch in batches:
+        if len(current):
+            batch = batch.filter(pc.invert(pc.is_in(batch.column("item_id"), current)))
+            if not batch.num_rows:
+                continue
+        vectors = compute(batch)
+        rows = batch.num_rows
+        yield pa.RecordBatch.from_arrays(
+            [
+                batch.column("item_id"),
+                batch.column("label"),
+                batch.column("split"),
+                vector_array(vectors),
+                *(pa.array([value] * rows, pa.string()) for value in constants.values()),
+            ],
+            schema=schema,
+        )
+        done += rows
+        if progress is not None:
+            progress(done, total)
+
+
+def current_ids(
+    store: LanceStore,
+    target: str,
+    schema: pa.Schema,
+    current_by: str | None,
+    constants: Mapping[str, str],
 ) -> pa.Array:
-    """Ids of ``target`` rows whose ``column`` is ``value``; none when the table is absent
-    or has other columns (it is then rewritten whole)."""
-    if not store.exists(target) or not store.open(target).schema.equals(schema):
+    """Ids of ``target`` rows whose ``current_by`` column holds that constant's value;
+    none without ``current_by``, or when the table is absent or has other columns (it is
+    then rewritten whole)."""
+    if (
+        current_by is None
+        or not store.exists(target)
+        or not store.open(target).schema.equals(schema)
+    ):
         return pa.array([], pa.string())
     rows = (
         store.open(target)
         .to_lance()
-        .to_table(columns=["item_id"], filter=pc.field(column) == value)
+        .to_table(columns=["item_id"], filter=pc.field(current_by) == constants[current_by])
     )
     return rows.column("item_id").combine_chunks()
