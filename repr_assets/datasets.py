@@ -32,6 +32,8 @@ class DatasetSpec:
     vectors (``text_vectoriser`` "tfidf" or "hashing", ``ngram_range``,
     ``vocabulary_size``); tables keep at most ``max_categories`` categories per column.
     ``encoders`` names the encoders fitted and compared (see ``encoders.registry``).
+    ``embed_shards`` cuts embedding into that many item shards, which the multiprocess
+    executor runs at once; the rows written are the same for any number of shards.
     Safety: an item over ``max_item_bytes`` or an image over ``max_image_pixels`` is set
     aside unread.
     """
@@ -50,6 +52,7 @@ class DatasetSpec:
     max_item_bytes: int = 16 * 2**20
     max_image_pixels: int = 25_000_000
     encoders: tuple[str, ...] = ("pca", "autoencoder")
+    embed_shards: int = 1
     seed: int = 0
     thresholds: QualityThresholds = field(default_factory=QualityThresholds)
     description: str = ""
@@ -58,7 +61,13 @@ class DatasetSpec:
         validate_dataset_name(self.name)
         if self.modality not in MODALITIES:
             raise ValueError(f"unknown modality {self.modality!r}: use one of {MODALITIES}")
-        for name in ("image_size", "vocabulary_size", "max_categories", "max_item_bytes"):
+        for name in (
+            "image_size",
+            "vocabulary_size",
+            "max_categories",
+            "max_item_bytes",
+            "embed_shards",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         low, high = self.ngram_range

@@ -8,9 +8,10 @@ import pyarrow.compute as pc
 
 from repr_assets.encoders import Encoder
 from repr_assets.items import vector_schema, vectors_of
+from repr_assets.shards import ShardPlan, compute_shard, write_shards
 from repr_assets.stores.lance import LanceStore, WriteResult
 from repr_assets.tables import embeddings_table, features_table, items_table
-from repr_assets.vectorise import Progress, write_vectors
+from repr_assets.vectorise import Compute, Progress, write_vectors
 
 PROVENANCE_FIELDS = [pa.field("model_version", pa.string()), pa.field("run_id", pa.string())]
 
@@ -37,28 +38,79 @@ def embed_items(
 
     An encoder that ``reads`` ``"text"`` encodes the items' raw text instead of features.
     """
-    if reads == "text":
-        source = items_table(dataset)
-
-        def encode(batch: pa.RecordBatch) -> np.ndarray:
-            return np.asarray(encoder.transform(batch.column("text").to_pylist()))
-    else:
-        source = features_table(dataset)
-
-        def encode(batch: pa.RecordBatch) -> np.ndarray:
-            return np.asarray(encoder.transform(vectors_of(batch.column("vector"))))
-
     return write_vectors(
         store,
-        source,
+        encoded_table(dataset, reads),
         embeddings_table(dataset, encoder_name),
         encoder.latent_dim,
-        encode,
-        constants={"model_version": model_version, "run_id": run_id},
+        _encoding(encoder, reads),
+        constants=_provenance(model_version, run_id),
         batch_size=batch_size,
         progress=progress,
         current_by="model_version",
     )
+
+
+def embed_shard(
+    store: LanceStore,
+    plan: ShardPlan,
+    shard: int,
+    dataset: str,
+    encoder_name: str,
+    encoder: Encoder,
+    model_version: str,
+    run_id: str,
+    batch_size: int = 8192,
+    progress: Progress | None = None,
+    reads: str = "features",
+) -> int:
+    """``embed_items`` for one shard of ``plan``: its rows are staged, not yet written."""
+    return compute_shard(
+        store,
+        plan,
+        shard,
+        embeddings_table(dataset, encoder_name),
+        encoder.latent_dim,
+        _encoding(encoder, reads),
+        _provenance(model_version, run_id),
+        current_by="model_version",
+        batch_size=batch_size,
+        progress=progress,
+    )
+
+
+def write_embedding_shards(
+    store: LanceStore,
+    plan: ShardPlan,
+    dataset: str,
+    encoder_name: str,
+    latent_dim: int,
+    model_version: str,
+    run_id: str,
+) -> WriteResult:
+    """Upsert every staged shard of ``plan`` into ``{dataset}_{encoder_name}`` at once."""
+    return write_shards(
+        store,
+        plan,
+        embeddings_table(dataset, encoder_name),
+        latent_dim,
+        _provenance(model_version, run_id),
+    )
+
+
+def encoded_table(dataset: str, reads: str) -> str:
+    """The table an encoder reads: the items' raw text, or their features."""
+    return items_table(dataset) if reads == "text" else features_table(dataset)
+
+
+def _encoding(encoder: Encoder, reads: str) -> Compute:
+    if reads == "text":
+        return lambda batch: np.asarray(encoder.transform(batch.column("text").to_pylist()))
+    return lambda batch: np.asarray(encoder.transform(vectors_of(batch.column("vector"))))
+
+
+def _provenance(model_version: str, run_id: str) -> dict[str, str]:
+    return {"model_version": model_version, "run_id": run_id}
 
 
 def read_texts(store: LanceStore, dataset: str, item_ids: list[str]) -> np.ndarray:
