@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Iterator
+import queue
+import threading
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -191,41 +193,174 @@ class _ValidatedReader:
 
     def _validate(self) -> Iterator[pa.RecordBatch]:
         try:
-            yield from _validate(self.schema, self.batches)
+            yield from _ahead(_validate(self.schema, _rechunk(self.schema, self.batches)))
         except ValueError as error:
             self.error = error
             raise
 
 
-def _validate(schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    seen: set[str] = set()
+WRITE_BATCH_ROWS = 65_536
+"""Lance writes a stream of large batches markedly faster than many small ones (about
+1.5x for 8k-row batches against 64k-row ones), so small batches are joined up to this."""
+
+WRITE_BATCH_BYTES = 32 * 2**20
+"""...unless the joined batch would hold more than this, to keep wide rows (pixels,
+features) from piling up in memory."""
+
+
+def _ahead(batches: Iterator[T]) -> Generator[T, None, None]:
+    """``batches``, produced one ahead in a worker thread.
+
+    Lance pulls a batch only when it has written the previous one, so producing the next
+    batch (reading, encoding, joining and checking it) would otherwise wait for the write,
+    and the write for it; this way they overlap. Memory holds three batches at most: one
+    being written, one waiting, one being made.
+    """
+    handoff: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def offer(message: tuple[str, object]) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(message, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                if not offer(("batch", batch)):
+                    return
+            offer(("end", None))
+        except BaseException as error:  # handed to the reader, which re-raises it
+            offer(("error", error))
+        finally:
+            if isinstance(batches, Generator):
+                batches.close()
+
+    worker = threading.Thread(target=produce, name="lance-write-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, value = handoff.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                assert isinstance(value, BaseException)
+                raise value
+            yield value  # type: ignore[misc]
+    finally:
+        # Lance stopped early (an error on its side), or the stream ended: let the
+        # worker go without waiting for it to finish a batch no one will read.
+        stop.set()
+
+
+def _rechunk(schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """``batches`` joined into batches of about ``WRITE_BATCH_ROWS`` rows, in order.
+
+    Each batch's schema is checked before it is joined, as concatenating needs equal ones.
+    """
+    pending: list[pa.RecordBatch] = []
+    rows = size = 0
     for batch in batches:
         if not batch.schema.equals(schema):
             raise ValueError(f"batch schema {batch.schema} does not match the table's {schema}")
+        if not batch.num_rows:
+            continue
+        pending.append(batch)
+        rows += batch.num_rows
+        size += batch.nbytes
+        if rows >= WRITE_BATCH_ROWS or size >= WRITE_BATCH_BYTES:
+            yield _concat(pending)
+            pending, rows, size = [], 0, 0
+    if pending:
+        yield _concat(pending)
+
+
+def _concat(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
+    return batches[0] if len(batches) == 1 else pa.concat_batches(batches)
+
+
+def _validate(schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """Check each batch (of the schema: ``_rechunk`` saw to that) without a Python object
+    per row. A repeated ``item_id`` is found by sorting 64-bit hashes of all ids once every
+    batch has passed, but before the stream ends, so such a write still makes no commit.
+    """
+    id_chunks: list[pa.Array] = []
+    hash_chunks: list[np.ndarray] = []
+    for batch in batches:
         ids = batch.column(KEY)
         if ids.null_count:
             raise ValueError(f"{ids.null_count} rows have no {KEY}")
-        id_list = ids.to_pylist()
-        batch_ids = set(id_list)
-        if len(batch_ids) != len(id_list) or not seen.isdisjoint(batch_ids):
-            raise ValueError(
-                f"duplicate {KEY} {_first_repeat(id_list, seen)!r} in the data to write; "
-                "nothing was written"
-            )
-        seen |= batch_ids
+        id_chunks.append(ids)
+        hash_chunks.append(hash_strings(ids))
         if "vector" in schema.names:
-            vectors = batch.column("vector")
-            if vectors.null_count:
-                example = id_list[vectors.is_null().to_pylist().index(True)]
-                raise ValueError(f"item {example!r} has no vector; nothing was written")
-            values = batch.column("vector").flatten().to_numpy(zero_copy_only=False)
-            if not np.isfinite(values).all():
-                bad_rows = ~np.isfinite(values.reshape(batch.num_rows, -1)).all(axis=1)
-                example = id_list[int(np.argmax(bad_rows))]
-                raise ValueError(
-                    f"vector of item {example!r} holds NaN or Inf; nothing was written"
-                )
+            _check_vectors(ids, batch.column("vector"))
         yield batch
+    if id_chunks:
+        _check_unique(id_chunks, np.concatenate(hash_chunks))
+
+
+def _check_vectors(ids: pa.Array, vectors: pa.Array) -> None:
+    if vectors.null_count:
+        example = ids[pc.index(vectors.is_null(), True).as_py()].as_py()
+        raise ValueError(f"item {example!r} has no vector; nothing was written")
+    values = vectors.flatten().to_numpy(zero_copy_only=False)
+    finite = np.isfinite(values)
+    if not finite.all():
+        bad_rows = ~finite.reshape(len(vectors), -1).all(axis=1)
+        example = ids[int(np.argmax(bad_rows))].as_py()
+        raise ValueError(f"vector of item {example!r} holds NaN or Inf; nothing was written")
+
+
+_HASH_BASE = np.uint64(0x100000001B3)  # the 64-bit FNV prime: odd, so powers never vanish
+
+
+def hash_strings(strings: pa.Array) -> np.ndarray:
+    """A 64-bit polynomial hash of each string, in NumPy over Arrow's buffers.
+
+    Hashing 500k ids this way takes a fraction of what Arrow's own hash table (``unique``,
+    ``count_distinct``) or a Python set takes here. Equal strings hash equal; unequal ones
+    rarely collide, and ``_check_unique`` compares the strings themselves before it
+    reports a repeat.
+    """
+    if strings.type != pa.string():
+        strings = strings.cast(pa.string())  # 32-bit offsets, read below
+    offsets = np.frombuffer(strings.buffers()[1], np.int32)[
+        strings.offset : strings.offset + len(strings) + 1
+    ]
+    start, stop = int(offsets[0]), int(offsets[-1])
+    lengths = np.diff(offsets)
+    if stop == start:
+        return np.zeros(len(strings), np.uint64)
+    data = np.frombuffer(strings.buffers()[2], np.uint8)[start:stop]
+    starts = offsets[:-1] - start
+    # Each byte's place in its string, to weigh it by base ** place.
+    place = np.arange(stop - start) - np.repeat(starts, lengths)
+    powers = np.cumprod(np.full(int(lengths.max()), _HASH_BASE, np.uint64))
+    terms = data.astype(np.uint64) * powers[place]
+    sums = np.add.reduceat(terms, np.minimum(starts, stop - start - 1))
+    sums[lengths == 0] = 0  # reduceat gives a term, not 0, for an empty string
+    return sums * _HASH_BASE + lengths.astype(np.uint64)
+
+
+def _check_unique(id_chunks: list[pa.Array], hashes: np.ndarray) -> None:
+    ordered = np.sort(hashes)
+    clashing = ordered[1:][ordered[1:] == ordered[:-1]]
+    if not len(clashing):
+        return
+    # Equal hashes: find the first id, in write order, that repeats an earlier one.
+    ids = pa.chunked_array(id_chunks).combine_chunks()
+    suspects = ids.filter(pa.array(np.isin(hashes, clashing))).to_pylist()
+    seen: set[str] = set()
+    for item_id in suspects:
+        if item_id in seen:
+            raise ValueError(
+                f"duplicate {KEY} {item_id!r} in the data to write; nothing was written"
+            )
+        seen.add(item_id)
 
 
 def _non_empty(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch] | None:
@@ -238,12 +373,3 @@ def _non_empty(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch] | 
         if batch.num_rows:
             return itertools.chain([batch], iterator)
     return None
-
-
-def _first_repeat(ids: list[str], seen: set[str]) -> str:
-    local: set[str] = set()
-    for item_id in ids:
-        if item_id in seen or item_id in local:
-            return item_id
-        local.add(item_id)
-    raise AssertionError("no repeated id")
