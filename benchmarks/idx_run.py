@@ -3,7 +3,8 @@
 Builds ``--items`` 28x28 images (scikit-learn's digits, up-scaled, each shifted, rotated
 and noised so that no two are alike) as gzipped MNIST-format files, ``train`` and
 ``t10k``, then times the command as a user runs it, in a fresh home, and reports its
-peak resident memory (the child's ``ru_maxrss``).
+peak resident memory (the child's ``ru_maxrss``), and writes the result as JSON to
+``benchmarks/results/``.
 
     python benchmarks/idx_run.py --items 60000 [--epochs 200]
 """
@@ -12,18 +13,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import resource
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from cli_run import latest_metrics, repr_assets_command, run_cli, write_result
 
 from repr_assets.augment import image_augmentations
 from tests.builders import digit_images, write_idx
@@ -54,27 +54,28 @@ def main() -> None:
         test = args.items // 7
         write_idx(root / "idx", "train", images[test:], labels[test:], gz=True)
         write_idx(root / "idx", "t10k", images[:test], labels[:test], gz=True)
-        command = [str(Path(sys.executable).with_name("repr-assets")), "run", "--source"]
-        command += [str(root / "idx"), "--dataset", "idx"]
+        command = repr_assets_command("run", "--source", str(root / "idx"), "--dataset", "idx")
         if args.epochs:
             command += ["--epochs", str(args.epochs)]
-        env = {**os.environ, "REPR_ASSETS_HOME": str(root / "home")}
-        started = time.perf_counter()
-        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-        seconds = time.perf_counter() - started
-        peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        summary = [line for line in done.stdout.splitlines() if "linear_probe" in line]
+        run = run_cli(command, root / "home")
         result = {
+            "benchmark": "idx_run",
             "items": args.items,
-            "exit": done.returncode,
-            "seconds": round(seconds, 1),
-            "peak_rss_mib": round(peak_mib),
-            "linear_probe_accuracy": [float(line.split()[-1]) for line in summary],
-            "ingest": [line for line in done.stdout.splitlines() if line.startswith("items:")],
+            "exit": run.exit,
+            "seconds": round(run.seconds, 1),
+            "peak_rss_mib": round(run.peak_rss_mib),
+            "ingest": run.lines_starting("items:"),
         }
+        if run.exit:
+            print(run.stderr[-3000:], file=sys.stderr)
+        else:
+            metrics = latest_metrics(root / "home", "idx")
+            result["linear_probe_accuracy"] = [
+                values.get("linear_probe_accuracy") for values in metrics.values()
+            ]
+            result["metrics"] = metrics
         print(json.dumps(result, indent=2))
-        if done.returncode:
-            print(done.stderr[-3000:], file=sys.stderr)
+        print(f"written to {write_result('idx_run', result)}")
 
 
 if __name__ == "__main__":
