@@ -157,6 +157,6 @@ def _supervised(
             report.notes.append(str(error))
     if len(np.unique(y[~test_labelled])) >= 2 and test_labelled.any():
         report.add("linear_probe_accuracy", linear_probe_accuracy(Z_labelled, y, test_labelled))
-        report.add("knn_accuracy", knn_accuracy(Z_labelled, y, test_labelled))
+        report.add("knn_accuracy", knn_accuracy(Z_labelled, y, test_labelled, seed=seed))
     else:
         report.notes.append("the training split holds fewer than two classes: probes left out")

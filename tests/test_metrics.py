@@ -158,6 +158,16 @@ def test_knn_accuracy_matches_sklearn() -> None:
     assert knn_accuracy(Z, y, mask) == pytest.approx(expected, abs=1e-12)
 
 
+def test_knn_accuracy_votes_on_a_seeded_sample_of_many_test_items() -> None:
+    Z, y = _clusters(n=400, spread=2.5)
+    mask = _random_mask(len(Z))
+    test = np.flatnonzero(mask)
+    sample = test[np.sort(np.random.RandomState(3).permutation(len(test))[:25])]
+    expected = (_sklearn_knn(Z[~mask], y[~mask], Z[sample]) == y[sample]).mean()
+    assert knn_accuracy(Z, y, mask, max_queries=25, seed=3) == pytest.approx(expected, abs=1e-12)
+    assert knn_accuracy(Z, y, mask, max_queries=len(test), seed=3) == knn_accuracy(Z, y, mask)
+
+
 # --- linear probe -----------------------------------------------------------------------
 
 

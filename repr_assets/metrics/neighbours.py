@@ -13,7 +13,7 @@ def cosine_topk(
     keys: np.ndarray,
     k: int,
     exclude: np.ndarray | None = None,
-    max_block: int = 1 << 24,
+    max_block: int = 1 << 22,
 ) -> np.ndarray:
     """Indices ``(m, k)`` of the ``k`` keys most cosine-similar to each query, nearest first.
 

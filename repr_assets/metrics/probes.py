@@ -6,7 +6,10 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
+from repr_assets.metrics.neighbourhood import seeded_sample
 from repr_assets.metrics.neighbours import cosine_topk
+
+KNN_MAX_QUERIES = 20_000
 
 
 def linear_probe_accuracy(
@@ -44,8 +47,23 @@ def knn_predict(
     return votes.argmax(axis=1)
 
 
-def knn_accuracy(Z: np.ndarray, y: np.ndarray, test_mask: np.ndarray, k: int = 10) -> float:
-    """Test accuracy of the ``k``-nearest-neighbour cosine vote on the probe's split."""
+def knn_accuracy(
+    Z: np.ndarray,
+    y: np.ndarray,
+    test_mask: np.ndarray,
+    k: int = 10,
+    max_queries: int = KNN_MAX_QUERIES,
+    seed: int = 0,
+) -> float:
+    """Test accuracy of the ``k``-nearest-neighbour cosine vote on the probe's split.
+
+    Every training item is a candidate neighbour. The test items voted on are all of them
+    when there are at most ``max_queries``, else a seeded sample of ``max_queries``: the
+    work grows with the number of items, not with its square (a million items would
+    otherwise take 200,000 x 800,000 distances).
+    """
     train = ~test_mask
-    predicted = knn_predict(Z[train], y[train], Z[test_mask], k=k)
-    return float((predicted == y[test_mask]).mean())
+    test = np.flatnonzero(test_mask)
+    test = test[seeded_sample(len(test), max_queries, seed)]
+    predicted = knn_predict(Z[train], y[train], Z[test], k=k)
+    return float((predicted == y[test]).mean())
