@@ -14,9 +14,12 @@ from matplotlib.ticker import MaxNLocator
 from PIL import Image
 
 
-def _png(figure: plt.Figure) -> bytes:
+def _png(figure: plt.Figure, tight: bool = True) -> bytes:
+    """The figure as PNG bytes. ``tight=False`` keeps the caller's layout: ``tight_layout``
+    measures every axis, which takes seconds for a grid of dozens of small images."""
     buffer = io.BytesIO()
-    figure.tight_layout()
+    if tight:
+        figure.tight_layout()
     figure.savefig(buffer, format="png", dpi=90)
     plt.close(figure)
     return buffer.getvalue()
@@ -59,13 +62,9 @@ def image_grid_png(
     images: Sequence[bytes], labels: Sequence[str | None], columns: int = 8
 ) -> bytes:
     """Encoded images in a grid, each titled with its label."""
-    rows = max(1, -(-len(images) // columns))
-    figure, axes = plt.subplots(rows, columns, figsize=(columns * 0.9, rows * 1.0), squeeze=False)
-    for index, ax in enumerate(axes.flat):
-        ax.axis("off")
-        if index < len(images):
-            _show(ax, images[index], labels[index] or "", colour="black")
-    return _png(figure)
+    cells = [(image, label or "", "black") for image, label in zip(images, labels, strict=True)]
+    rows = [cells[start : start + columns] for start in range(0, len(cells), columns)]
+    return _tiled_png(rows or [[]], columns, title=None)
 
 
 def embedding_map_png(maps: dict[str, tuple[np.ndarray, list[str | None]]]) -> bytes:
@@ -92,23 +91,50 @@ def neighbour_grid_png(
 ) -> bytes:
     """Each row: a query image, then its nearest neighbours, each titled with its label."""
     columns = 1 + max((len(neighbours) for _, _, neighbours in rows), default=0)
-    figure, axes = plt.subplots(
-        len(rows), columns, figsize=(columns * 0.9, len(rows) * 1.0 + 0.4), squeeze=False
-    )
-    for ax_row, (query, label, neighbours) in zip(axes, rows, strict=True):
-        for column, ax in enumerate(ax_row):
-            ax.axis("off")
-            if column == 0:
-                _show(ax, query, f"query {label or ''}", colour="tab:blue")
-            elif column - 1 < len(neighbours):
-                image, neighbour_label = neighbours[column - 1]
-                match = neighbour_label == label and label is not None
-                _show(ax, image, neighbour_label or "", colour="tab:green" if match else "tab:red")
-    figure.suptitle(title, fontsize=9)
-    return _png(figure)
+    cells = []
+    for query, label, neighbours in rows:
+        row = [(query, f"query {label or ''}", "tab:blue")]
+        for image, neighbour_label in neighbours:
+            match = neighbour_label == label and label is not None
+            row.append((image, neighbour_label or "", "tab:green" if match else "tab:red"))
+        cells.append(row)
+    return _tiled_png(cells or [[]], columns, title=title)
 
 
-def _show(ax: plt.Axes, png: bytes, title: str, colour: str) -> None:
+def _tiled_png(rows: list[list[tuple[bytes, str, str]]], columns: int, title: str | None) -> bytes:
+    """Cells ``(encoded image, caption, caption colour)``, row by row, as one PNG.
+
+    The images are tiled into a single array drawn by one ``imshow`` (each scaled to its
+    own range, as ``imshow`` does for one image), with the captions as text above them:
+    one axes instead of one per image, which takes matplotlib seconds to build and lay out.
+    """
+    pictures = [[_grey(image) for image, _, _ in row] for row in rows]
+    height = max((p.shape[0] for row in pictures for p in row), default=1)
+    width = max((p.shape[1] for row in pictures for p in row), default=1)
+    caption = max(1, round(height * 0.35))  # room for a caption over each row
+    gap = max(1, round(width * 0.12))
+    cell_h, cell_w = height + caption, width + gap
+    canvas = np.zeros((len(rows) * cell_h, max(columns, 1) * cell_w))
+    heading = 0.4 if title else 0.0
+    figure = plt.figure(figsize=(max(columns, 1) * 0.9, len(rows) * 1.0 + heading))
+    ax = figure.add_axes((0.01, 0.01, 0.98, 0.98 - heading / figure.get_figheight()))
+    ax.axis("off")
+    for r, (row, row_pictures) in enumerate(zip(rows, pictures, strict=True)):
+        for c, ((_, text, colour), picture) in enumerate(zip(row, row_pictures, strict=True)):
+            top, left = r * cell_h + caption, c * cell_w
+            canvas[top : top + picture.shape[0], left : left + picture.shape[1]] = picture
+            ax.text(left + width / 2, top - 0.5, text, fontsize=7, color=colour, ha="center")
+    ax.imshow(canvas, cmap="gray_r", vmin=0.0, vmax=1.0, interpolation="nearest")
+    if title:
+        figure.suptitle(title, fontsize=9, y=1 - 0.1 / figure.get_figheight())
+    return _png(figure, tight=False)
+
+
+def _grey(png: bytes) -> np.ndarray:
+    """A grey-scale image scaled to [0, 1] by its own minimum and maximum."""
     with Image.open(io.BytesIO(png)) as image:
-        ax.imshow(np.asarray(image.convert("L")), cmap="gray_r")
-    ax.set_title(title, fontsize=7, color=colour)
+        grey = np.asarray(image.convert("L"), dtype=np.float64)
+    if not grey.size:
+        return np.zeros((1, 1))
+    low, high = grey.min(), grey.max()
+    return (grey - low) / (high - low) if high > low else np.zeros_like(grey)
