@@ -6,6 +6,7 @@ as it is when new items arrive; only items without current features are featuris
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -15,7 +16,7 @@ import pyarrow.compute as pc
 
 from repr_assets.datasets import DatasetSpec
 from repr_assets.featurisers import Featuriser, build_featuriser
-from repr_assets.hashing import canonical_json, short_hash
+from repr_assets.hashing import canonical_json
 from repr_assets.holdout import stratified_test_mask
 from repr_assets.items import vectors_of
 from repr_assets.stores.lance import LanceStore, WriteResult
@@ -102,20 +103,61 @@ class FeatureMatrix:
 
     @property
     def data_version(self) -> str:
-        """A content hash of ids and features: equal data, equal version."""
-        return short_hash("\n".join(self.item_ids), np.ascontiguousarray(self.X).tobytes())
+        """A content hash of ids and features: equal data, equal version.
+
+        ``short_hash("\\n".join(item_ids), X.tobytes())``, computed without copying ``X``.
+        """
+        ids = "\n".join(self.item_ids).encode()
+        X = np.ascontiguousarray(self.X)
+        digest = hashlib.blake2b(digest_size=16)
+        for part in (ids, X.reshape(-1).view(np.uint8).data):
+            digest.update(len(part).to_bytes(8, "little"))
+            digest.update(part)
+        return digest.hexdigest()[:12]
 
 
 def load_features(store: LanceStore, dataset: str) -> FeatureMatrix:
     return load_vectors(store, features_table(dataset))
 
 
-def load_vectors(store: LanceStore, table: str) -> FeatureMatrix:
-    """Read a features or embeddings table whole, sorted by ``item_id``."""
-    data = store.read_table(table, columns=["item_id", "label", "split", "vector"])
+def load_vectors(store: LanceStore, table: str, batch_size: int = 65_536) -> FeatureMatrix:
+    """Read a features or embeddings table whole, sorted by ``item_id``.
+
+    The vectors are read batch by batch straight into their sorted rows of one
+    preallocated float32 matrix, so the only copy of them held is the result (reading
+    the table whole, sorting it and stacking it would hold three). Labels equal to each
+    other share one string object.
+    """
+    dataset = store.open(table).to_lance()  # one version for both passes
+    keys = dataset.to_table(columns=["item_id", "label", "split"])
+    order = pc.sort_indices(keys.column("item_id")).to_numpy()
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    X = np.empty((len(order), dataset.schema.field("vector").type.list_size), np.float32)
+    start = 0
+    ids = keys.column("item_id")
+    for batch in dataset.to_batches(columns=["item_id", "vector"], batch_size=batch_size):
+        rows = batch.num_rows
+        if not batch.column("item_id").equals(ids.slice(start, rows).combine_chunks()):
+            raise RuntimeError(f"the rows of {table!r} came back in another order; read again")
+        X[rank[start : start + rows]] = vectors_of(batch.column("vector"))
+        start += rows
+    if start != len(order):
+        raise RuntimeError(f"{table!r} changed while it was read; read again")
     return FeatureMatrix(
-        item_ids=data.column("item_id").to_pylist(),
-        labels=data.column("label").to_pylist(),
-        splits=data.column("split").to_pylist(),
-        X=vectors_of(data.column("vector")),
+        item_ids=ids.take(order).to_pylist(),
+        labels=_shared_strings(keys.column("label").take(order)),
+        splits=_shared_strings(keys.column("split").take(order)),
+        X=X,
     )
+
+
+def _shared_strings(column: pa.ChunkedArray) -> list[str | None]:
+    """``column.to_pylist()``, with one ``str`` object per distinct value."""
+    encoded = column.combine_chunks().dictionary_encode()
+    values = encoded.dictionary.to_pylist()
+    indices = pc.fill_null(encoded.indices, 0).to_numpy(zero_copy_only=False)
+    valid = encoded.indices.is_valid().to_numpy(zero_copy_only=False)
+    return [
+        values[i] if ok else None for i, ok in zip(indices.tolist(), valid.tolist(), strict=True)
+    ]
