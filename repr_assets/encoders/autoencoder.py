@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from repr_assets.encoders.checkpoint import read_checkpoint, save_checkpoint
-from repr_assets.encoders.devices import resolve_device
+from repr_assets.encoders.devices import fits_on_device, resolve_device
 from repr_assets.encoders.mlp import MLPAutoencoder
 from repr_assets.encoders.training import (
     Corruption,
@@ -85,8 +85,10 @@ class Autoencoder:
         n_validation = max(1, round(len(X) * self.validation_fraction))
         order = torch.randperm(len(X), generator=torch.Generator().manual_seed(self.settings.seed))
         data = torch.from_numpy(X)
-        validation = data[order[:n_validation]].to(device)
-        train = data[order[n_validation:]].to(device)
+        # On the device when it fits, so that a step never waits for a copy from the host.
+        home = device if fits_on_device(X.nbytes, device) else torch.device("cpu")
+        validation = data[order[:n_validation]].to(home)
+        train = data[order[n_validation:]].to(home)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.settings.seed)
             module = MLPAutoencoder(X.shape[1], self.hidden_dims, self.latent_dim)
