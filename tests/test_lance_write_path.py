@@ -89,6 +89,19 @@ def test_hash_strings_is_equal_for_equal_strings_whatever_the_buffers() -> None:
     assert hash_strings(pa.array(["", ""])).tolist() == [0, 0]
 
 
+def test_ids_of_one_length_hash_as_they_do_among_others() -> None:
+    # One length takes a faster path; it must give the very same hashes, or a repeat
+    # across two batches (one of them all of one length) would go unseen.
+    same_length = [f"item-{i:04d}" for i in range(50)]
+    alone = hash_strings(pa.array(same_length))
+    among_others = hash_strings(pa.array([*same_length, "longer-item-id"]))
+    np.testing.assert_array_equal(alone, among_others[:-1])
+    long_ids = ["x" * 100, "y" * 100]
+    np.testing.assert_array_equal(
+        hash_strings(pa.array(long_ids)), hash_strings(pa.array([*long_ids, "z"]))[:-1]
+    )
+
+
 def test_write_ahead_passes_errors_on_and_lets_its_worker_go() -> None:
     def failing() -> Iterator[int]:
         yield 1
