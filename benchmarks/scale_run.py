@@ -73,7 +73,11 @@ def write_scale_parquet(
 
 
 def scale_run(
-    items: int, epochs: int | None, workdir: Path, profile: bool = False
+    items: int,
+    epochs: int | None,
+    workdir: Path,
+    profile: bool = False,
+    encoders: str | None = None,
 ) -> dict[str, Any]:
     source = workdir / f"scale_{items}.parquet"
     write_scale_parquet(source, items)
@@ -86,6 +90,8 @@ def scale_run(
     command += ["--dataset", "scale"]
     if epochs is not None:
         command += ["--epochs", str(epochs)]
+    if encoders is not None:
+        command += ["--encoders", encoders]
     run = run_cli(command, home)
     result: dict[str, Any] = {
         "items": items,

@@ -16,7 +16,10 @@ def _size(png: bytes) -> tuple[int, int]:
 
 def test_neighbour_grid_is_one_png_with_a_row_per_query() -> None:
     small, large = encode_png(np.zeros((8, 8), np.uint8)), encode_png(np.eye(20, dtype=np.uint8))
-    rows = [(small, "1", [(large, "1"), (small, None)]), (large, None, [(small, "2")])]
+    rows: list[tuple[bytes, str | None, list[tuple[bytes, str | None]]]] = [
+        (small, "1", [(large, "1"), (small, None)]),
+        (large, None, [(small, "2")]),
+    ]
     width, height = _size(neighbour_grid_png(rows, "queries"))
     assert width == round(3 * 0.9 * 90) and height == round((2 * 1.0 + 0.4) * 90)
 

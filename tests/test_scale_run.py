@@ -1,0 +1,70 @@
+"""The scale benchmark: its synthetic Parquet file, and a tiny whole run through the CLI."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+METRICS = {
+    "silhouette",
+    "davies_bouldin",
+    "calinski_harabasz",
+    "cluster_separation",
+    "linear_probe_accuracy",
+    "knn_accuracy",
+    "reconstruction_mse",
+    "explained_variance",
+    "trustworthiness",
+    "effective_rank",
+    "invariance_cosine",
+    "invariance_knn_overlap",
+    "recall_at_10",
+}
+
+
+@pytest.fixture(scope="module")
+def scale_run() -> ModuleType:
+    sys.path.insert(0, str(ROOT / "benchmarks"))  # scale_run imports its sibling cli_run
+    spec = importlib.util.spec_from_file_location("scale_run", ROOT / "benchmarks" / "scale_run.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_generator_writes_the_declared_shape_in_row_groups(
+    scale_run: ModuleType, tmp_path: Path
+) -> None:
+    path = tmp_path / "s.parquet"
+    scale_run.write_scale_parquet(path, 2_500, row_group=1_000)
+    file = pq.ParquetFile(path)
+    assert file.metadata.num_rows == 2_500
+    assert file.metadata.num_row_groups == 3
+    table = file.read()
+    assert table.column_names == [*scale_run.feature_names(), "label"]
+    X = np.column_stack([table.column(n).to_numpy() for n in scale_run.feature_names()])
+    assert X.shape == (2_500, 64) and X.dtype == np.float32
+    # Low intrinsic dimension: 8 factors carry nearly all the variance.
+    variances = np.linalg.svd(X - X.mean(axis=0), compute_uv=False) ** 2
+    assert variances[:8].sum() / variances.sum() > 0.99
+    assert 2 <= len(set(table.column("label").to_pylist())) <= 10
+    # Seeded: the same file twice.
+    again = tmp_path / "again.parquet"
+    scale_run.write_scale_parquet(again, 2_500, row_group=1_000)
+    assert pq.read_table(again).equals(table)
+
+
+def test_a_tiny_scale_run_writes_every_metric(scale_run: ModuleType, tmp_path: Path) -> None:
+    result = scale_run.scale_run(600, epochs=None, workdir=tmp_path, encoders="pca")
+    assert result["exit"] == 0, result.get("stderr")
+    assert result["ingest"] == ["items: 600 new, 600 in all, 0 duplicates dropped"]
+    assert result["peak_rss_mib"] > 0
+    assert set(result["metrics"]) == {"pca"}
+    assert set(result["metrics"]["pca"]) == METRICS
