@@ -18,6 +18,12 @@ between runs; the seconds are not. It prints one table and writes it as JSON to
 - The quality report against the training it evaluates, from
   ``benchmarks/report_vs_training.py``: less time than the training.
 
+The whole run at scale is standalone, since it takes tens of minutes on 2 cores:
+``benchmarks/scale_run.py`` times ``repr-assets run`` on 100,000 and 1,000,000 synthetic
+Parquet rows (time ratio at most 12; peak RSS at most 2 GB at 1M), ``benchmarks/idx_run.py``
+on a folder of IDX images, and ``benchmarks/profile_run.py`` shows time and peak RSS per
+asset step of any ``repr-assets run``.
+
     python benchmarks/suite.py                 # the sizes (search: 100k and 1M rows)
     python benchmarks/suite.py --quick         # small sizes, a few minutes on 2 cores
     python benchmarks/suite.py --only pca autoencoder --search-quick
