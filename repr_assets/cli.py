@@ -129,6 +129,7 @@ def run_command(args: argparse.Namespace) -> int:
 
     from repr_assets.orchestration.definitions import build_definitions, pipeline_job_name
     from repr_assets.orchestration.instance import open_instance
+    from repr_assets.orchestration.pool import process_tags
 
     if spec.source is not None:
         _store_spec(home, spec)
@@ -138,7 +139,7 @@ def run_command(args: argparse.Namespace) -> int:
         run_config=_run_config(spec, args),
         instance=instance,
         raise_on_error=False,
-        tags={"repr_assets/source": "cli"},
+        tags={"repr_assets/source": "cli", **process_tags()},
     )
     failed_checks = ", ".join(
         f"{e.asset_key.to_user_string()}:{e.check_name}"
@@ -312,13 +313,12 @@ def _served_summary(result: Any, dataset: str) -> str:
 
 def ui_command(args: argparse.Namespace) -> int:
     """Replace this process with ``dagster dev`` on the home's instance and workspace."""
-    from repr_assets.orchestration.instance import prepare_dagster_home
+    from repr_assets.orchestration.instance import open_instance
 
     if not os.path.exists(args.workspace):
         raise UsageError(f"no workspace file {args.workspace!r}: run this from the repository root")
     home = home_from_environment()
-    prepare_dagster_home(home)
-    os.environ["DAGSTER_HOME"] = str(home.dagster)
+    open_instance(home).dispose()
     os.environ[HOME_VARIABLE] = str(home.root)
     print(f"Dagster UI on http://{args.host}:{args.port} (instance: {home.dagster})", flush=True)
     dagster = os.path.join(os.path.dirname(sys.executable), "dagster")

@@ -15,6 +15,7 @@ Modality = Literal["image", "text", "tabular"]
 MODALITIES: tuple[Modality, ...] = ("image", "text", "tabular")
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
+_OWNER = re.compile(r"^(team:[A-Za-z0-9_-]+|[^@\s]+@[^@\s]+\.[^@\s]+)$")
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class DatasetSpec:
     ``encoders`` names the encoders fitted and compared (see ``encoders.registry``).
     ``embed_shards`` cuts embedding into that many item shards, which the multiprocess
     executor runs at once; the rows written are the same for any number of shards.
+    ``owners`` (e-mail addresses or ``team:name``) own every asset of the data set.
     Safety: an item over ``max_item_bytes`` or an image over ``max_image_pixels`` is set
     aside unread.
     """
@@ -53,6 +55,7 @@ class DatasetSpec:
     max_image_pixels: int = 25_000_000
     encoders: tuple[str, ...] = ("pca", "autoencoder")
     embed_shards: int = 1
+    owners: tuple[str, ...] = ()
     seed: int = 0
     thresholds: QualityThresholds = field(default_factory=QualityThresholds)
     description: str = ""
@@ -70,6 +73,9 @@ class DatasetSpec:
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        for owner in self.owners:
+            if not _OWNER.match(owner):
+                raise ValueError(f"owner {owner!r} is neither an e-mail address nor a team:name")
         low, high = self.ngram_range
         if not 1 <= low <= high:
             raise ValueError(
@@ -93,6 +99,7 @@ class DatasetSpec:
         fields["thresholds"] = QualityThresholds(**fields.get("thresholds", {}))
         fields["ngram_range"] = tuple(fields.get("ngram_range", (1, 2)))
         fields["encoders"] = tuple(fields.get("encoders", ("pca", "autoencoder")))
+        fields["owners"] = tuple(fields.get("owners", ()))
         return cls(**fields)
 
 

@@ -9,6 +9,8 @@
         encoders: [pca, autoencoder]
         thresholds: {min_linear_probe_accuracy: 0.8}
         refit_schedule: "0 3 * * 0"     # cron; the default is Sundays at 03:00
+        owners: [team:search, ana@example.com]
+        embed_shards: 4                 # item shards, encoded at once
 
 Every field is checked; an unknown one, a bad value or a missing source is an error that
 names the data set and the field.
@@ -50,10 +52,11 @@ def load_declared(path: Path) -> list[DeclaredDataset]:
     datasets = document.get("datasets") if isinstance(document, dict) else None
     if not isinstance(datasets, dict):
         raise DeclarationError(f"{path}: expected a mapping under 'datasets:'")
-    return [_declared(path, name, fields) for name, fields in datasets.items()]
+    return [declared_dataset(path, name, fields) for name, fields in datasets.items()]
 
 
-def _declared(path: Path, name: str, fields: Any) -> DeclaredDataset:
+def declared_dataset(path: Path, name: str, fields: Any) -> DeclaredDataset:
+    """One data set declared in the file ``path``; a relative ``source`` is relative to it."""
     where = f"{path}: data set {name!r}"
     if not isinstance(fields, dict):
         raise DeclarationError(f"{where}: expected a mapping of fields")
@@ -71,7 +74,7 @@ def _declared(path: Path, name: str, fields: Any) -> DeclaredDataset:
     floors = {**dataclasses.asdict(default_thresholds(modality)), **values.get("thresholds", {})}
     try:
         values["thresholds"] = QualityThresholds(**floors)
-        for key in ("ngram_range", "encoders"):
+        for key in ("ngram_range", "encoders", "owners"):
             if key in values:
                 values[key] = tuple(values[key])
         spec = DatasetSpec(name=name, **{"modality": modality, **values})

@@ -2,19 +2,19 @@
 
     items -> features -> {encoder}_model -> {encoder}_embeddings --> quality_report
                       (one model and one embeddings asset per encoder of the data set)
+                                                                 --> served_embeddings
 
 Every asset persists its result to a store (LanceDB, the model store or DuckDB) and
 returns ``MaterializeResult`` metadata; the computing is done by the core.
 """
 
-from collections.abc import Callable
 from typing import Any
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from repr_assets.datasets import DatasetSpec
-from repr_assets.embed import embed_items, read_texts
+from repr_assets.embed import read_texts
 from repr_assets.encoders.registry import EncoderKind, check_encoders, encoder_kind
 from repr_assets.features import featurise_items, load_features
 from repr_assets.hashing import canonical_json, model_version
@@ -28,10 +28,12 @@ from repr_assets.orchestration.config import (
     encoder_config_schema,
     encoder_params,
 )
+from repr_assets.orchestration.embeddings import build_embeddings_asset
+from repr_assets.orchestration.pool import STORE_POOL
+from repr_assets.orchestration.progress import epoch_logger, read_logger, row_logger
 from repr_assets.orchestration.publish import build_publish_asset
 from repr_assets.orchestration.report import build_quality_report_asset
 from repr_assets.orchestration.resources import LanceDBResource, ModelStoreResource
-from repr_assets.orchestration.retry import IO_RETRY
 from repr_assets.orchestration.versions import (
     encoder_code_version,
     features_code_version,
@@ -40,12 +42,10 @@ from repr_assets.orchestration.versions import (
 from repr_assets.plots import image_grid_png, loss_curve_png, scree_png
 from repr_assets.quality import COMBINED_AUGMENTATION
 from repr_assets.refit import reusable_fit
-from repr_assets.search import ensure_vector_index
 from repr_assets.stores.model_records import record_model
 from repr_assets.stores.models import FEATURISER, ModelStore, SavedModel
 from repr_assets.stores.quarantine import quarantined_refs, record_quarantined
 from repr_assets.tables import embeddings_table, features_table, items_table
-from repr_assets.vectorise import Progress
 
 
 def build_representation_assets(
@@ -72,6 +72,8 @@ def build_representation_assets(
         kinds={"lancedb"},
         code_version=source_code_version(spec),
         tags={"modality": spec.modality},
+        owners=list(spec.owners),
+        pool=STORE_POOL,
         description=(
             f"Raw items of {name} with stable ``item_id`` s, added to the LanceDB table "
             f"``{items_table(name)}``: new items only, each once. Items that cannot be read "
@@ -86,7 +88,7 @@ def build_representation_assets(
         with duckdb.get_connection() as connection:
             set_aside_before = quarantined_refs(connection, name)
         result = ingest_items(
-            spec, store, skip_refs=set_aside_before, progress=_read_logger(context)
+            spec, store, skip_refs=set_aside_before, progress=read_logger(context)
         )
         with duckdb.get_connection() as connection:
             record_quarantined(connection, name, result.source, result.quarantined, context.run_id)
@@ -125,6 +127,8 @@ def build_representation_assets(
         group_name=name,
         kinds={"numpy", "lancedb"},
         code_version=features_code_version(spec),
+        owners=list(spec.owners),
+        pool=STORE_POOL,
         description=(
             f"Items turned into float32 feature rows ({spec.modality} featuriser, fitted on "
             f"the training items and reused for new ones), upserted into the LanceDB table "
@@ -142,7 +146,7 @@ def build_representation_assets(
             lancedb.get_store(),
             model_store.get_store(),
             refit=config.refit,
-            progress=_row_logger(context, "featurised"),
+            progress=row_logger(context, "featurised"),
         )
         featuriser = written.featuriser
         how = "fitted" if written.refitted else "reused"
@@ -165,7 +169,9 @@ def build_representation_assets(
     check_encoders(spec.encoders, spec.modality, name)
     kinds = [encoder_kind(encoder) for encoder in spec.encoders]
     models = {kind.name: _model_asset(spec, kind, features) for kind in kinds}
-    embeddings = {kind.name: _embeddings_asset(spec, kind, models[kind.name]) for kind in kinds}
+    embeddings = {
+        kind.name: build_embeddings_asset(spec, kind, models[kind.name]) for kind in kinds
+    }
 
     quality_report = build_quality_report_asset(spec, list(embeddings), list(embeddings.values()))
     served = build_publish_asset(spec, list(embeddings), quality_report)
@@ -197,6 +203,8 @@ def _model_asset(
         kinds={kind.compute_kind},
         config_schema=encoder_config_schema(kind),
         code_version=encoder_code_version(spec, kind.name, kind.defaults),
+        owners=list(spec.owners),
+        pool=STORE_POOL,
         description=f"{kind.summary} A saved fit with the same parameters and featuriser is "
         "kept unless ``refit`` is set.",
     )
@@ -227,7 +235,7 @@ def _model_asset(
             featuriser, _ = models.load_featuriser(name)
             augmentation = featuriser.augmentations().get(COMBINED_AUGMENTATION)
         epochs = int(params.get("epochs", 0))
-        kind.fit(encoder, inputs, augmentation, _epoch_logger(context, epochs or 1))
+        kind.fit(encoder, inputs, augmentation, epoch_logger(context, epochs or 1))
         version = model_version(encoder.kind, encoder.params, data_version)
         fitted = int(train.sum())
         models.save(name, kind.name, encoder, version, _fit_meta(context, models, fitted))
@@ -276,62 +284,6 @@ def _fit_figures(encoder: Any) -> dict[str, Any]:
     return figures
 
 
-def _embeddings_asset(
-    spec: DatasetSpec, kind: EncoderKind, model: dg.AssetsDefinition
-) -> dg.AssetsDefinition:
-    name = spec.name
-    encoder_name = kind.name
-    table = embeddings_table(name, encoder_name)
-
-    @dg.asset(
-        key=dg.AssetKey([name, f"{encoder_name}_embeddings"]),
-        retry_policy=IO_RETRY,
-        code_version=encoder_code_version(spec, kind.name),
-        deps=[model, dg.AssetKey([name, "features"])],
-        group_name=name,
-        kinds={"lancedb"},
-        description=(
-            f"Every item encoded by the {encoder_name} model, in batches, upserted into the "
-            f"LanceDB table ``{table}`` with its model version and run id."
-        ),
-    )
-    def embeddings(
-        context: dg.AssetExecutionContext,
-        lancedb: LanceDBResource,
-        model_store: ModelStoreResource,
-    ) -> dg.MaterializeResult:
-        store = lancedb.get_store()
-        encoder, saved = model_store.get_store().load(name, encoder_name)
-        written = embed_items(
-            store,
-            name,
-            encoder_name,
-            encoder,
-            saved.version,
-            context.run_id,
-            progress=_row_logger(context, "encoded"),
-            reads=kind.reads,
-        )
-        context.log.info(f"wrote {written.rows_written} {encoder_name} embeddings to {table}")
-        index = ensure_vector_index(store, table)
-        context.log.info(f"vector index of {table}: {index.action} ({index.reason})")
-        preview = store.head(table, 5, columns=["item_id", "label", "vector", "model_version"])
-        return dg.MaterializeResult(
-            data_version=dg.DataVersion(f"{saved.version}@{written.version}"),
-            metadata={
-                "table": table,
-                "dagster/row_count": written.total_rows,
-                "dimensions": encoder.latent_dim,
-                "model_version": saved.version,
-                "lance_version": written.version,
-                "vector_index": f"{index.action}: {index.reason}",
-                "preview": metadata.preview(preview),
-            },
-        )
-
-    return embeddings
-
-
 def _fit_meta(
     context: dg.AssetExecutionContext, models: ModelStore, fitted_items: int
 ) -> dict[str, object]:
@@ -362,32 +314,3 @@ def _kept_result(context: dg.AssetExecutionContext, kept: SavedModel) -> dg.Mate
             "fitted_items": int(kept.meta.get("fitted_items", 0)),
         },
     )
-
-
-def _read_logger(context: dg.AssetExecutionContext) -> Progress:
-    def log(done: int, total: int) -> None:
-        context.log.info(f"read {done:,} new items")
-
-    return log
-
-
-def _row_logger(context: dg.AssetExecutionContext, verb: str) -> Progress:
-    def log(done: int, total: int) -> None:
-        context.log.info(f"{verb} {done:,} of {total:,} items ({done / max(total, 1):.0%})")
-
-    return log
-
-
-def _epoch_logger(
-    context: dg.AssetExecutionContext, epochs: int
-) -> Callable[[int, int, float, float], None]:
-    every = max(1, epochs // 20)
-
-    def log(epoch: int, max_epochs: int, train_loss: float, validation_loss: float) -> None:
-        if epoch == 1 or epoch % every == 0:
-            context.log.info(
-                f"epoch {epoch}/{max_epochs}: "
-                f"train {train_loss:.5f}, validation {validation_loss:.5f}"
-            )
-
-    return log

@@ -8,6 +8,7 @@ import duckdb as duckdb_module
 from dagster_duckdb import DuckDBResource
 
 from repr_assets.datasets import DatasetSpec
+from repr_assets.orchestration.pool import STORE_POOL
 from repr_assets.orchestration.resources import LanceDBResource
 from repr_assets.orchestration.retry import IO_RETRY
 from repr_assets.orchestration.versions import report_code_version
@@ -29,6 +30,8 @@ def build_publish_asset(
         kinds={"lancedb"},
         retry_policy=IO_RETRY,
         code_version=report_code_version(spec),
+        owners=list(spec.owners),
+        pool=STORE_POOL,
         description=(
             f"Moves the LanceDB tag ``{SERVED_TAG}`` of each embeddings table of {name} to "
             "its newest version when the quality checks of the model that wrote it pass; "

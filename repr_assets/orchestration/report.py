@@ -17,6 +17,7 @@ from repr_assets.figures import map_points, query_neighbours
 from repr_assets.hashing import canonical_json, short_hash
 from repr_assets.holdout import stratified_test_mask
 from repr_assets.orchestration import metadata
+from repr_assets.orchestration.pool import STORE_POOL
 from repr_assets.orchestration.resources import LanceDBResource, ModelStoreResource
 from repr_assets.orchestration.versions import report_code_version
 from repr_assets.plots import embedding_map_png, neighbour_grid_png
@@ -54,6 +55,8 @@ def build_quality_report_asset(
         kinds={"duckdb"},
         check_specs=check_specs,
         code_version=report_code_version(spec),
+        owners=list(spec.owners),
+        pool=STORE_POOL,
         description=(
             f"The quality metrics of each encoder of {name} (INTERFACE.md), appended to the "
             "DuckDB table ``quality_metrics`` with model version and run id; a 2-D map of "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import dagster as dg
@@ -32,7 +33,16 @@ class ModelStoreResource(dg.ConfigurableResource):
 
 
 def build_resources(home: Home) -> dict[str, Any]:
-    """The resources of every repr-assets graph, all under one home folder."""
+    """The resources of every repr-assets graph, all under one home folder.
+
+    The same objects for the same home, so that ``Definitions`` built apart (one per
+    component, say) merge: Dagster refuses two resource objects under one key.
+    """
+    return dict(_resources(home))
+
+
+@functools.cache
+def _resources(home: Home) -> dict[str, Any]:
     return {
         "lancedb": LanceDBResource(uri=str(home.lancedb)),
         "model_store": ModelStoreResource(root=str(home.models)),

@@ -1,0 +1,113 @@
+"""The concurrency pool: which steps take a slot, one slot per instance, and no stranded
+slot left by a run that was killed."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus, make_new_run_id
+
+from repr_assets.datasets import DIGITS
+from repr_assets.home import Home
+from repr_assets.orchestration.definitions import build_definitions
+from repr_assets.orchestration.instance import open_instance
+from repr_assets.orchestration.pool import (
+    HOST_TAG,
+    PID_TAG,
+    STORE_POOL,
+    free_stranded_slots,
+    process_tags,
+)
+
+CLI = str(Path(sys.executable).with_name("repr-assets"))
+
+
+def test_every_step_that_writes_the_stores_takes_a_slot(home: Home) -> None:
+    spec = dataclasses.replace(DIGITS, embed_shards=2)
+    job = build_definitions([spec], home).resolve_job_def("digits_pipeline")
+    pools = {op.name: op.pool for op in job.graph.iterate_op_defs()}
+    writers = {
+        "digits__items",
+        "digits__features",
+        "digits__pca_model",
+        "digits__autoencoder_model",
+        "digits__pca_embeddings_write",
+        "digits__autoencoder_embeddings_write",
+        "digits__quality_report",
+        "digits__served_embeddings",
+    }
+    assert {name for name, pool in pools.items() if pool == STORE_POOL} == writers
+    # Plans, shards (their own staging tables) and checks only read: they take no slot.
+    assert {pool for name, pool in pools.items() if name not in writers} == {None}
+
+
+def test_the_instance_gives_the_pool_one_slot(home: Home) -> None:
+    instance = open_instance(home)
+    assert instance.event_log_storage.get_pool_config().default_pool_limit == 1
+
+
+def _holding_run(instance: dg.DagsterInstance, status: DagsterRunStatus, **tags: str) -> str:
+    run = DagsterRun(job_name="digits_pipeline", run_id=make_new_run_id(), status=status, tags=tags)
+    instance.add_run(run)
+    instance.event_log_storage.claim_concurrency_slot(STORE_POOL, run.run_id, "digits__items")
+    return run.run_id
+
+
+def test_slots_of_finished_runs_and_gone_processes_are_freed(home: Home) -> None:
+    instance = open_instance(home)
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    here = process_tags()
+    finished = _holding_run(instance, DagsterRunStatus.SUCCESS)
+    dead = _holding_run(instance, DagsterRunStatus.STARTED, **{**here, PID_TAG: str(gone.pid)})
+    alive = _holding_run(instance, DagsterRunStatus.STARTED, **here)
+    elsewhere = _holding_run(
+        instance, DagsterRunStatus.STARTED, **{PID_TAG: str(gone.pid), HOST_TAG: "elsewhere"}
+    )
+    untagged = _holding_run(instance, DagsterRunStatus.STARTED)
+
+    assert set(free_stranded_slots(instance)) == {finished, dead}
+    storage = instance.event_log_storage
+    # A live process, or one on another host or of unknown origin, keeps its slot.
+    assert storage.get_concurrency_run_ids() == {alive, elsewhere, untagged}
+    run = instance.get_run_by_id(dead)
+    assert run is not None and run.status == DagsterRunStatus.FAILURE
+    assert instance.get_run_by_id(alive).status == DagsterRunStatus.STARTED  # type: ignore[union-attr]
+
+
+def test_a_killed_run_does_not_stall_the_next_one(home: Home) -> None:
+    """``repr-assets run`` killed with SIGKILL while a step holds the pool's one slot: the
+    next run frees it, marks the killed run failed, and succeeds."""
+    instance = open_instance(home)  # the instance exists before the run starts
+    storage = instance.event_log_storage
+    first = subprocess.Popen(
+        [CLI, "run", "--epochs", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while not storage.get_concurrency_run_ids():
+            assert first.poll() is None, "the run ended before it was seen holding a slot"
+            assert time.monotonic() < deadline, "the run never claimed a pool slot"
+            time.sleep(0.05)
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+    (killed,) = storage.get_concurrency_run_ids()
+
+    second = subprocess.run(
+        [CLI, "run", "--epochs", "2"], capture_output=True, text=True, timeout=900
+    )
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert f"freed the pool slots of run {killed}" in second.stderr
+    assert instance.get_run_by_id(killed).status == DagsterRunStatus.FAILURE  # type: ignore[union-attr]
+    assert storage.get_concurrency_run_ids() == set()
