@@ -19,6 +19,7 @@ from repr_assets.featurisers import Featuriser, build_featuriser
 from repr_assets.hashing import canonical_json
 from repr_assets.holdout import stratified_test_mask
 from repr_assets.items import vectors_of
+from repr_assets.memory import release_free_memory
 from repr_assets.stores.lance import LanceStore, WriteResult
 from repr_assets.stores.models import FEATURISER, ModelStore
 from repr_assets.tables import features_table, items_table
@@ -86,6 +87,7 @@ def featurise_items(
         progress=progress,
         current_by=FEATURISER_VERSION,
     )
+    release_free_memory()  # what the stream through Arrow and LanceDB left cached
     return FeaturesWritten(write, featuriser, refitted)
 
 
@@ -128,6 +130,7 @@ def load_vectors(store: LanceStore, table: str, batch_size: int = 65_536) -> Fea
     the table whole, sorting it and stacking it would hold three). Labels equal to each
     other share one string object.
     """
+    release_free_memory()  # make room before the one big allocation
     dataset = store.open(table).to_lance()  # one version for both passes
     keys = dataset.to_table(columns=["item_id", "label", "split"])
     order = pc.sort_indices(keys.column("item_id")).to_numpy()

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from repr_assets.datasets import DatasetSpec
+from repr_assets.memory import release_free_memory
 from repr_assets.sources import Quarantined, SourceError, open_source
 from repr_assets.stores.lance import LanceStore
 from repr_assets.tables import items_table
@@ -98,4 +99,7 @@ def ingest_items(
         )
     result.version = write.version if write else store.open(table).version
     result.total_items = write.total_rows if write else store.count(table)
+    existing.clear()
+    seen.clear()
+    release_free_memory()  # what the stream through Arrow and LanceDB left cached
     return result
