@@ -87,6 +87,9 @@ def test_hash_strings_is_equal_for_equal_strings_whatever_the_buffers() -> None:
     np.testing.assert_array_equal(hash_strings(sliced), hashes)
     np.testing.assert_array_equal(hash_strings(pa.array(values, pa.large_string())), hashes)
     assert hash_strings(pa.array(["", ""])).tolist() == [0, 0]
+    # Empty strings after the last non-empty one must not cut its last byte.
+    prefix, whole, _ = hash_strings(pa.array(["ab", "abc", ""])).tolist()
+    assert prefix == hash_strings(pa.array(["ab"]))[0] and whole != prefix
 
 
 def test_ids_of_one_length_hash_as_they_do_among_others() -> None:

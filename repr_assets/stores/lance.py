@@ -348,8 +348,9 @@ def hash_strings(strings: pa.Array) -> np.ndarray:
         starts = offsets[:-1] - start
         # Each byte's place in its string, to weigh it by base ** place.
         place = np.arange(stop - start) - np.repeat(starts, lengths)
-        terms = data.astype(np.uint64) * powers[place]
-        sums = np.add.reduceat(terms, np.minimum(starts, stop - start - 1))
+        # A trailing 0 lets every start index the array, empty strings at the end included.
+        terms = np.append(data.astype(np.uint64) * powers[place], np.uint64(0))
+        sums = np.add.reduceat(terms, starts)
         sums[lengths == 0] = 0  # reduceat gives a term, not 0, for an empty string
     return sums * _HASH_BASE + lengths.astype(np.uint64)
 
