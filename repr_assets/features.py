@@ -70,7 +70,7 @@ def featurise_items(
     store: LanceStore,
     models: ModelStore,
     refit: bool = False,
-    batch_size: int = 1024,
+    batch_size: int = 4096,
     progress: Progress | None = None,
 ) -> FeaturesWritten:
     """Featurise the items of ``{dataset}_items`` that have no current features, batch by

@@ -42,7 +42,7 @@ def ingest_items(
     spec: DatasetSpec,
     store: LanceStore,
     skip_refs: frozenset[str] = frozenset(),
-    batch_size: int = 1024,
+    batch_size: int = 4096,
     progress: Progress | None = None,
 ) -> IngestResult:
     """Add every item of ``spec``'s source that ``{dataset}_items`` does not hold yet.
