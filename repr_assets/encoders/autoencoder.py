@@ -20,10 +20,6 @@ from repr_assets.encoders.training import (
     train_reconstruction,
 )
 
-# Without this, Adam's moments decay into denormal floats late in CPU training and every
-# step slows down several-fold.
-torch.set_flush_denormal(True)
-
 
 class Autoencoder:
     """A PyTorch MLP autoencoder trained to reconstruct its features.
@@ -63,7 +59,8 @@ class Autoencoder:
 
     @property
     def params(self) -> dict[str, Any]:
-        """What determines the fitted model (the device and encode batch size do not)."""
+        """What determines the fitted model: not the encode batch size, nor the device but
+        for the larger optimiser steps on CUDA (``gpu_batch_size``)."""
         return {
             "latent_dim": self.latent_dim,
             "hidden_dims": list(self.hidden_dims),

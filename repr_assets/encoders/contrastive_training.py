@@ -19,8 +19,9 @@ from repr_assets.encoders.training import (
     TrainingHistory,
     TrainingSettings,
     autocast_for,
-    cpu_threads,
+    cpu_training,
     fit_with_early_stopping,
+    step_batch_size,
 )
 
 # Views and shuffling draw from separate generators seeded from the same seed; offsets
@@ -69,12 +70,14 @@ def train_contrastive(
     """Train ``network`` (on ``device``) on views of ``train``; keep its best validation weights.
 
     ``train`` and ``validation`` are ``(n, n_features)`` float32 arrays of at least two
-    rows. Each step takes ``batch_size`` items; the last, partial batch of an epoch is
+    rows. Each step takes ``batch_size`` items (at least ``gpu_batch_size`` on CUDA: more
+    negatives per step, as SimCLR wants); the last, partial batch of an epoch is
     dropped when there is a full one (fewer negatives would make its loss incomparable);
     validation batches are cut the same way.
     On a CUDA device the forward pass runs under bf16 autocast, the loss in float32.
     """
     autocast = autocast_for(device)
+    batch_size = step_batch_size(settings, device)
     optimiser = torch.optim.Adam(
         network.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay
     )
@@ -103,7 +106,7 @@ def train_contrastive(
         first, second = view_pair()
         order = torch.randperm(len(train), generator=shuffler).to(device)
         running, seen = torch.zeros((), device=device), 0
-        for batch in _batches(order, settings.batch_size):
+        for batch in _batches(order, batch_size):
             loss = pair_loss(first[batch], second[batch])
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
@@ -117,12 +120,12 @@ def train_contrastive(
         network.eval()
         order = torch.arange(len(validation), device=device)
         total, seen = torch.zeros((), device=device), 0
-        for batch in _batches(order, settings.batch_size):
+        for batch in _batches(order, batch_size):
             total += pair_loss(validation_views[0][batch], validation_views[1][batch]) * len(batch)
             seen += len(batch)
         return float(total) / seen
 
-    with cpu_threads(settings.cpu_threads if device.type == "cpu" else None):
+    with cpu_training(settings, device):
         return fit_with_early_stopping(network, train_one_epoch, validate, settings, progress)
 
 

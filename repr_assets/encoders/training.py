@@ -73,7 +73,7 @@ def train_reconstruction(
     """
     device = next(model.parameters()).device
     on_cuda = device.type == "cuda"
-    batch_size = max(settings.batch_size, settings.gpu_batch_size if on_cuda else 0)
+    batch_size = step_batch_size(settings, device)
     autocast = autocast_for(device)
     optimiser = torch.optim.Adam(
         model.parameters(),
@@ -103,13 +103,27 @@ def train_reconstruction(
     def validate() -> float:
         return reconstruction_loss(model, validation, batch_size)
 
-    if on_cuda:
+    with cpu_training(settings, device):
         return fit_with_early_stopping(model, train_one_epoch, validate, settings, progress)
-    # Adam's moments decay into denormal floats late in training, and every CPU step then
-    # slows down several-fold; flushing them to zero costs nothing that matters here.
+
+
+def step_batch_size(settings: TrainingSettings, device: torch.device) -> int:
+    """Rows per optimiser step: at least ``gpu_batch_size`` on CUDA."""
+    on_cuda = device.type == "cuda"
+    return max(settings.batch_size, settings.gpu_batch_size if on_cuda else 0)
+
+
+@contextlib.contextmanager
+def cpu_training(settings: TrainingSettings, device: torch.device) -> Iterator[None]:
+    """On the CPU: ``settings.cpu_threads`` threads, and denormals flushed to zero (Adam's
+    moments decay into denormal floats late in training, and every CPU step then slows
+    down several-fold). Nothing on other devices."""
+    if device.type != "cpu":
+        yield
+        return
     torch.set_flush_denormal(True)
     with cpu_threads(settings.cpu_threads):
-        return fit_with_early_stopping(model, train_one_epoch, validate, settings, progress)
+        yield
 
 
 def fit_with_early_stopping(
