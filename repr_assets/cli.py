@@ -7,6 +7,7 @@ import dataclasses
 import json
 import os
 import sys
+import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
@@ -135,11 +136,13 @@ def run_command(args: argparse.Namespace) -> int:
         _store_spec(home, spec)
     instance = open_instance(home)
     job = build_definitions([spec], home).resolve_job_def(pipeline_job_name(spec.name))
+    run_id = str(uuid.uuid4())  # known before the run starts, for its tags
     result = job.execute_in_process(
         run_config=_run_config(spec, args),
         instance=instance,
         raise_on_error=False,
-        tags={"repr_assets/source": "cli", **process_tags()},
+        run_id=run_id,
+        tags={"repr_assets/source": "cli", **process_tags(run_id)},
     )
     failed_checks = ", ".join(
         f"{e.asset_key.to_user_string()}:{e.check_name}"

@@ -8,7 +8,7 @@ import pyarrow.compute as pc
 
 from repr_assets.encoders import Encoder
 from repr_assets.items import vector_schema, vectors_of
-from repr_assets.shards import ShardPlan, compute_shard, write_shards
+from repr_assets.shards import ShardPlan, compute_shard
 from repr_assets.stores.lance import LanceStore, WriteResult
 from repr_assets.tables import embeddings_table, features_table, items_table
 from repr_assets.vectorise import Compute, Progress, write_vectors
@@ -76,25 +76,6 @@ def embed_shard(
         current_by="model_version",
         batch_size=batch_size,
         progress=progress,
-    )
-
-
-def write_embedding_shards(
-    store: LanceStore,
-    plan: ShardPlan,
-    dataset: str,
-    encoder_name: str,
-    latent_dim: int,
-    model_version: str,
-    run_id: str,
-) -> WriteResult:
-    """Upsert every staged shard of ``plan`` into ``{dataset}_{encoder_name}`` at once."""
-    return write_shards(
-        store,
-        plan,
-        embeddings_table(dataset, encoder_name),
-        latent_dim,
-        _provenance(model_version, run_id),
     )
 
 

@@ -21,6 +21,7 @@ from repr_assets.orchestration.instance import open_instance
 from repr_assets.orchestration.pool import (
     HOST_TAG,
     PID_TAG,
+    RUN_TAG,
     STORE_POOL,
     free_stranded_slots,
     process_tags,
@@ -48,35 +49,42 @@ def test_every_step_that_writes_the_stores_takes_a_slot(home: Home) -> None:
     assert {pool for name, pool in pools.items() if name not in writers} == {None}
 
 
-def test_the_instance_gives_the_pool_one_slot(home: Home) -> None:
-    instance = open_instance(home)
-    assert instance.event_log_storage.get_pool_config().default_pool_limit == 1
+def test_the_instance_gives_the_pool_one_slot_and_keeps_a_limit_set_since(home: Home) -> None:
+    storage = open_instance(home).event_log_storage
+    assert storage.get_concurrency_info(STORE_POOL).slot_count == 1
+    storage.set_concurrency_slots(STORE_POOL, 3)  # as a user may, in the UI
+    assert open_instance(home).event_log_storage.get_concurrency_info(STORE_POOL).slot_count == 3
 
 
-def _holding_run(instance: dg.DagsterInstance, status: DagsterRunStatus, **tags: str) -> str:
-    run = DagsterRun(job_name="digits_pipeline", run_id=make_new_run_id(), status=status, tags=tags)
-    instance.add_run(run)
-    instance.event_log_storage.claim_concurrency_slot(STORE_POOL, run.run_id, "digits__items")
-    return run.run_id
+def _holding_run(
+    instance: dg.DagsterInstance, status: DagsterRunStatus, pid: int | None, **tags: str
+) -> str:
+    run_id = make_new_run_id()
+    if pid is not None:
+        tags = {**process_tags(run_id), PID_TAG: str(pid), **tags}
+    instance.add_run(
+        DagsterRun(job_name="digits_pipeline", run_id=run_id, status=status, tags=tags)
+    )
+    instance.event_log_storage.claim_concurrency_slot(STORE_POOL, run_id, "digits__items")
+    return run_id
 
 
 def test_slots_of_finished_runs_and_gone_processes_are_freed(home: Home) -> None:
     instance = open_instance(home)
     gone = subprocess.Popen(["true"])
     gone.wait()
-    here = process_tags()
-    finished = _holding_run(instance, DagsterRunStatus.SUCCESS)
-    dead = _holding_run(instance, DagsterRunStatus.STARTED, **{**here, PID_TAG: str(gone.pid)})
-    alive = _holding_run(instance, DagsterRunStatus.STARTED, **here)
-    elsewhere = _holding_run(
-        instance, DagsterRunStatus.STARTED, **{PID_TAG: str(gone.pid), HOST_TAG: "elsewhere"}
-    )
-    untagged = _holding_run(instance, DagsterRunStatus.STARTED)
+    finished = _holding_run(instance, DagsterRunStatus.SUCCESS, None)
+    dead = _holding_run(instance, DagsterRunStatus.STARTED, gone.pid)
+    alive = _holding_run(instance, DagsterRunStatus.STARTED, os.getpid())
+    elsewhere = _holding_run(instance, DagsterRunStatus.STARTED, gone.pid, **{HOST_TAG: "far"})
+    # A re-execution copies the tags of the run it re-executes: another run's process.
+    copied = _holding_run(instance, DagsterRunStatus.STARTED, gone.pid, **{RUN_TAG: dead})
+    untagged = _holding_run(instance, DagsterRunStatus.STARTED, None)
 
     assert set(free_stranded_slots(instance)) == {finished, dead}
     storage = instance.event_log_storage
-    # A live process, or one on another host or of unknown origin, keeps its slot.
-    assert storage.get_concurrency_run_ids() == {alive, elsewhere, untagged}
+    # A live process, or one on another host, of another run or of unknown origin, keeps it.
+    assert storage.get_concurrency_run_ids() == {alive, elsewhere, copied, untagged}
     run = instance.get_run_by_id(dead)
     assert run is not None and run.status == DagsterRunStatus.FAILURE
     assert instance.get_run_by_id(alive).status == DagsterRunStatus.STARTED  # type: ignore[union-attr]

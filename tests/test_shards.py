@@ -8,10 +8,17 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from repr_assets.embed import embed_items, embed_shard, write_embedding_shards
+from repr_assets.embed import embed_items, embed_shard
 from repr_assets.encoders import PCA
 from repr_assets.items import vector_array, vector_schema
-from repr_assets.shards import plan_shards, staging_store, staging_table
+from repr_assets.shards import (
+    drop_staging,
+    plan_shards,
+    staging_runs,
+    staging_store,
+    staging_table,
+    write_shards,
+)
 from repr_assets.stores.lance import LanceStore
 from repr_assets.tables import embeddings_table, features_table
 
@@ -40,11 +47,11 @@ def _encoder(store: LanceStore) -> PCA:
 
 
 def _sharded(store: LanceStore, encoder: PCA, shards: int, run_id: str = "run-s") -> int:
-    plan = plan_shards(store, features_table(DATASET), shards)
+    plan = plan_shards(store, features_table(DATASET), shards, run_id)
     # The shards in reverse order: each stages its own rows, whatever runs first.
     for shard in reversed(range(shards)):
         embed_shard(store, plan, shard, DATASET, "pca", encoder, "model-1", run_id, batch_size=7)
-    return write_embedding_shards(store, plan, DATASET, "pca", 5, "model-1", run_id).rows_written
+    return write_shards(store, plan, TARGET).rows_written
 
 
 @pytest.mark.parametrize("shards", [1, 3, 250])
@@ -86,12 +93,33 @@ def test_a_missing_shard_writes_nothing(tmp_path: Path) -> None:
     store = LanceStore(tmp_path / "db")
     _features(store, 50)
     encoder = _encoder(store)
-    plan = plan_shards(store, features_table(DATASET), 3)
+    plan = plan_shards(store, features_table(DATASET), 3, "run-x")
     for shard in (0, 2):
         embed_shard(store, plan, shard, DATASET, "pca", encoder, "model-1", "run-x")
-    with pytest.raises(ValueError, match=rf"shards {staging_table(TARGET, 1, 3)} of {TARGET}"):
-        write_embedding_shards(store, plan, DATASET, "pca", 5, "model-1", "run-x")
+    missing = staging_table(TARGET, "run-x", 1, 3)
+    with pytest.raises(ValueError, match=rf"shards {missing} of {TARGET} were not computed"):
+        write_shards(store, plan, TARGET)
     assert not store.exists(TARGET)
+    assert staging_runs(store, TARGET) == {"run-x"}
+    drop_staging(store, TARGET, "run-x")  # what a later run does with a failed run's shards
+    assert staging_store(store).table_names() == []
+
+
+def test_two_runs_stage_apart(tmp_path: Path) -> None:
+    """Two runs sharding the same table at once never read each other's staged rows."""
+    store = LanceStore(tmp_path / "db")
+    _features(store, 40)
+    encoder = _encoder(store)
+    plans = {run: plan_shards(store, features_table(DATASET), 2, run) for run in ("a", "b")}
+    for run, plan in plans.items():
+        for shard in range(2):
+            embed_shard(store, plan, shard, DATASET, "pca", encoder, f"model-{run}", run)
+    assert staging_runs(store, TARGET) == {"a", "b"}
+    write_shards(store, plans["a"], TARGET)
+    assert set(store.read_table(TARGET).column("run_id").to_pylist()) == {"a"}
+    assert staging_runs(store, TARGET) == {"b"}  # b's shards are still there to write
+    write_shards(store, plans["b"], TARGET)
+    assert set(store.read_table(TARGET).column("model_version").to_pylist()) == {"model-b"}
 
 
 def test_shards_read_the_planned_version(tmp_path: Path) -> None:
@@ -99,11 +127,11 @@ def test_shards_read_the_planned_version(tmp_path: Path) -> None:
     store = LanceStore(tmp_path / "db")
     _features(store, 60)
     encoder = _encoder(store)
-    plan = plan_shards(store, features_table(DATASET), 2)
+    plan = plan_shards(store, features_table(DATASET), 2, "run-v")
     _features(store, 10, start=60)
     for shard in range(2):
         embed_shard(store, plan, shard, DATASET, "pca", encoder, "model-1", "run-v")
-    written = write_embedding_shards(store, plan, DATASET, "pca", 5, "model-1", "run-v")
+    written = write_shards(store, plan, TARGET)
     assert written.rows_written == 60
 
 
@@ -111,6 +139,8 @@ def test_bad_shard_numbers_are_refused(tmp_path: Path) -> None:
     store = LanceStore(tmp_path / "db")
     _features(store, 10)
     with pytest.raises(ValueError, match="at least 1, got 0"):
-        plan_shards(store, features_table(DATASET), 0)
+        plan_shards(store, features_table(DATASET), 0, "run")
     with pytest.raises(ValueError, match="shard 2 is not one of the plan's 2"):
-        plan_shards(store, features_table(DATASET), 2).bounds(2)
+        plan_shards(store, features_table(DATASET), 2, "run").bounds(2)
+    with pytest.raises(ValueError, match="only letters, digits and hyphens"):
+        plan_shards(store, features_table(DATASET), 2, "../run")

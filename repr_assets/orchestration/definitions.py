@@ -22,7 +22,8 @@ def build_definitions(
     incremental schedule and a landing sensor per data set, on resources under ``home``.
 
     Steps run in process: the multiprocess executor would re-import torch and LanceDB in
-    every step, which costs more than these steps do on small data.
+    every step, which costs more than these steps do on small data. The jobs of data sets
+    embedded in item shards are the exception (see ``build_pipeline_job``).
     """
     crons = dict(refit_crons or {})
     assets: list[dg.AssetsDefinition | dg.AssetChecksDefinition] = []

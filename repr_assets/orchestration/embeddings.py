@@ -12,7 +12,7 @@ from typing import Any
 import dagster as dg
 
 from repr_assets.datasets import DatasetSpec
-from repr_assets.embed import embed_items, embed_shard, encoded_table, write_embedding_shards
+from repr_assets.embed import embed_items, embed_shard, encoded_table
 from repr_assets.encoders.registry import EncoderKind
 from repr_assets.orchestration import metadata
 from repr_assets.orchestration.pool import STORE_POOL
@@ -21,7 +21,7 @@ from repr_assets.orchestration.resources import LanceDBResource, ModelStoreResou
 from repr_assets.orchestration.retry import IO_RETRY
 from repr_assets.orchestration.versions import encoder_code_version
 from repr_assets.search import ensure_vector_index
-from repr_assets.shards import ShardPlan, plan_shards
+from repr_assets.shards import ShardPlan, drop_staging, plan_shards, staging_runs, write_shards
 from repr_assets.stores.lance import LanceStore, WriteResult
 from repr_assets.tables import embeddings_table
 
@@ -92,6 +92,7 @@ def _sharded_embeddings_asset(
     spec: DatasetSpec, kind: EncoderKind, model: dg.AssetsDefinition
 ) -> dg.AssetsDefinition:
     name, encoder_name, shards = spec.name, kind.name, spec.embed_shards
+    table = embeddings_table(name, encoder_name)
     step = f"{name}__{encoder_name}_embeddings"
 
     @dg.op(name=f"{step}_plan", ins={"model": dg.In(dg.Nothing), "features": dg.In(dg.Nothing)})
@@ -101,7 +102,12 @@ def _sharded_embeddings_asset(
         model_store: ModelStoreResource,
     ) -> dict[str, Any]:
         """Fixes what every shard reads: the source version and the model version."""
-        cut = plan_shards(lancedb.get_store(), encoded_table(name, kind.reads), shards)
+        store = lancedb.get_store()
+        for run in staging_runs(store, table) - {context.run_id}:
+            other = context.instance.get_run_by_id(run)
+            if other is not None and other.is_finished:  # a failed run's leftovers
+                drop_staging(store, table, run)
+        cut = plan_shards(store, encoded_table(name, kind.reads), shards, context.run_id)
         saved = model_store.get_store().record(name, encoder_name)
         context.log.info(
             f"{cut.rows:,} items of {cut.source}@{cut.version} in {shards} shards, "
@@ -152,13 +158,18 @@ def _sharded_embeddings_asset(
         model_store: ModelStoreResource,
     ) -> Any:
         cut: ShardPlan = planned["plan"]
+        models = model_store.get_store()
+        latest = models.latest_version(name, encoder_name)
+        if latest != planned["model_version"]:
+            # Checked under the pool's slot: no other run can refit in between.
+            raise dg.Failure(
+                f"{encoder_name} was refit ({latest}) by another run after this run's plan "
+                f"({planned['model_version']}); nothing was written: run it again"
+            )
         store = lancedb.get_store()
-        encoder, saved = model_store.get_store().load(name, encoder_name, planned["model_version"])
-        latent_dim = encoder.latent_dim
-        written = write_embedding_shards(
-            store, cut, name, encoder_name, latent_dim, saved.version, context.run_id
-        )
-        version, meta = _written(context, store, written, saved.version, latent_dim)
+        written = write_shards(store, cut, table)
+        latent_dim = store.open(table).schema.field("vector").type.list_size
+        version, meta = _written(context, store, written, latest, latent_dim)
         meta["shards"] = shards
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", dg.BetaWarning)  # Output's data_version

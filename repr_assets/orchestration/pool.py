@@ -1,10 +1,11 @@
 """The concurrency pool that keeps two runs from writing the same stores at once.
 
 Every step that writes the LanceDB database, the model store or the DuckDB file claims a
-slot of ``STORE_POOL``; the instance's ``dagster.yaml`` gives the pool one slot, so such
-steps wait for each other across all runs of the instance, those of ``repr-assets run``
-and of ``make ui`` alike. Steps that only read, or only write a staging table of their own
-(the embedding shards), take no slot and run at once.
+slot of ``STORE_POOL``; ``ensure_store_pool`` gives the pool one slot in the instance (a
+limit set there before, say in the UI, is kept), so such steps wait for each other across
+all runs of the instance, those of ``repr-assets run`` and of ``make ui`` alike. Steps
+that only read, or only write staging tables of their own run (the embedding shards),
+take no slot and run at once.
 
 A run worker killed outright (SIGKILL, a lost machine) never gives its slot back, which
 would stall every later run. ``free_stranded_slots`` gives back the slots of runs that
@@ -23,17 +24,23 @@ STORE_POOL = "repr_assets_stores"
 
 PID_TAG = "repr_assets/pid"
 HOST_TAG = "repr_assets/host"
-
-POOL_CONFIG = """\
-concurrency:
-  pools:
-    default_limit: 1
-"""
+RUN_TAG = "repr_assets/pid_of_run"
 
 
-def process_tags() -> dict[str, str]:
-    """Tags that name this process, so that a later run can tell whether it still lives."""
-    return {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
+def ensure_store_pool(instance: dg.DagsterInstance) -> None:
+    """One slot for ``STORE_POOL``, unless the instance already has a limit for it."""
+    storage = instance.event_log_storage
+    if storage.supports_global_concurrency_limits and STORE_POOL not in (
+        storage.get_concurrency_keys()
+    ):
+        storage.set_concurrency_slots(STORE_POOL, 1)
+
+
+def process_tags(run_id: str) -> dict[str, str]:
+    """Tags that name this process as the one running ``run_id``, so that a later run can
+    tell whether it still lives. A re-execution copies a run's tags; ``RUN_TAG`` tells
+    the copies, which name another run's process, from the original."""
+    return {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname(), RUN_TAG: run_id}
 
 
 def free_stranded_slots(instance: dg.DagsterInstance) -> list[str]:
@@ -46,7 +53,7 @@ def free_stranded_slots(instance: dg.DagsterInstance) -> list[str]:
     for run_id in sorted(storage.get_concurrency_run_ids()):
         run = instance.get_run_by_id(run_id)
         if run is not None and not run.is_finished:
-            if not _process_gone(run.tags):
+            if run.tags.get(RUN_TAG) != run_id or not _process_gone(run.tags):
                 continue
             instance.report_run_failed(
                 run,
