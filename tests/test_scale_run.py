@@ -11,22 +11,9 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from tests.helpers import INTERFACE_METRICS
+
 ROOT = Path(__file__).resolve().parents[1]
-METRICS = {
-    "silhouette",
-    "davies_bouldin",
-    "calinski_harabasz",
-    "cluster_separation",
-    "linear_probe_accuracy",
-    "knn_accuracy",
-    "reconstruction_mse",
-    "explained_variance",
-    "trustworthiness",
-    "effective_rank",
-    "invariance_cosine",
-    "invariance_knn_overlap",
-    "recall_at_10",
-}
 
 
 @pytest.fixture(scope="module")
@@ -67,4 +54,4 @@ def test_a_tiny_scale_run_writes_every_metric(scale_run: ModuleType, tmp_path: P
     assert result["ingest"] == ["items: 600 new, 600 in all, 0 duplicates dropped"]
     assert result["peak_rss_mib"] > 0
     assert set(result["metrics"]) == {"pca"}
-    assert set(result["metrics"]["pca"]) == METRICS
+    assert set(result["metrics"]["pca"]) == INTERFACE_METRICS

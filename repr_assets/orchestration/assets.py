@@ -234,6 +234,7 @@ def _model_asset(
             inputs = data.X[train]
             featuriser, _ = models.load_featuriser(name)
             augmentation = featuriser.augmentations().get(COMBINED_AUGMENTATION)
+        del data  # the training rows are copied out: the whole matrix need not outlive them
         epochs = int(params.get("epochs", 0))
         kind.fit(encoder, inputs, augmentation, epoch_logger(context, epochs or 1))
         version = model_version(encoder.kind, encoder.params, data_version)

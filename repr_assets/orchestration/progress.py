@@ -1,24 +1,40 @@
 """Progress of long steps, written to the run's log in the Dagster UI."""
 
+import time
 from collections.abc import Callable
 
 import dagster as dg
 
 from repr_assets.vectorise import Progress
 
+LOG_EVERY_SECONDS = 5.0
+"""At most one progress line per this many seconds (and the last one): each is a row in
+the instance's event log, and a million items come in hundreds of batches."""
+
 
 def read_logger(context: dg.OpExecutionContext | dg.AssetExecutionContext) -> Progress:
-    def log(done: int, total: int) -> None:
-        context.log.info(f"read {done:,} new items")
-
-    return log
+    return _throttled(lambda done, total: context.log.info(f"read {done:,} new items"))
 
 
 def row_logger(context: dg.OpExecutionContext | dg.AssetExecutionContext, verb: str) -> Progress:
-    def log(done: int, total: int) -> None:
-        context.log.info(f"{verb} {done:,} of {total:,} items ({done / max(total, 1):.0%})")
+    return _throttled(
+        lambda done, total: context.log.info(
+            f"{verb} {done:,} of {total:,} items ({done / max(total, 1):.0%})"
+        )
+    )
 
-    return log
+
+def _throttled(log: Progress) -> Progress:
+    last = -LOG_EVERY_SECONDS
+
+    def maybe_log(done: int, total: int) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last >= LOG_EVERY_SECONDS or done >= total > 0:
+            last = now
+            log(done, total)
+
+    return maybe_log
 
 
 def epoch_logger(
