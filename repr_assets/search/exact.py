@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-# Most similarity scores held at once, (queries in a block) x (rows): 2^25 float32 is
-# 128 MiB. At a million rows a block still has 32 queries, enough for the product to be
-# a matrix-matrix one that reads the cached matrix once per block rather than per query.
-SCORE_BUDGET = 1 << 25
+# Most similarity scores held at once, (queries in a block) x (rows): 2^23 float32 is
+# 32 MiB, and the partial selection adds an int64 position per score (64 MiB). At a
+# million rows a block still has 8 queries, so the product stays a matrix-matrix one;
+# 2^25 made the report's recall search the peak of a million-item run (400 MiB a block).
+SCORE_BUDGET = 1 << 23
 
 
 def normalise_rows(vectors: np.ndarray) -> np.ndarray:
