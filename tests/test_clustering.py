@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
 
+from repr_assets.metrics import batches
 from repr_assets.metrics.clustering import calinski_harabasz, davies_bouldin, silhouette
 
 REL = 1e-6
@@ -121,6 +122,17 @@ def test_calinski_harabasz_matches_sklearn(seed: int) -> None:
     Z, y = _blobs(seed=seed)
     expected = calinski_harabasz_score(_f64(Z), y)
     assert calinski_harabasz(Z, y) == pytest.approx(expected, rel=REL)
+
+
+def test_davies_bouldin_and_calinski_harabasz_in_row_batches_match_sklearn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Summed over batches of 7 rows (the last one short), the same as sklearn's whole."""
+    Z, y = _blobs(seed=3)
+    assert len(Z) % 7 != 0
+    monkeypatch.setattr(batches, "ROWS_PER_BATCH", 7)
+    assert davies_bouldin(Z, y) == pytest.approx(davies_bouldin_score(_f64(Z), y), rel=REL)
+    assert calinski_harabasz(Z, y) == pytest.approx(calinski_harabasz_score(_f64(Z), y), rel=REL)
 
 
 @pytest.mark.parametrize(

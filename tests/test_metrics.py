@@ -11,6 +11,7 @@ from sklearn.preprocessing import StandardScaler
 
 from repr_assets.encoders.pca import PCA
 from repr_assets.holdout import stratified_test_mask
+from repr_assets.metrics import batches
 from repr_assets.metrics.clustering import SILHOUETTE_MAX_ITEMS, silhouette
 from repr_assets.metrics.neighbours import cosine_topk
 from repr_assets.metrics.probes import knn_accuracy, knn_predict, linear_probe_accuracy
@@ -218,6 +219,27 @@ def test_reconstruction_mse_and_explained_variance_match_numpy() -> None:
     sst = np.sum((X - X.mean(axis=0)) ** 2)
     assert reconstruction_mse(X, X_hat) == pytest.approx(sse / X.size, rel=1e-12)
     assert explained_variance(X, X_hat) == pytest.approx(1 - sse / sst, rel=1e-12)
+
+
+def test_reconstruction_metrics_in_row_batches_equal_the_whole_matrix(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = np.random.default_rng(1)
+    X = (rng.normal(size=(50, 7)) + 2.0).astype(np.float32)
+    X_hat = (X + 0.3 * rng.normal(size=X.shape)).astype(np.float32)
+    whole = reconstruction_mse(X, X_hat), explained_variance(X, X_hat)
+    monkeypatch.setattr(batches, "ROWS_PER_BATCH", 7)  # 8 batches, the last of 1 row
+    X64, X_hat64 = X.astype(np.float64), X_hat.astype(np.float64)
+    sse = np.sum((X64 - X_hat64) ** 2)
+    sst = np.sum((X64 - X64.mean(axis=0)) ** 2)
+    assert reconstruction_mse(X, X_hat) == pytest.approx(sse / X.size, rel=1e-12)
+    assert explained_variance(X, X_hat) == pytest.approx(1 - sse / sst, rel=1e-12)
+    assert whole == pytest.approx((sse / X.size, 1 - sse / sst), rel=1e-12)
+
+
+def test_reconstruction_of_another_shape_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"input \(4, 3\) and reconstruction \(4, 2\) differ"):
+        reconstruction_mse(np.zeros((4, 3)), np.zeros((4, 2)))
 
 
 def test_reconstruction_metrics_work_in_float64_for_float32_input() -> None:

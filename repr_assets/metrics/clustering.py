@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from repr_assets.metrics.batches import float64_batches
 from repr_assets.metrics.device import as_tensor, metric_device
 
 SILHOUETTE_MAX_ITEMS = 10_000
@@ -57,9 +58,11 @@ def davies_bouldin(Z: np.ndarray, y: np.ndarray) -> float:
     """Davies–Bouldin index (1979) of ``Z`` ``(n, d)`` under labels ``y``; lower is better."""
     _, y = np.unique(y, return_inverse=True)
     _require_classes(y, len(Z))
-    Z = np.asarray(Z, dtype=np.float64)
     centroids = _centroids(Z, y)
-    scatter = np.bincount(y, weights=np.linalg.norm(Z - centroids[y], axis=1)) / np.bincount(y)
+    to_centroid = np.empty(len(Z))
+    for rows, (points,) in float64_batches(Z):
+        to_centroid[rows] = np.linalg.norm(points - centroids[y[rows]], axis=1)
+    scatter = np.bincount(y, weights=to_centroid) / np.bincount(y)
     separation = np.linalg.norm(centroids[:, None, :] - centroids[None, :, :], axis=2)
     if np.allclose(scatter, 0) or np.allclose(separation, 0):
         return 0.0
@@ -74,18 +77,21 @@ def calinski_harabasz(Z: np.ndarray, y: np.ndarray) -> float:
     """Calinski–Harabasz score (1974): between- over within-class dispersion; higher is better."""
     _, y = np.unique(y, return_inverse=True)
     _require_classes(y, len(Z))
-    Z = np.asarray(Z, dtype=np.float64)
     n, k = len(Z), int(y.max()) + 1
     centroids = _centroids(Z, y)
-    between = float(np.sum(np.bincount(y) * np.sum((centroids - Z.mean(axis=0)) ** 2, axis=1)))
-    within = float(np.sum((Z - centroids[y]) ** 2))
+    mean = np.mean(Z, axis=0, dtype=np.float64)
+    between = float(np.sum(np.bincount(y) * np.sum((centroids - mean) ** 2, axis=1)))
+    within = sum(
+        float(np.sum((points - centroids[y[rows]]) ** 2)) for rows, (points,) in float64_batches(Z)
+    )
     return 1.0 if within == 0.0 else between * (n - k) / (within * (k - 1))
 
 
 def _centroids(Z: np.ndarray, y: np.ndarray) -> np.ndarray:
-    sums = np.zeros((int(y.max()) + 1, Z.shape[1]))
-    np.add.at(sums, y, Z)
-    return sums / np.bincount(y)[:, None]
+    """``(classes, d)`` float64 class means, summed one feature column at a time."""
+    counts = np.bincount(y)
+    sums = [np.bincount(y, weights=Z[:, j], minlength=len(counts)) for j in range(Z.shape[1])]
+    return np.stack(sums, axis=1) / counts[:, None]
 
 
 def _require_classes(y: np.ndarray, n: int) -> None:

@@ -118,6 +118,7 @@ def build_quality_report_asset(
             maps[encoder_name] = map_points(codes.X, codes.labels, spec.seed)
             if spec.modality == "image":
                 grids[encoder_name] = _neighbour_grid(store, name, codes, test_mask, spec.seed)
+            del codes  # before the next encoder's codes are read, not after
         with duckdb.get_connection() as connection:
             append_metrics(connection, rows)
         for note in notes:
