@@ -61,6 +61,7 @@ class Sampler(threading.Thread):
         self.main = threading.main_thread().ident
         self.stop = threading.Event()
         self.peak: dict[str, tuple[float, str]] = {}
+        self.entry: dict[str, float] = {}  # RSS when a step was first seen: what it inherits
         self.seen: dict[str, list[float]] = defaultdict(lambda: [float("inf"), 0.0])
         self.order: list[str] = []
 
@@ -71,6 +72,7 @@ class Sampler(threading.Thread):
             now = time.perf_counter()
             if step not in self.seen:
                 self.order.append(step)
+                self.entry[step] = rss
             span = self.seen[step]
             span[0], span[1] = min(span[0], now), max(span[1], now)
             if rss > self.peak.get(step, (0.0, ""))[0]:
@@ -102,11 +104,15 @@ def main() -> None:
     sampler.join()
     peak = max((p[0] for p in sampler.peak.values()), default=0.0)
     print(f"\nexit {code}; {seconds:.1f} s in all; peak RSS {peak:.0f} MiB")
-    print(f"{'step (sampled)':<28}{'~seconds':>10}{'peak MiB':>10}  where the peak was seen")
+    print(
+        f"{'step (sampled)':<28}{'~seconds':>10}{'start MiB':>10}{'peak MiB':>10}"
+        "  where the peak was seen"
+    )
     for step in sampler.order:
         first, last = sampler.seen[step]
         rss, inner = sampler.peak[step]
-        print(f"{step:<28}{last - first:>10.1f}{rss:>10.0f}  {inner}")
+        entry = sampler.entry[step]
+        print(f"{step:<28}{last - first:>10.1f}{entry:>10.0f}{rss:>10.0f}  {inner}")
     if profile is not None and args.cprofile is not None:
         profile.dump_stats(args.cprofile)
         for key in ("cumulative", "tottime"):
