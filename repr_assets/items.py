@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 
 import numpy as np
 import pyarrow as pa
-from PIL import Image
+
+from repr_assets.png import encode_grey
 
 ITEM_KEY_FIELDS = [
     pa.field("item_id", pa.string(), nullable=False),
@@ -71,9 +71,7 @@ def vectors_of(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
 
 def encode_png(pixels: np.ndarray) -> bytes:
     """PNG bytes of a ``(height, width)`` uint8 grey-scale image."""
-    buffer = io.BytesIO()
-    Image.fromarray(pixels, mode="L").save(buffer, format="PNG")
-    return buffer.getvalue()
+    return encode_grey(pixels)
 
 
 def image_batches(

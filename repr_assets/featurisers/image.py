@@ -15,14 +15,16 @@ from PIL import Image
 
 from repr_assets.augment import Augmentation, image_augmentations
 from repr_assets.hashing import canonical_json, short_hash
+from repr_assets.png import decode_grey
 
 
 @dataclass(frozen=True)
 class ImageFeaturiser:
     """Featurise image items into ``(n, size * size)`` float32 rows in [0, 1].
 
-    Images are decoded with Pillow, converted to 8-bit grey scale and resized to
-    ``size`` x ``size`` with a bilinear filter when they are not that size already.
+    Images are decoded with Pillow, converted to 8-bit grey scale and resized to ``size``
+    x ``size`` with a bilinear filter when they are not that size already. Grey PNGs in
+    the layout IDX ingest writes are read with zlib alone (``repr_assets.png``).
     It has no fitted state, so its version is a hash of its parameters.
     """
 
@@ -68,6 +70,9 @@ class ImageFeaturiser:
     def _pixels(self, item_id: str, data: bytes | None) -> np.ndarray:
         if data is None:
             raise ValueError(f"item {item_id!r} has no image bytes")
+        pixels = decode_grey(data)  # the PNG that IDX ingest writes, without Pillow
+        if pixels is not None and pixels.shape == (self.size, self.size):
+            return pixels
         try:
             with Image.open(io.BytesIO(data)) as image:
                 grey = image.convert("L")
