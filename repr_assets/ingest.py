@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
 import pyarrow as pa
 
 from repr_assets.datasets import DatasetSpec
+from repr_assets.ids import IdSet
 from repr_assets.memory import release_free_memory
 from repr_assets.sources import Quarantined, SourceError, open_source
 from repr_assets.stores.lance import LanceStore
@@ -59,7 +61,7 @@ def ingest_items(
     source = open_source(spec)
     table = items_table(spec.name)
     result = IngestResult(table, source.description)
-    existing: set[str] = set()
+    existing: IdSet | None = None
     if store.exists(table):
         current = store.open(table)
         if not current.schema.equals(source.schema):
@@ -67,7 +69,8 @@ def ingest_items(
                 f"the source's items have the columns {source.schema.names}, but the table "
                 f"{table!r} has {current.schema.names}: ingest it as a new data set"
             )
-        existing.update(current.to_lance().to_table(columns=["item_id"])["item_id"].to_pylist())
+        ids = current.to_lance().to_table(columns=["item_id"]).column("item_id")
+        existing = IdSet(ids.combine_chunks()) if len(ids) else None
     skip = skip_refs | known_item_refs(store, spec.name)
     seen: set[str] = set()
 
@@ -75,10 +78,12 @@ def ingest_items(
         for read in source.read(batch_size, known_refs=skip):
             result.quarantined += read.quarantined
             keep = []
-            for row, item_id in enumerate(read.items.column("item_id").to_pylist()):
-                if item_id in existing:
-                    result.already_ingested += 1
-                elif item_id in seen:
+            ids = read.items.column("item_id")
+            known = np.zeros(len(ids), bool) if existing is None else existing.contains(ids)
+            result.already_ingested += int(known.sum())
+            unknown = np.flatnonzero(~known)
+            for row, item_id in zip(unknown.tolist(), ids.take(unknown).to_pylist(), strict=True):
+                if item_id in seen:
                     result.duplicates_dropped += 1
                 else:
                     seen.add(item_id)
@@ -91,7 +96,7 @@ def ingest_items(
                     progress(result.new_items, 0)
 
     write = store.insert_new(table, source.schema, new_batches())
-    if write is None and not existing:
+    if write is None and existing is None:
         examples = "; ".join(f"{q.ref}: {q.reason}" for q in result.quarantined[:3])
         raise SourceError(
             f"{source.description} holds no readable item"
@@ -99,7 +104,7 @@ def ingest_items(
         )
     result.version = write.version if write else store.open(table).version
     result.total_items = write.total_rows if write else store.count(table)
-    existing.clear()
+    existing = None
     seen.clear()
     release_free_memory()  # what the stream through Arrow and LanceDB left cached
     return result

@@ -150,6 +150,21 @@ def test_text_ids_hash_the_text_so_a_repeated_row_is_dropped_once(tmp_path, home
     assert (result.new_items, result.duplicates_dropped) == (20, 2)
 
 
+def test_a_second_ingest_adds_only_the_new_rows_and_counts_the_rest(tmp_path, home):
+    path = write_text_csv(tmp_path / "reviews.csv", count=20)
+    store = LanceStore(home.lancedb)
+    first = ingest_items(text_spec(path), store)
+    lines = path.read_text().splitlines()
+    # Rows 21 to 25 of a longer file (line 0 is the header): five new items.
+    more = write_text_csv(tmp_path / "more.csv", count=25).read_text().splitlines()[21:]
+    path.write_text("\n".join([*lines, *more, more[0]]) + "\n")
+    second = ingest_items(text_spec(path), store)
+    assert first.new_items == 20
+    assert (second.already_ingested, second.new_items, second.duplicates_dropped) == (20, 5, 1)
+    ids = store.open("reviews_items").to_lance().to_table(columns=["item_id"]).column("item_id")
+    assert second.total_items == len(ids) == len(set(ids.to_pylist())) == 25
+
+
 def test_an_id_column_gives_the_ids(tmp_path):
     path = tmp_path / "rows.jsonl"
     path.write_text(

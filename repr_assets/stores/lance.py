@@ -15,6 +15,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from repr_assets.ids import hash_strings
+
 KEY = "item_id"
 T = TypeVar("T")
 
@@ -313,46 +315,6 @@ def _check_vectors(ids: pa.Array, vectors: pa.Array) -> None:
         bad_rows = ~finite.reshape(len(vectors), -1).all(axis=1)
         example = ids[int(np.argmax(bad_rows))].as_py()
         raise ValueError(f"vector of item {example!r} holds NaN or Inf; nothing was written")
-
-
-_HASH_BASE = np.uint64(0x100000001B3)  # the 64-bit FNV prime: odd, so powers never vanish
-_HASH_COLUMNS_UP_TO = 64  # longest ids of one length hashed column by column
-
-
-def hash_strings(strings: pa.Array) -> np.ndarray:
-    """A 64-bit polynomial hash of each string, in NumPy over Arrow's buffers.
-
-    Hashing 500k ids this way takes a fraction of what Arrow's own hash table (``unique``,
-    ``count_distinct``) or a Python set takes here. Equal strings hash equal; unequal ones
-    rarely collide, and ``_check_unique`` compares the strings themselves before it
-    reports a repeat.
-    """
-    if strings.type != pa.string():
-        strings = strings.cast(pa.string())  # 32-bit offsets, read below
-    offsets = np.frombuffer(strings.buffers()[1], np.int32)[
-        strings.offset : strings.offset + len(strings) + 1
-    ]
-    start, stop = int(offsets[0]), int(offsets[-1])
-    lengths = np.diff(offsets)
-    if stop == start:
-        return np.zeros(len(strings), np.uint64)
-    data = np.frombuffer(strings.buffers()[2], np.uint8)[start:stop]
-    width = int(lengths.max())
-    powers = np.cumprod(np.full(width, _HASH_BASE, np.uint64))
-    if width <= _HASH_COLUMNS_UP_TO and int(lengths.min()) == width:
-        # Ids of one length (counters, digests): a column of bytes at a time, 3x faster.
-        sums = np.zeros(len(strings), np.uint64)
-        for column, byte in enumerate(data.reshape(len(strings), width).T):
-            sums += byte.astype(np.uint64) * powers[column]
-    else:
-        starts = offsets[:-1] - start
-        # Each byte's place in its string, to weigh it by base ** place.
-        place = np.arange(stop - start) - np.repeat(starts, lengths)
-        # A trailing 0 lets every start index the array, empty strings at the end included.
-        terms = np.append(data.astype(np.uint64) * powers[place], np.uint64(0))
-        sums = np.add.reduceat(terms, starts)
-        sums[lengths == 0] = 0  # reduceat gives a term, not 0, for an empty string
-    return sums * _HASH_BASE + lengths.astype(np.uint64)
 
 
 def _check_unique(id_chunks: list[pa.Array], hashes: np.ndarray) -> None:

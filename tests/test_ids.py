@@ -1,4 +1,4 @@
-"""IdSet: membership of batch ids in the current ids, as ``pc.is_in`` answers it."""
+"""IdSet and hash_strings: membership of batch ids in a set of ids, as ``pc.is_in`` answers it."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from repr_assets import vectorise
-from repr_assets.vectorise import IdSet
+from repr_assets import ids as id_sets
+from repr_assets.ids import IdSet
 
 
 def _random_ids(rng: np.random.Generator, n: int) -> list[str]:
@@ -18,8 +18,8 @@ def _random_ids(rng: np.random.Generator, n: int) -> list[str]:
 @pytest.mark.parametrize("collide", [False, True])
 def test_id_set_agrees_with_is_in(monkeypatch: pytest.MonkeyPatch, collide: bool) -> None:
     if collide:  # many ids share each hash: the strings decide
-        real = vectorise.hash_strings
-        monkeypatch.setattr(vectorise, "hash_strings", lambda ids: real(ids) % np.uint64(7))
+        real = id_sets.hash_strings
+        monkeypatch.setattr(id_sets, "hash_strings", lambda ids: real(ids) % np.uint64(7))
     rng = np.random.default_rng(0)
     current = pa.array([*sorted(set(_random_ids(rng, 500))), "", "é"])
     ids = IdSet(current)
