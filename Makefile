@@ -32,7 +32,7 @@ demo: $(STAMP)
 	$(BIN)/repr-assets run
 
 test: $(DEV_STAMP) lint
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=15
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
