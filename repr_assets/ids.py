@@ -1,8 +1,8 @@
 """Sets of string ids as 64-bit hashes: membership and repeats without a Python object per id.
 
-A million ids in a Python set take about 100 MiB and seconds to build; their hashes take
-8 MB, and NumPy sorts and searches them in milliseconds. Equal hashes are confirmed on
-the strings themselves, so a collision never gives a wrong answer.
+A million ids in a Python set take about 100 MiB, besides a Python string per id; their
+hashes take 8 MB, and NumPy sorts and searches them in bulk. Equal hashes are confirmed
+on the strings themselves, so a collision never gives a wrong answer.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ def hash_strings(strings: pa.Array) -> np.ndarray:
 
     Hashing 500k ids this way takes a fraction of what Arrow's own hash table (``unique``,
     ``count_distinct``) or a Python set takes here. Equal strings hash equal; unequal ones
-    rarely collide, and ``_check_unique`` compares the strings themselves before it
-    reports a repeat.
+    rarely collide, so callers compare the strings of equal hashes (``IdSet.contains``,
+    the store's check for repeated ids) before they answer.
     """
     if strings.type != pa.string():
         strings = strings.cast(pa.string())  # 32-bit offsets, read below

@@ -69,8 +69,8 @@ def ingest_items(
                 f"the source's items have the columns {source.schema.names}, but the table "
                 f"{table!r} has {current.schema.names}: ingest it as a new data set"
             )
-        ids = current.to_lance().to_table(columns=["item_id"]).column("item_id")
-        existing = IdSet(ids.combine_chunks()) if len(ids) else None
+        current_ids = current.to_lance().to_table(columns=["item_id"]).column("item_id")
+        existing = IdSet(current_ids.combine_chunks()) if len(current_ids) else None
     skip = skip_refs | known_item_refs(store, spec.name)
     seen: set[str] = set()
 

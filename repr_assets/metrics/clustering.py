@@ -58,6 +58,7 @@ def davies_bouldin(Z: np.ndarray, y: np.ndarray) -> float:
     """Davies–Bouldin index (1979) of ``Z`` ``(n, d)`` under labels ``y``; lower is better."""
     _, y = np.unique(y, return_inverse=True)
     _require_classes(y, len(Z))
+    Z = np.asarray(Z)  # float32 stays float32: each batch is cast below
     centroids = _centroids(Z, y)
     to_centroid = np.empty(len(Z))
     for rows, (points,) in float64_batches(Z):
@@ -77,6 +78,7 @@ def calinski_harabasz(Z: np.ndarray, y: np.ndarray) -> float:
     """Calinski–Harabasz score (1974): between- over within-class dispersion; higher is better."""
     _, y = np.unique(y, return_inverse=True)
     _require_classes(y, len(Z))
+    Z = np.asarray(Z)
     n, k = len(Z), int(y.max()) + 1
     centroids = _centroids(Z, y)
     mean = np.mean(Z, axis=0, dtype=np.float64)
