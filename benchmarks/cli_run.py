@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
+PROFILER = Path(__file__).resolve().with_name("profile_run.py")
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,16 @@ class CLIRun:
 def repr_assets_command(*args: str) -> list[str]:
     """``repr-assets ARGS`` from the virtual environment of this interpreter."""
     return [str(Path(sys.executable).with_name("repr-assets")), *args]
+
+
+def under_profiler(command: list[str]) -> list[str]:
+    """The same ``repr-assets`` command, run by ``profile_run.py``: time and RSS per step."""
+    return [sys.executable, str(PROFILER), "--", *command[1:]]
+
+
+def profile_table(run: CLIRun) -> list[str]:
+    """The per-step table that ``profile_run.py`` printed at the end of ``run``."""
+    return run.stdout[run.stdout.rfind("\nexit ") :].strip().splitlines()
 
 
 def run_cli(command: list[str], home: Path, extra_env: dict[str, str] | None = None) -> CLIRun:

@@ -6,7 +6,7 @@ and noised so that no two are alike) as gzipped MNIST-format files, ``train`` an
 peak resident memory (the child's ``ru_maxrss``), and writes the result as JSON to
 ``benchmarks/results/``.
 
-    python benchmarks/idx_run.py --items 60000 [--epochs 200]
+    python benchmarks/idx_run.py --items 60000 [--epochs 200] [--profile]
 """
 
 from __future__ import annotations
@@ -23,7 +23,14 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cli_run import latest_metrics, repr_assets_command, run_cli, write_result
+from cli_run import (
+    latest_metrics,
+    profile_table,
+    repr_assets_command,
+    run_cli,
+    under_profiler,
+    write_result,
+)
 
 from repr_assets.augment import image_augmentations
 from tests.builders import digit_images, write_idx
@@ -47,6 +54,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=60_000)
     parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument(
+        "--profile", action="store_true", help="run under profile_run.py: RSS and time by step"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -57,6 +67,8 @@ def main() -> None:
         command = repr_assets_command("run", "--source", str(root / "idx"), "--dataset", "idx")
         if args.epochs:
             command += ["--epochs", str(args.epochs)]
+        if args.profile:
+            command = under_profiler(command)
         run = run_cli(command, root / "home")
         result = {
             "benchmark": "idx_run",
@@ -66,6 +78,8 @@ def main() -> None:
             "peak_rss_mib": round(run.peak_rss_mib),
             "ingest": run.lines_starting("items:"),
         }
+        if args.profile:
+            result["profile"] = profile_table(run)
         if run.exit:
             print(run.stderr[-3000:], file=sys.stderr)
         else:

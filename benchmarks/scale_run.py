@@ -27,7 +27,14 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cli_run import latest_metrics, repr_assets_command, run_cli, write_result
+from cli_run import (
+    latest_metrics,
+    profile_table,
+    repr_assets_command,
+    run_cli,
+    under_profiler,
+    write_result,
+)
 
 FEATURES = 64
 LATENT = 8
@@ -84,9 +91,8 @@ def scale_run(
     home = workdir / f"home_{items}"
     arguments = ["run", "--source", str(source), "--modality", "tabular", "--label-column"]
     command = repr_assets_command(*arguments, "label")
-    if profile:  # the same command, under the step-by-step memory sampler
-        sampler = str(Path(__file__).resolve().with_name("profile_run.py"))
-        command = [sys.executable, sampler, "--", *command[1:]]
+    if profile:
+        command = under_profiler(command)
     command += ["--dataset", "scale"]
     if epochs is not None:
         command += ["--epochs", str(epochs)]
@@ -101,7 +107,7 @@ def scale_run(
         "ingest": run.lines_starting("items:"),
     }
     if profile:
-        result["profile"] = run.stdout[run.stdout.rfind("\nexit ") :].strip().splitlines()
+        result["profile"] = profile_table(run)
     if run.exit:
         result["stderr"] = run.stderr[-3000:]
     else:

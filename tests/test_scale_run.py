@@ -49,8 +49,14 @@ def test_generator_writes_the_declared_shape_in_row_groups(
 
 
 def test_a_tiny_scale_run_writes_every_metric(scale_run: ModuleType, tmp_path: Path) -> None:
-    result = scale_run.scale_run(600, epochs=None, workdir=tmp_path, encoders="pca")
+    result = scale_run.scale_run(600, epochs=None, workdir=tmp_path, encoders="pca", profile=True)
     assert result["exit"] == 0, result.get("stderr")
+    # Under profile_run.py: one line per step with its time, starting and peak RSS.
+    table = result["profile"]
+    assert table[0].startswith("exit 0;") and "start MiB" in table[1]
+    steps = {line.split()[0]: line.split()[1:4] for line in table[2:]}
+    assert {"items", "features", "model", "embeddings", "quality_report"} <= set(steps)
+    assert all(0 < float(start) <= float(peak) for _, start, peak in steps.values())
     assert result["ingest"] == ["items: 600 new, 600 in all, 0 duplicates dropped"]
     assert result["peak_rss_mib"] > 0
     assert set(result["metrics"]) == {"pca"}
