@@ -68,18 +68,50 @@ def evaluate_encoder(
     computed in DuckDB. ``inputs`` are what the encoder reads when that is not ``X`` (the
     raw texts of a pretrained text encoder): the augmentations then change those. An
     encoder without a decoder (``reconstructs = False``) gets no reconstruction metrics.
+
+    The same as ``add_input_metrics`` then ``add_code_metrics``, which a caller holding
+    several encoders' codes can run in two passes, the features freed between them.
     """
-    if not (len(X) == len(Z) == len(labels) == len(test_mask)):
-        raise ValueError("features, codes, labels and test mask must describe the same items")
     report = EncoderReport()
+    add_input_metrics(report, encoder, X, Z, test_mask, seed, augmentations, inputs)
+    add_code_metrics(report, Z, labels, test_mask, seed, embeddings)
+    return report
+
+
+def add_input_metrics(
+    report: EncoderReport,
+    encoder: Encoder,
+    X: np.ndarray,
+    Z: np.ndarray,
+    test_mask: np.ndarray,
+    seed: int,
+    augmentations: Mapping[str, Augmentation] | None = None,
+    inputs: np.ndarray | None = None,
+) -> None:
+    """The metrics that read the features or the encoder: reconstruction, trustworthiness
+    and invariance (arguments as for ``evaluate_encoder``)."""
+    if not (len(X) == len(Z) == len(test_mask)):
+        raise ValueError("features, codes, labels and test mask must describe the same items")
     if getattr(encoder, "reconstructs", True):
         _reconstruction(report, encoder, X[test_mask])
-    report.add("effective_rank", effective_rank(Z))
     _trustworthiness(report, X, Z, seed)
     if augmentations:
         _invariance(report, encoder, X if inputs is None else inputs, Z, augmentations, seed)
+
+
+def add_code_metrics(
+    report: EncoderReport,
+    Z: np.ndarray,
+    labels: Sequence[str | None],
+    test_mask: np.ndarray,
+    seed: int,
+    embeddings: ds.Dataset | None = None,
+) -> None:
+    """The metrics of the codes alone: effective rank, class separation and the probes."""
+    if not (len(Z) == len(labels) == len(test_mask)):
+        raise ValueError("features, codes, labels and test mask must describe the same items")
+    report.add("effective_rank", effective_rank(Z))
     _supervised(report, Z, labels, test_mask, seed, embeddings)
-    return report
 
 
 def _reconstruction(report: EncoderReport, encoder: Encoder, X_test: np.ndarray) -> None:

@@ -55,6 +55,7 @@ def cosine_topk(
 
 
 def _unit_rows(rows: np.ndarray, device: torch.device) -> torch.Tensor:
-    # A copy: arrays read from Arrow are read-only, which torch cannot wrap.
+    # A copy (arrays read from Arrow are read-only, which torch cannot wrap), scaled in
+    # place as ``normalize`` scales (norms below 1e-12 taken as 1e-12), without its second.
     tensor = torch.tensor(np.asarray(rows), dtype=torch.float32, device=device)
-    return torch.nn.functional.normalize(tensor, dim=1)
+    return tensor.div_(tensor.norm(dim=1, keepdim=True).clamp_min_(1e-12))

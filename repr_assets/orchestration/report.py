@@ -1,5 +1,6 @@
 """The ``quality_report`` asset: every metric per encoder, its history in DuckDB, its checks."""
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -16,12 +17,13 @@ from repr_assets.features import FeatureMatrix, load_features, load_vectors
 from repr_assets.figures import map_points, query_neighbours
 from repr_assets.hashing import canonical_json, short_hash
 from repr_assets.holdout import stratified_test_mask
+from repr_assets.memory import release_free_memory
 from repr_assets.orchestration import metadata
 from repr_assets.orchestration.pool import STORE_POOL
 from repr_assets.orchestration.resources import LanceDBResource, ModelStoreResource
 from repr_assets.orchestration.versions import report_code_version
 from repr_assets.plots import embedding_map_png, neighbour_grid_png
-from repr_assets.quality import evaluate_encoder
+from repr_assets.quality import EncoderReport, add_code_metrics, add_input_metrics
 from repr_assets.search import search_recall
 from repr_assets.stores.lance import LanceStore
 from repr_assets.stores.reports import MetricValue, append_metrics
@@ -73,8 +75,33 @@ def build_quality_report_asset(
         models = model_store.get_store()
         augmentations = models.load_featuriser(name)[0].augmentations()
         data = load_features(store, name)
+        item_ids, labels = data.item_ids, data.labels
+        test_mask = stratified_test_mask(item_ids, labels, seed=spec.seed)
+        reports = {encoder_name: EncoderReport() for encoder_name in encoders}
+        versions: dict[str, str] = {}
         texts: np.ndarray | None = None
-        test_mask = stratified_test_mask(data.item_ids, data.labels, seed=spec.seed)
+        # First pass: the metrics that read the features. They are freed before the second
+        # pass (probes, searches, plots): 256 MiB at a million items of 64 features.
+        for encoder_name in encoders:
+            encoder, saved = models.load(name, encoder_name)
+            versions[encoder_name] = saved.version
+            codes = _codes(store, name, encoder_name, item_ids)
+            reads_text = encoder_kind(encoder_name).reads == "text"
+            if reads_text and texts is None:
+                texts = read_texts(store, name, item_ids)
+            add_input_metrics(
+                reports[encoder_name],
+                encoder,
+                data.X,
+                codes.X,
+                test_mask,
+                spec.seed,
+                augmentations={"all": drop_words()} if reads_text else augmentations,
+                inputs=texts if reads_text else None,
+            )
+            del encoder, codes
+        del data, texts
+        release_free_memory()
         computed_at = datetime.now(UTC).replace(tzinfo=None)
         rows: list[MetricValue] = []
         values_by_encoder: dict[str, dict[str, float]] = {}
@@ -83,23 +110,16 @@ def build_quality_report_asset(
         maps = {}
         grids = {}
         for encoder_name in encoders:
-            encoder, saved = models.load(name, encoder_name)
             table = embeddings_table(name, encoder_name)
-            codes = load_vectors(store, table)
-            _check_aligned(data, codes, encoder_name)
-            reads_text = encoder_kind(encoder_name).reads == "text"
-            if reads_text and texts is None:
-                texts = read_texts(store, name, data.item_ids)
-            report = evaluate_encoder(
-                encoder,
-                data.X,
+            codes = _codes(store, name, encoder_name, item_ids)
+            report = reports[encoder_name]
+            add_code_metrics(
+                report,
                 codes.X,
-                data.labels,
+                labels,
                 test_mask,
                 spec.seed,
-                augmentations={"all": drop_words()} if reads_text else augmentations,
                 embeddings=store.open(table).to_lance(),
-                inputs=texts if reads_text else None,
             )
             recall = search_recall(store, table, k=10, queries=200, seed=spec.seed)
             if recall is not None:
@@ -107,10 +127,9 @@ def build_quality_report_asset(
             shown = ", ".join(f"{k}={v:.4f}" for k, v in report.values.items())
             context.log.info(f"{encoder_name}: {shown}")
             notes += [f"{encoder_name}: {note}" for note in report.notes]
+            version = versions[encoder_name]
             rows += [
-                MetricValue(
-                    name, encoder_name, saved.version, metric, value, context.run_id, computed_at
-                )
+                MetricValue(name, encoder_name, version, metric, value, context.run_id, computed_at)
                 for metric, value in report.values.items()
             ]
             values_by_encoder[encoder_name] = report.values
@@ -179,10 +198,14 @@ def _neighbour_grid(
     return neighbour_grid_png(rows, "query (blue) and nearest neighbours: green = same label")
 
 
-def _check_aligned(features: FeatureMatrix, codes: FeatureMatrix, encoder: str) -> None:
-    if features.item_ids != codes.item_ids:
+def _codes(store: LanceStore, dataset: str, encoder: str, item_ids: list[str]) -> FeatureMatrix:
+    """The encoder's embeddings, in the features' item order (checked)."""
+    codes = load_vectors(store, embeddings_table(dataset, encoder))
+    if codes.item_ids != item_ids:
         raise ValueError(
             f"the {encoder} embeddings do not cover the same items as the features "
-            f"({len(codes.item_ids)} vs {len(features.item_ids)} rows): "
+            f"({len(codes.item_ids)} vs {len(item_ids)} rows): "
             f"materialise {encoder}_embeddings again"
         )
+    # Equal lists, so one serves both (75 MiB of strings at a million items).
+    return dataclasses.replace(codes, item_ids=item_ids)
