@@ -55,7 +55,8 @@ def test_a_tiny_scale_run_writes_every_metric(scale_run: ModuleType, tmp_path: P
     table = result["profile"]
     assert table[0].startswith("exit 0;") and "start MiB" in table[1]
     steps = {line.split()[0]: line.split()[1:4] for line in table[2:]}
-    assert {"items", "features", "model", "embeddings", "quality_report"} <= set(steps)
+    # Steps are sampled every 0.2 s: at 600 rows only the longer ones are sure to be seen.
+    assert {"model", "quality_report"} <= set(steps)
     assert all(0 < float(start) <= float(peak) for _, start, peak in steps.values())
     assert result["ingest"] == ["items: 600 new, 600 in all, 0 duplicates dropped"]
     assert result["peak_rss_mib"] > 0
