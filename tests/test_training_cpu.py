@@ -37,7 +37,8 @@ def test_cpu_training_runs_on_every_core_with_denormals_flushed(monkeypatch) -> 
     monkeypatch.setattr(model, "forward", recording)
     torch.set_flush_denormal(False)
     data = torch.rand(32, 6)
-    train_reconstruction(model, data, data[:8], TrainingSettings(epochs=1, batch_size=16))
+    rows = torch.arange(8, 32)
+    train_reconstruction(model, data, rows, data[:8], TrainingSettings(epochs=1, batch_size=16))
     assert seen and set(seen) == {usable_cores()}
     assert (torch.tensor([1e-39]) * 1.0).item() == 0.0  # a denormal float32 is flushed
 
@@ -48,5 +49,5 @@ def test_a_module_on_the_cpu_is_not_given_gpu_sized_batches() -> None:
     model.register_forward_hook(lambda _m, inputs, _o: sizes.append(len(inputs[0])))
     data = torch.rand(40, 6)
     settings = TrainingSettings(epochs=1, batch_size=16, gpu_batch_size=1024)
-    train_reconstruction(model, data, data[:8], settings)
+    train_reconstruction(model, data, torch.arange(8, 40), data[:8], settings)
     assert max(sizes) == 16

@@ -85,13 +85,18 @@ class Autoencoder:
         # On the device when it fits, so that a step never waits for a copy from the host.
         home = device if fits_on_device(X.nbytes, device) else torch.device("cpu")
         validation = data[order[:n_validation]].to(home)
-        train = data[order[n_validation:]].to(home)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.settings.seed)
             module = MLPAutoencoder(X.shape[1], self.hidden_dims, self.latent_dim)
         module.to(device)
         self.history_: TrainingHistory = train_reconstruction(
-            module, train, validation, self.settings, progress, corrupt
+            module,
+            data.to(home),
+            order[n_validation:].to(home),
+            validation,
+            self.settings,
+            progress,
+            corrupt,
         )
         self.module_ = module.cpu().eval()
         self.n_features_ = X.shape[1]
