@@ -113,6 +113,20 @@ def test_cosine_topk_in_chunks_matches_one_chunk_and_brute_force() -> None:
     np.testing.assert_array_equal(whole, expected)
 
 
+def test_cosine_topk_leaves_its_inputs_alone_and_reads_read_only_ones() -> None:
+    Z, _ = _clusters(n=60, spread=2.5)
+    keys, queries = Z[:40].copy(), Z[40:].copy()
+    before = keys.copy(), queries.copy()
+    expected = cosine_topk(queries, keys, k=5)
+    np.testing.assert_array_equal(keys, before[0])
+    np.testing.assert_array_equal(queries, before[1])
+    keys.flags.writeable = queries.flags.writeable = False  # as arrays read from Arrow
+    np.testing.assert_array_equal(cosine_topk(queries, keys, k=5), expected)
+    column = keys[:, :1]  # one dimension: its transpose is contiguous already
+    np.testing.assert_array_equal(cosine_topk(queries[:, :1], column, k=3).shape, (20, 3))
+    np.testing.assert_array_equal(keys, before[0])
+
+
 def test_cosine_topk_can_exclude_each_query_itself() -> None:
     Z, _ = _clusters(n=50, spread=2.5)
     neighbours = cosine_topk(Z, Z, k=5, exclude=np.arange(50))

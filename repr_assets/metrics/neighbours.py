@@ -33,8 +33,9 @@ def cosine_topk(
     """
     device = metric_device()
     chunk_size = max(1, max_block // max(len(keys), 1))
-    # (d, n) contiguous: each block's product then streams the keys in memory order.
-    keys_by_dimension = _unit_rows(keys, device).T.contiguous()
+    # (d, n) contiguous: each block's product then streams the keys in memory order. The
+    # copy is made in that layout, so no (n, d) copy is held beside it.
+    keys_by_dimension = _unit_rows(np.asarray(keys).T, device, dim=0)
     k = min(k, len(keys) - (1 if exclude is not None else 0))
     result = np.zeros((len(queries), k), dtype=np.int64)
     if not len(queries):
@@ -54,8 +55,12 @@ def cosine_topk(
     return result
 
 
-def _unit_rows(rows: np.ndarray, device: torch.device) -> torch.Tensor:
-    # A copy (arrays read from Arrow are read-only, which torch cannot wrap), scaled in
-    # place as ``normalize`` scales (norms below 1e-12 taken as 1e-12), without its second.
-    tensor = torch.tensor(np.asarray(rows), dtype=torch.float32, device=device)
-    return tensor.div_(tensor.norm(dim=1, keepdim=True).clamp_min_(1e-12))
+def _unit_rows(vectors: np.ndarray, device: torch.device, dim: int = 1) -> torch.Tensor:
+    """A float32 copy of ``vectors`` with unit length along ``dim`` (1: rows, 0: columns).
+
+    One copy, laid out C-contiguous (arrays read from Arrow are read-only, and the caller's
+    are not ours to scale), then scaled in place as ``normalize`` scales (norms below 1e-12
+    taken as 1e-12), without a second.
+    """
+    tensor = torch.from_numpy(np.array(vectors, dtype=np.float32, order="C")).to(device)
+    return tensor.div_(tensor.norm(dim=dim, keepdim=True).clamp_min_(1e-12))
