@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from repr_assets.encoders import pca as pca_module
 from repr_assets.encoders.pca import PCA
 
 
@@ -66,6 +67,21 @@ def test_transform_is_the_projection(X: np.ndarray) -> None:
     np.testing.assert_allclose(Z, expected, rtol=1e-5, atol=1e-5)
     # The codes are uncorrelated with the explained variances as their variances.
     np.testing.assert_allclose(Z.var(axis=0, ddof=1), pca.explained_variance_, rtol=1e-4)
+
+
+def test_transforms_in_row_blocks_equal_the_whole_matrix(
+    X: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pca = PCA(3).fit(X)
+    codes = ((X - pca.mean_) @ pca.components_.T).astype(np.float32)
+    rows = (codes.astype(np.float64) @ pca.components_ + pca.mean_).astype(np.float32)
+    monkeypatch.setattr(pca_module, "BLOCK_ROWS", 7)  # several blocks, the last one short
+    assert len(X) % 7 != 0
+    np.testing.assert_allclose(pca.transform(X), codes, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(pca.inverse_transform(codes), rows, rtol=1e-6, atol=1e-6)
+    assert pca.transform(X).dtype == pca.inverse_transform(codes).dtype == np.float32
+    # float32 input is cast a block at a time, to the same codes
+    np.testing.assert_allclose(pca.transform(X.astype(np.float32)), codes, rtol=1e-5, atol=1e-5)
 
 
 def test_sign_rule_largest_entry_positive(X: np.ndarray) -> None:

@@ -123,14 +123,27 @@ class PCA:
         return self
 
     def transform(self, X: np.ndarray) -> np.ndarray:
-        """Project ``(n, n_features)`` rows to ``(n, n_components)`` float32 codes."""
+        """Project ``(n, n_features)`` rows to ``(n, n_components)`` float32 codes.
+
+        Computed in float64 ``BLOCK_ROWS`` rows at a time: a float64 copy of every row
+        was 300 MiB of temporaries for the 200,000 test rows of a million-item report.
+        """
         X = self._checked(X, "features")
-        return ((X - self.mean_) @ self.components_.T).astype(np.float32)
+        codes = np.empty((len(X), self.n_components), np.float32)
+        for start in range(0, len(X), BLOCK_ROWS):
+            rows = np.asarray(X[start : start + BLOCK_ROWS], np.float64)
+            codes[start : start + BLOCK_ROWS] = (rows - self.mean_) @ self.components_.T
+        return codes
 
     def inverse_transform(self, Z: np.ndarray) -> np.ndarray:
-        """Map ``(n, n_components)`` codes back to ``(n, n_features)`` float32 rows."""
+        """Map ``(n, n_components)`` codes back to ``(n, n_features)`` float32 rows, in
+        float64 ``BLOCK_ROWS`` rows at a time."""
         Z = self._checked(Z, "codes")
-        return (Z @ self.components_ + self.mean_).astype(np.float32)
+        rows = np.empty((len(Z), self.components_.shape[1]), np.float32)
+        for start in range(0, len(Z), BLOCK_ROWS):
+            codes = np.asarray(Z[start : start + BLOCK_ROWS], np.float64)
+            rows[start : start + BLOCK_ROWS] = codes @ self.components_ + self.mean_
+        return rows
 
     def save(self, directory: Path) -> None:
         """Write ``params.json`` and the fitted arrays as ``state.npz`` (no pickle)."""
@@ -161,11 +174,11 @@ class PCA:
         return pca
 
     def _checked(self, data: np.ndarray, what: str) -> np.ndarray:
-        """``data`` as float64, once the PCA is fitted and the width is that of ``what``."""
+        """``data`` as an array, once the PCA is fitted and the width is that of ``what``."""
         if not hasattr(self, "components_"):
             raise RuntimeError("this PCA is not fitted yet: call fit() first")
         width = self.components_.shape[1] if what == "features" else self.n_components
-        data = np.asarray(data, dtype=np.float64)
+        data = np.asarray(data)
         if data.ndim != 2 or data.shape[1] != width:
             raise ValueError(f"expected {what} of shape (n, {width}), got {data.shape}")
         return data
