@@ -51,17 +51,21 @@ def format_rankings(dataset: str, rankings: list[MetricRanking]) -> str:
     if not rankings:
         return ""
     encoders = list(rankings[0].values)
-    width = max(12, *(len(e) + 2 for e in encoders))
+    cells = [
+        [
+            "-" if ranking.values[e] is None else f"{ranking.values[e]:.4f} ({ranking.rank(e)})"
+            for e in encoders
+        ]
+        for ranking in rankings
+    ]
+    # Wide enough for every cell plus two spaces: 3141.5066 (2) must not touch its neighbour.
+    width = max(12, *(len(e) + 2 for e in encoders), *(len(c) + 2 for row in cells for c in row))
     lines = [
         f"{dataset}: encoders side by side (rank in brackets; lower is better for "
         f"{', '.join(sorted(LOWER_IS_BETTER))})",
         f"  {'metric':<34}" + "".join(f"{e:>{width}}" for e in encoders) + "  best",
     ]
-    for ranking in rankings:
-        cells = []
-        for encoder in encoders:
-            value = ranking.values[encoder]
-            cell = "-" if value is None else f"{value:.4f} ({ranking.rank(encoder)})"
-            cells.append(f"{cell:>{width}}")
-        lines.append(f"  {ranking.metric:<34}" + "".join(cells) + f"  {ranking.best or '-'}")
+    for ranking, row in zip(rankings, cells, strict=True):
+        shown = "".join(f"{cell:>{width}}" for cell in row)
+        lines.append(f"  {ranking.metric:<34}" + shown + f"  {ranking.best or '-'}")
     return "\n".join(lines)

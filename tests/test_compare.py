@@ -33,6 +33,22 @@ def test_the_text_table_has_a_row_per_metric_and_the_best():
     assert row.split()[1:] == ["0.0100", "(1)", "-", "0.0200", "(2)", "pca"]
 
 
+def test_large_values_keep_their_columns_apart():
+    wide = {"pca": {"calinski_harabasz": 3377.5009}, "autoencoder": {"calinski_harabasz": 31415.5}}
+    text = format_rankings("toy", rank_encoders(wide))
+    row = next(line for line in text.splitlines() if "calinski_harabasz" in line)
+    assert row.split() == [
+        "calinski_harabasz",
+        "3377.5009",
+        "(2)",
+        "31415.5000",
+        "(1)",
+        "autoencoder",
+    ]
+    header, row = text.splitlines()[1], row
+    assert len(header) == len(row) - len("autoencoder") + len("best")
+
+
 def test_every_built_in_encoder_is_known():
     assert list(encoder_kinds()) == [
         "pca",
