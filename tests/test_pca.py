@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from repr_assets.encoders import pca as pca_module
 from repr_assets.encoders.pca import PCA
+from repr_assets.metrics import batches
 
 
 def _data(n: int = 120, d: int = 8, seed: int = 0) -> np.ndarray:
@@ -75,7 +75,7 @@ def test_transforms_in_row_blocks_equal_the_whole_matrix(
     pca = PCA(3).fit(X)
     codes = ((X - pca.mean_) @ pca.components_.T).astype(np.float32)
     rows = (codes.astype(np.float64) @ pca.components_ + pca.mean_).astype(np.float32)
-    monkeypatch.setattr(pca_module, "BLOCK_ROWS", 7)  # several blocks, the last one short
+    monkeypatch.setattr(batches, "ROWS_PER_BATCH", 7)  # several blocks, the last one short
     assert len(X) % 7 != 0
     np.testing.assert_allclose(pca.transform(X), codes, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(pca.inverse_transform(codes), rows, rtol=1e-6, atol=1e-6)
