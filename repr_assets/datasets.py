@@ -140,9 +140,9 @@ DIGITS = DatasetSpec(
     name="digits",
     modality="image",
     image_size=8,
-    thresholds=QualityThresholds(
-        min_linear_probe_accuracy=0.9, min_effective_rank=4.0, min_explained_variance=0.6
-    ),
+    # The probe's floor is relative (about 0.68 against a raw-feature probe of 0.97); a
+    # 16-d code of 64 pixels should keep most of their variance and use several dimensions.
+    thresholds=QualityThresholds(min_effective_rank=4.0, min_explained_variance=0.6),
     description="scikit-learn's bundled 8x8 hand-written digits: 1,797 images in 10 classes.",
 )
 

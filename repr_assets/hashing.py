@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 
@@ -25,3 +26,11 @@ def canonical_json(value: Any) -> str:
 def model_version(kind: str, params: dict[str, Any], data_version: str) -> str:
     """A model version: the encoder kind, its parameters and the data it was fitted on."""
     return short_hash(kind, canonical_json(params), data_version)
+
+
+def package_version() -> str:
+    """The installed repr-assets version: a new release may compute things differently."""
+    try:
+        return version("repr-assets")
+    except PackageNotFoundError:
+        return "unknown"

@@ -1,4 +1,4 @@
-"""The quality report of one encoder: every metric of INTERFACE.md, plus check thresholds.
+"""The quality report of one encoder: every metric of docs/interface.md.
 
 Supervised metrics need labels: they are left out, with a note saying why, when no item
 is labelled or when there is a single class. Sampled metrics draw their samples from the
@@ -28,10 +28,16 @@ from repr_assets.metrics.neighbourhood import (
     seeded_sample,
     trustworthiness,
 )
-from repr_assets.metrics.probes import knn_accuracy, linear_probe_accuracy
+from repr_assets.metrics.probes import (
+    knn_accuracy,
+    linear_probe_accuracy,
+    majority_class_share,
+    raw_probe_accuracy,
+)
 from repr_assets.metrics.reconstruction import explained_variance, reconstruction_mse
 from repr_assets.metrics.separation import cluster_separation
 from repr_assets.metrics.spectrum import effective_rank
+from repr_assets.thresholds import MAJORITY_SHARE, RAW_PROBE
 
 INVARIANCE_MAX_ITEMS = 5_000
 COMBINED_AUGMENTATION = "all"
@@ -164,20 +170,10 @@ def _supervised(
     seed: int,
     embeddings: ds.Dataset | None,
 ) -> None:
-    labelled = np.array([label is not None for label in labels], dtype=bool)
-    if not labelled.any():
-        report.notes.append("no item is labelled: supervised metrics left out")
+    classes = _classes(report, labels)
+    if classes is None:
         return
-    names, y = np.unique(
-        np.array([lab for lab in labels if lab is not None], dtype=object).astype(str),
-        return_inverse=True,
-    )
-    if len(names) < 2:
-        report.notes.append(
-            f"every labelled item has the label {names[0]!r}: class-separation and probe "
-            "metrics need at least two classes"
-        )
-        return
+    labelled, y = classes
     Z_labelled, test_labelled = Z[labelled], test_mask[labelled]
     report.add("silhouette", silhouette(Z_labelled, y, seed=seed))
     report.add("davies_bouldin", davies_bouldin(Z_labelled, y))
@@ -187,8 +183,57 @@ def _supervised(
             report.add("cluster_separation", cluster_separation(embeddings))
         except ValueError as error:
             report.notes.append(str(error))
-    if len(np.unique(y[~test_labelled])) >= 2 and test_labelled.any():
+    if _probe_split(report, y, test_labelled):
         report.add("linear_probe_accuracy", linear_probe_accuracy(Z_labelled, y, test_labelled))
         report.add("knn_accuracy", knn_accuracy(Z_labelled, y, test_labelled, seed=seed))
-    else:
+
+
+def baseline_report(
+    X: np.ndarray, labels: Sequence[str | None], test_mask: np.ndarray, seed: int
+) -> EncoderReport:
+    """The baselines that relative floors are measured against (``repr_assets.thresholds``):
+    the majority-class share of the test items and the linear probe on the raw features
+    ``X`` ``(n, f)``. Empty, with a note, for a data set without two classes."""
+    report = EncoderReport()
+    classes = _classes(report, labels)
+    if classes is None:
+        return report
+    labelled, y = classes
+    test_labelled = test_mask[labelled]
+    if _probe_split(report, y, test_labelled):
+        report.add(MAJORITY_SHARE, majority_class_share(y, test_labelled))
+        report.add(RAW_PROBE, raw_probe_accuracy(X[labelled], y, test_labelled, seed))
+    return report
+
+
+def _classes(
+    report: EncoderReport, labels: Sequence[str | None]
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(labelled mask (n,), integer classes of the labelled items)``, or ``None`` with a
+    note when fewer than two classes are labelled."""
+    labelled = np.array([label is not None for label in labels], dtype=bool)
+    if not labelled.any():
+        report.notes.append("no item is labelled: supervised metrics left out")
+        return None
+    names, y = np.unique(
+        np.array([lab for lab in labels if lab is not None], dtype=object).astype(str),
+        return_inverse=True,
+    )
+    if len(names) < 2:
+        report.notes.append(
+            f"every labelled item has the label {names[0]!r}: class-separation and probe "
+            "metrics need at least two classes"
+        )
+        return None
+    return labelled, y
+
+
+def _probe_split(report: EncoderReport, y: np.ndarray, test: np.ndarray) -> bool:
+    """Whether the split lets a probe be trained (two classes) and scored (a test item)."""
+    if not test.any():
+        report.notes.append("no labelled test items: probes left out")
+        return False
+    if len(np.unique(y[~test])) < 2:
         report.notes.append("the training split holds fewer than two classes: probes left out")
+        return False
+    return True

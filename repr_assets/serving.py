@@ -10,11 +10,11 @@ table has never been published.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import duckdb
 import lancedb
+import pyarrow.compute as pc
 
 from repr_assets.stores.lance import LanceStore
 from repr_assets.stores.publications import (
@@ -24,7 +24,6 @@ from repr_assets.stores.publications import (
     record_publication,
 )
 from repr_assets.tables import embeddings_table
-from repr_assets.thresholds import QualityThresholds, check_thresholds
 
 SERVED_TAG = "served"
 
@@ -33,6 +32,18 @@ def served_version(table: lancedb.table.Table) -> int | None:
     """The version tagged ``served``, or ``None`` when the table was never published."""
     tags = table.tags.list()
     return int(tags[SERVED_TAG]["version"]) if SERVED_TAG in tags else None
+
+
+def model_version_of(table: lancedb.table.Table) -> str:
+    """The one model version that wrote every vector of ``table`` at its checked-out version."""
+    column = table.to_lance().to_table(columns=["model_version"]).column("model_version")
+    versions = pc.unique(column.drop_null()).to_pylist()
+    if len(versions) != 1:
+        raise ValueError(
+            f"table {table.name!r} holds vectors of {len(versions)} model versions, "
+            "so no one model wrote it: re-materialise its embeddings"
+        )
+    return str(versions[0])
 
 
 def open_served(store: LanceStore, name: str) -> lancedb.table.Table:
@@ -52,26 +63,38 @@ class PublishDecision:
     published: bool
     reason: str
 
+    @property
+    def served(self) -> int | None:
+        """The version searches read after the decision (``None``: never published)."""
+        return self.version if self.published else self.previous
 
-def publish_if_passed(
-    store: LanceStore,
-    name: str,
-    metrics: Mapping[str, float] | None,
-    thresholds: QualityThresholds,
-) -> PublishDecision:
-    """Move ``served`` to the newest version of ``name`` if ``metrics`` (the quality report
-    of the model version that wrote it) pass ``thresholds``; otherwise leave it."""
+
+def decide(newest: int, served: int | None, failed: list[str] | None) -> tuple[bool, str]:
+    """Whether to serve ``newest``, judged by the checks of the model that wrote it alone:
+    ``failed`` names its failed checks (``None``: it has no report yet). The model served
+    now plays no part: a good new model replaces a bad old one, and a bad new one never
+    replaces anything."""
+    never = (
+        "; nothing was ever served, so searches read the newest version" if served is None else ""
+    )
+    if failed is None:
+        return False, f"no quality report for its model yet{never}"
+    if failed:
+        return False, f"checks failed: {', '.join(failed)}{never}"
+    if served == newest:
+        return True, "already served"
+    return True, "checks passed" + (" (first publication)" if served is None else "")
+
+
+def publish_if_passed(store: LanceStore, name: str, failed: list[str] | None) -> PublishDecision:
+    """Move ``served`` to the newest version of ``name`` when its model passed its checks
+    (``failed`` empty), as ``decide`` says; otherwise leave the tag where it is."""
     table = store.open(name)
     newest, previous = table.version, served_version(table)
-    if metrics is None:
-        return PublishDecision(name, newest, previous, False, "no quality report for it yet")
-    failed = [o.check for o in check_thresholds(metrics, thresholds) if not o.passed]
-    if failed:
-        return PublishDecision(name, newest, previous, False, f"checks failed: {', '.join(failed)}")
-    if previous == newest:
-        return PublishDecision(name, newest, previous, True, "already served")
-    move_served(table, newest)
-    return PublishDecision(name, newest, previous, True, "checks passed")
+    published, reason = decide(newest, previous, failed)
+    if published and previous != newest:
+        move_served(table, newest)
+    return PublishDecision(name, newest, previous, published, reason)
 
 
 def move_served(table: lancedb.table.Table, version: int) -> None:

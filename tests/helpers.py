@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-# Every metric of INTERFACE.md's table, for a labelled data set.
+# Every metric of docs/interface.md's table, for a labelled data set.
 INTERFACE_METRICS = frozenset(
     {
         "silhouette",

@@ -19,6 +19,7 @@ INVARIANCE = {
     for suffix in ("", "_shift", "_rotation", "_noise")
 }
 FULL_REPORT = INTERFACE_METRICS | INVARIANCE
+BASELINES = {"majority_class_share", "linear_probe_accuracy"}
 
 
 def materialize(home) -> dg.ExecuteInProcessResult:
@@ -112,7 +113,11 @@ def test_full_report_is_written_for_both_encoders(two_runs):
         assert dataset == "digits" and run_id == first.run_id and version
         assert np.isfinite(value)
         by_encoder.setdefault(encoder, set()).add(metric)
-    assert by_encoder == {"pca": FULL_REPORT, "autoencoder": FULL_REPORT}
+    assert by_encoder == {
+        "pca": FULL_REPORT,
+        "autoencoder": FULL_REPORT,
+        "features": BASELINES,  # what the relative floors are measured against
+    }
 
 
 def test_quality_on_digits(two_runs):
@@ -122,23 +127,26 @@ def test_quality_on_digits(two_runs):
     assert probe["autoencoder"] >= 0.90
 
 
-def test_second_run_keeps_counts_and_history(two_runs):
+def test_a_second_run_with_nothing_new_keeps_tables_and_report(two_runs):
     _, first, (counts1, metrics1), second, (counts2, metrics2) = two_runs
     assert second.success
     assert counts2 == counts1
-    assert len(metrics2) == 2 * len(metrics1)
-    assert set(metrics1) <= set(metrics2)
-    assert {row[-1] for row in metrics2} == {first.run_id, second.run_id}
+    # Nothing changed, so the report is current: no row appended, the history as it was.
+    assert sorted(metrics2) == sorted(metrics1)
+    [event] = second.asset_materializations_for_node("digits__quality_report")
+    assert event.metadata["current"].value is True
+    assert event.metadata["reported_by_run"].value == first.run_id
+    assert event.metadata["metrics_written"].value == 0
+    # The checks are still evaluated, from the stored values.
+    assert {e.check_name for e in second.get_asset_check_evaluations() if e.passed} >= {
+        "pca_linear_probe_accuracy_at_least"
+    }
 
 
-def test_same_data_and_seed_give_the_same_model_versions(two_runs):
+def test_each_encoder_has_one_model_version(two_runs):
     *_, (_, metrics) = two_runs
-    runs_per_version: dict[tuple[str, str], set[str]] = {}
-    for _, encoder, version, _, _, run_id in metrics:
-        runs_per_version.setdefault((encoder, version), set()).add(run_id)
-    # One version per encoder, reported by both runs: the fit is deterministic.
-    assert sorted(e for e, _ in runs_per_version) == ["autoencoder", "pca"]
-    assert all(len(runs) == 2 for runs in runs_per_version.values())
+    versions = {(encoder, version) for _, encoder, version, *_ in metrics}
+    assert sorted(e for e, _ in versions) == ["autoencoder", "features", "pca"]
 
 
 def test_materialize_metadata_is_useful(two_runs):
@@ -155,7 +163,8 @@ def test_materialize_metadata_is_useful(two_runs):
     assert metadata["autoencoder_model"]["final_validation_loss"].value > 0
     assert len(metadata["pca_embeddings"]["preview"].value.records) == 5
     report = metadata["quality_report"]
-    assert report["metrics_written"].value == 2 * len(FULL_REPORT)
+    assert report["metrics_written"].value == 2 * len(FULL_REPORT) + len(BASELINES)
+    assert "raw-feature probe" in report["floors"].value
     table = report["metrics"].value
     assert [c.name for c in table.schema.columns] == ["metric", "pca", "autoencoder", "best"]
     assert {r.data["metric"] for r in table.records} == FULL_REPORT

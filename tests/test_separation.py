@@ -23,7 +23,7 @@ def _cosine_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _reference(Z: np.ndarray, labels: Sequence[str | None]) -> float:
-    """INTERFACE.md: mean over classes of (cosine distance from the class centroid to the
+    """docs/interface.md: mean over classes of (cosine distance from the class centroid to the
     nearest other centroid) / (mean cosine distance of the class's items to their centroid)."""
     Z = np.asarray(Z, dtype=np.float64)
     classes = sorted({label for label in labels if label is not None})

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import dagster as dg
 import duckdb
 import pytest
@@ -20,15 +18,12 @@ from tests.helpers import quick_run_config
 QUERIES = ["digits-0007", "digits-0100", "digits-1500"]
 
 
-def materialize(home, latent_dim: int, probe_floor: float) -> dg.ExecuteInProcessResult:
-    spec = dataclasses.replace(
-        DIGITS,
-        thresholds=dataclasses.replace(DIGITS.thresholds, min_linear_probe_accuracy=probe_floor),
-    )
+def materialize(home, latent_dim: int) -> dg.ExecuteInProcessResult:
+    """The digits graph, with digits' own floors, PCA at ``latent_dim`` components."""
     config = quick_run_config()
     config["ops"]["digits__pca_model"] = {"config": {"latent_dim": latent_dim}}
     return dg.materialize(
-        build_representation_assets(spec),
+        build_representation_assets(DIGITS),
         resources=build_resources(home),
         run_config=config,
         instance=dg.DagsterInstance.ephemeral(),
@@ -53,30 +48,38 @@ def published(tmp_path_factory):
     from repr_assets.home import Home
 
     home = Home.at(tmp_path_factory.mktemp("serving"))
-    first = materialize(home, latent_dim=16, probe_floor=0.5)
+    first = materialize(home, latent_dim=16)
     assert first.success
     return home, neighbours(home)
 
 
 @pytest.mark.slow
 def test_a_model_that_fails_its_checks_is_not_served(published, monkeypatch):
+    """The issue's reproduction: after a good run, a 1-component PCA fails every floor
+    (its served predecessor passes them all), and must not replace it."""
     home, before = published
     store = LanceStore(home.lancedb)
     served = served_version(store.open("digits_pca"))
-    # A new PCA model (8 components) against an impossible probe floor.
-    result = materialize(home, latent_dim=8, probe_floor=1.01)
+    result = materialize(home, latent_dim=1)
     failed = {e.check_name for e in result.get_asset_check_evaluations() if not e.passed}
-    assert "pca_linear_probe_accuracy_at_least" in failed
+    assert failed == {
+        "pca_linear_probe_accuracy_at_least",
+        "pca_effective_rank_at_least",
+        "pca_explained_variance_at_least",
+    }
     assert store.open("digits_pca").version > served  # the new embeddings were written
     assert served_version(store.open("digits_pca")) == served
     assert neighbours(home) == before
-    assert publications(home)[-2:] == [
-        ("pca", store.open("digits_pca").version, "hold"),
-        ("autoencoder", served_version(store.open("digits_autoencoder")), "hold"),
+    # The hold of the new PCA version is recorded; the unchanged autoencoder adds no row.
+    assert publications(home)[-1] == ("pca", store.open("digits_pca").version, "hold")
+    assert [row for row in publications(home) if row[0] == "autoencoder"] == [
+        ("autoencoder", served_version(store.open("digits_autoencoder")), "publish")
     ]
+    [event] = result.asset_materializations_for_node("digits__served_embeddings")
+    assert event.metadata["held_back"].value == ["pca"]
 
-    # The same model with an honest floor is served; rollback serves the first one again.
-    assert materialize(home, latent_dim=8, probe_floor=0.5).success
+    # A good new model is served; rollback serves the first one again.
+    assert materialize(home, latent_dim=8).success
     assert served_version(store.open("digits_pca")) == store.open("digits_pca").version
     assert neighbours(home) != before
     monkeypatch.setenv("REPR_ASSETS_HOME", str(home.root))

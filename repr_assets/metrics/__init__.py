@@ -1,1 +1,1 @@
-"""Quality metrics of an embedding, each a pure function of arrays (see INTERFACE.md)."""
+"""Quality metrics of an embedding, each a pure function of arrays (see docs/interface.md)."""

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
@@ -67,3 +70,36 @@ def knn_accuracy(
     test = test[seeded_sample(len(test), max_queries, seed)]
     predicted = knn_predict(Z[train], y[train], Z[test], k=k)
     return float((predicted == y[test]).mean())
+
+
+RAW_PROBE_MAX_TRAIN = 5_000
+RAW_PROBE_MAX_ITER = 300
+"""The baseline probe on the raw features reads every feature (4,096 for text, 784 for
+MNIST), so it is fitted on a seeded sample of at most this many training rows, with at
+most this many L-BFGS iterations: a yardstick for the codes' probe, not a model."""
+
+
+def majority_class_share(y: np.ndarray, test_mask: np.ndarray) -> float:
+    """Test accuracy of always answering the most frequent training class: chance level.
+
+    ``y``: ``(n,)`` integer labels; ``test_mask``: ``(n,)`` booleans. Ties between equally
+    frequent training classes go to the smallest label, as scikit-learn's
+    ``DummyClassifier(strategy="most_frequent")`` does.
+    """
+    majority = int(np.bincount(y[~test_mask]).argmax())
+    return float((y[test_mask] == majority).mean())
+
+
+def raw_probe_accuracy(X: np.ndarray, y: np.ndarray, test_mask: np.ndarray, seed: int) -> float:
+    """``linear_probe_accuracy`` of the raw features ``X`` ``(n, f)``, fitted on a seeded
+    sample of at most ``RAW_PROBE_MAX_TRAIN`` training rows and scored on every test row."""
+    train = np.flatnonzero(~test_mask)
+    train = train[seeded_sample(len(train), RAW_PROBE_MAX_TRAIN, seed)]
+    test = np.flatnonzero(test_mask)
+    rows = np.concatenate([train, test])
+    mask = np.zeros(len(rows), bool)
+    mask[len(train) :] = True
+    with warnings.catch_warnings():
+        # Stopping at the iteration cap is the point of the cap, not a problem to report.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return linear_probe_accuracy(X[rows], y[rows], mask, max_iter=RAW_PROBE_MAX_ITER)

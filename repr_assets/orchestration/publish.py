@@ -4,7 +4,6 @@ import json
 from collections.abc import Sequence
 
 import dagster as dg
-import duckdb as duckdb_module
 from dagster_duckdb import DuckDBResource
 
 from repr_assets.datasets import DatasetSpec
@@ -12,10 +11,8 @@ from repr_assets.orchestration.pool import STORE_POOL
 from repr_assets.orchestration.resources import LanceDBResource
 from repr_assets.orchestration.retry import IO_RETRY
 from repr_assets.orchestration.versions import report_code_version
-from repr_assets.search.raw import table_model_version
-from repr_assets.serving import SERVED_TAG, publish_if_passed
-from repr_assets.stores.publications import Publication, now, record_publication
-from repr_assets.tables import embeddings_table
+from repr_assets.pipeline.publish import publish_encoders
+from repr_assets.serving import SERVED_TAG
 
 
 def build_publish_asset(
@@ -43,67 +40,32 @@ def build_publish_asset(
     def served_embeddings(
         context: dg.AssetExecutionContext, lancedb: LanceDBResource, duckdb: DuckDBResource
     ) -> dg.MaterializeResult:
-        store = lancedb.get_store()
-        decisions = {}
         with duckdb.get_connection() as connection:
-            for encoder in encoders:
-                table = embeddings_table(name, encoder)
-                model = table_model_version(store, table)
-                metrics = _reported(connection, name, encoder, model)
-                decision = publish_if_passed(store, table, metrics, spec.thresholds)
-                action = "publish" if decision.published else "hold"
-                record_publication(
-                    connection,
-                    Publication(
-                        name,
-                        encoder,
-                        table,
-                        decision.version,
-                        model,
-                        action,
-                        decision.reason,
-                        context.run_id,
-                        now(),
-                    ),
-                )
-                log = context.log.info if decision.published else context.log.warning
-                served = decision.version if decision.published else decision.previous
-                log(
-                    f"{table}: {action} version {decision.version} ({decision.reason}); "
-                    f"served: {served}"
-                )
-                decisions[encoder] = (decision, served)
-        served_versions = {e: s for e, (_, s) in decisions.items()}
+            published = publish_encoders(spec, lancedb.get_store(), connection, context.run_id)
+        for item in published:
+            d = item.decision
+            log = context.log.info if d.published else context.log.warning
+            served = "never published" if d.served is None else f"served: {d.served}"
+            action = "publish" if d.published else "hold"
+            log(f"{d.table}: {action} version {d.version} ({d.reason}); {served}")
         return dg.MaterializeResult(
-            data_version=dg.DataVersion(json.dumps(served_versions, sort_keys=True)),
+            data_version=dg.DataVersion(
+                json.dumps({p.encoder: p.decision.served for p in published}, sort_keys=True)
+            ),
             metadata={
                 "served": dg.MetadataValue.md(
-                    "| encoder | newest | served | decision |\n|---|---|---|---|\n"
+                    "| encoder | model | newest | served | decision |\n|---|---|---|---|---|\n"
                     + "\n".join(
-                        f"| {e} | {d.version} | {s if s is not None else 'none'} | "
-                        f"{'published' if d.published else 'held back'}: {d.reason} |"
-                        for e, (d, s) in decisions.items()
+                        f"| {p.encoder} | {p.model_version} | {p.decision.version} | "
+                        f"{'none' if p.decision.served is None else p.decision.served} | "
+                        f"{'published' if p.decision.published else 'held back'}: "
+                        f"{p.decision.reason} |"
+                        for p in published
                     )
                 ),
-                "held_back": [e for e, (d, _) in decisions.items() if not d.published],
+                "held_back": [p.encoder for p in published if not p.decision.published],
+                "never_served": [p.encoder for p in published if p.decision.served is None],
             },
         )
 
     return served_embeddings
-
-
-def _reported(
-    connection: duckdb_module.DuckDBPyConnection, dataset: str, encoder: str, model: str
-) -> dict[str, float] | None:
-    """The newest value of each metric reported for this model version, if any."""
-    found = connection.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'quality_metrics'"
-    ).fetchone()
-    if not found or not found[0]:
-        return None
-    rows = connection.execute(
-        "SELECT metric, arg_max(value, computed_at) FROM quality_metrics "
-        "WHERE dataset = ? AND encoder = ? AND model_version = ? GROUP BY metric",
-        [dataset, encoder, model],
-    ).fetchall()
-    return {metric: float(value) for metric, value in rows} or None

@@ -10,11 +10,10 @@ the whole affected part of the graph stale before anything is rerun.
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from repr_assets.datasets import DatasetSpec
-from repr_assets.hashing import canonical_json, short_hash
+from repr_assets.hashing import canonical_json, package_version, short_hash
 
 SOURCE_FIELDS = (
     "source",
@@ -33,13 +32,6 @@ FEATURISER_FIELDS = (
     "max_categories",
     "seed",
 )
-
-
-def package_version() -> str:
-    try:
-        return version("repr-assets")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 def code_version(spec: DatasetSpec, *parts: Any) -> str:

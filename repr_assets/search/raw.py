@@ -12,10 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from repr_assets.datasets import DatasetSpec
-from repr_assets.serving import open_served
+from repr_assets.serving import model_version_of, open_served
 from repr_assets.stores.lance import LanceStore
 from repr_assets.stores.models import ModelStore
 from repr_assets.tables import embeddings_table
@@ -67,24 +66,12 @@ def encode_raw(
     has been fitted since.
     """
     features = featurise_raw(spec, raw, models)  # first: it names a bad raw item before any model
-    version = table_model_version(store, embeddings_table(spec.name, encoder_name))
     try:
+        version = model_version_of(open_served(store, embeddings_table(spec.name, encoder_name)))
         encoder, _ = models.load(spec.name, encoder_name, version)
-    except FileNotFoundError as error:
+    except (FileNotFoundError, ValueError) as error:
         raise RawQueryError(str(error)) from None
     return np.asarray(encoder.transform(features), dtype=np.float32)
-
-
-def table_model_version(store: LanceStore, table_name: str) -> str:
-    """The one model version that wrote every vector of ``table_name``."""
-    column = open_served(store, table_name).to_lance().to_table(columns=["model_version"])
-    versions = pc.unique(column.column("model_version").drop_null()).to_pylist()
-    if len(versions) != 1:
-        raise RawQueryError(
-            f"table {table_name!r} holds vectors of {len(versions)} model versions, "
-            "so there is no one model to encode a query with: re-materialise its embeddings"
-        )
-    return str(versions[0])
 
 
 def _item_batch(spec: DatasetSpec, raw: RawItem) -> pa.RecordBatch:

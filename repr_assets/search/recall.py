@@ -36,6 +36,7 @@ def search_recall(
     queries: int = 200,
     seed: int = 0,
     settings: IndexSettings = DEFAULT_INDEX_SETTINGS,
+    served: bool = True,
 ) -> float | None:
     """Recall@k of the path ``repr-assets search`` takes on the table, against exact search.
 
@@ -43,9 +44,10 @@ def search_recall(
     its id (leaving itself out), as ``repr-assets search --id`` does. When that path is
     exact, as for any table below ``settings.min_rows`` rows, the answer is 1.0 by
     construction and nothing is searched. ``None`` when the table has fewer than two
-    rows, so that no item has a neighbour.
+    rows, so that no item has a neighbour. ``served=False`` measures the newest version
+    (the one a quality report judges) instead of the served one.
     """
-    searcher = Searcher(store, table_name, settings=settings)
+    searcher = Searcher(store, table_name, settings=settings, served=served)
     if searcher.rows < 2:
         return None
     if searcher.path == "exact":
@@ -53,5 +55,5 @@ def search_recall(
     rng = np.random.default_rng(seed)
     positions = np.sort(rng.choice(searcher.rows, size=min(queries, searcher.rows), replace=False))
     item_ids = searcher.dataset.take(positions, columns=[KEY]).column(KEY).to_pylist()
-    exact = Searcher(store, table_name, exact=True, settings=settings)
+    exact = Searcher(store, table_name, exact=True, settings=settings, served=served)
     return recall_at_k(searcher.search_ids(item_ids, k), exact.search_ids(item_ids, k))

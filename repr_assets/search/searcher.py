@@ -55,7 +55,8 @@ class Searcher:
     makes) the ANN path reads nothing but the index and the rows it returns.
 
     ``where`` filters are ``(column, value)`` pairs, ANDed, matched by equality; a value
-    is data, cast to its column's type, never SQL.
+    is data, cast to its column's type, never SQL. ``served=False`` searches the table's
+    newest version instead of the served one.
     """
 
     def __init__(
@@ -65,9 +66,11 @@ class Searcher:
         *,
         exact: bool = False,
         settings: IndexSettings = DEFAULT_INDEX_SETTINGS,
+        served: bool = True,
     ) -> None:
-        # The served version: what passed its quality checks (see repr_assets.serving).
-        table = open_served(store, table_name)
+        # The served version, what passed its quality checks (see repr_assets.serving);
+        # the quality report scores the newest one, which it is about to judge.
+        table = open_served(store, table_name) if served else store.open(table_name)
         self.table_name = table_name
         # A snapshot: the cached matrix and the index queries all see this one version.
         self.dataset: lance.LanceDataset = table.to_lance()

@@ -59,3 +59,16 @@ def published_versions(
 
 def now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def last_publication(
+    connection: duckdb.DuckDBPyConnection, dataset: str, encoder: str
+) -> tuple[int, str] | None:
+    """``(table_version, action)`` of the newest decision recorded for the table."""
+    connection.execute(PUBLICATIONS_DDL)
+    row = connection.execute(
+        "SELECT table_version, action FROM publications WHERE dataset = ? AND "
+        "encoder = ? ORDER BY published_at DESC, rowid DESC LIMIT 1",
+        [dataset, encoder],
+    ).fetchone()
+    return None if row is None else (int(row[0]), str(row[1]))

@@ -104,6 +104,7 @@ def ensure_report_tables(connection: duckdb.DuckDBPyConnection) -> None:
     """Create ``quality_metrics`` and the views over it (``latest_quality``,
     ``quality_by_version``, ``quality_changes``) and the ``compare_model_versions`` macro."""
     connection.execute(QUALITY_METRICS_DDL)
+    connection.execute(REPORT_RUNS_DDL)
     for statement in (QUALITY_BY_VERSION_VIEW, LATEST_QUALITY_VIEW, QUALITY_CHANGES_VIEW):
         connection.execute(statement)
     connection.execute(COMPARE_MACRO)
@@ -111,12 +112,7 @@ def ensure_report_tables(connection: duckdb.DuckDBPyConnection) -> None:
 
 def append_metrics(connection: duckdb.DuckDBPyConnection, rows: Sequence[MetricValue]) -> int:
     """Append ``rows`` to ``quality_metrics`` in one transaction; refuse any non-finite value."""
-    for row in rows:
-        if not math.isfinite(row.value):
-            raise ValueError(
-                f"metric {row.metric!r} of {row.dataset}/{row.encoder} is {row.value}; "
-                "nothing was written"
-            )
+    _check_finite(rows)
     ensure_report_tables(connection)
     if not rows:
         return 0
@@ -131,6 +127,15 @@ def append_metrics(connection: duckdb.DuckDBPyConnection, rows: Sequence[MetricV
         connection.execute("ROLLBACK")
         raise
     return len(rows)
+
+
+def _check_finite(rows: Sequence[MetricValue]) -> None:
+    for row in rows:
+        if not math.isfinite(row.value):
+            raise ValueError(
+                f"metric {row.metric!r} of {row.dataset}/{row.encoder} is {row.value}; "
+                "nothing was written"
+            )
 
 
 def latest_metrics(
@@ -176,3 +181,82 @@ def _has_table(connection: duckdb.DuckDBPyConnection, name: str) -> bool:
         "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
     ).fetchone()
     return bool(found and found[0])
+
+
+REPORT_RUNS_DDL = """
+CREATE TABLE IF NOT EXISTS report_runs (
+    dataset      VARCHAR   NOT NULL,
+    report_key   VARCHAR   NOT NULL,  -- what the report read: tables, models, settings
+    run_id       VARCHAR   NOT NULL,
+    computed_at  TIMESTAMP NOT NULL
+)
+"""
+
+
+@dataclass(frozen=True)
+class ReportRun:
+    dataset: str
+    report_key: str
+    run_id: str
+    computed_at: datetime
+
+
+def record_report(
+    connection: duckdb.DuckDBPyConnection, run: ReportRun, rows: Sequence[MetricValue]
+) -> int:
+    """Append a report's metric ``rows`` and its ``report_runs`` row in one transaction."""
+    _check_finite(rows)
+    ensure_report_tables(connection)
+    connection.execute("BEGIN TRANSACTION")
+    try:
+        if rows:
+            connection.executemany(
+                "INSERT INTO quality_metrics VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [astuple(row) for row in rows],
+            )
+        connection.execute("INSERT INTO report_runs VALUES (?, ?, ?, ?)", astuple(run))
+        connection.execute("COMMIT")
+    except Exception:
+        connection.execute("ROLLBACK")
+        raise
+    return len(rows)
+
+
+def last_report(connection: duckdb.DuckDBPyConnection, dataset: str) -> ReportRun | None:
+    """The newest report computed for ``dataset``, if any."""
+    if not _has_table(connection, "report_runs"):
+        return None
+    row = connection.execute(
+        "SELECT * FROM report_runs WHERE dataset = ? ORDER BY computed_at DESC LIMIT 1",
+        [dataset],
+    ).fetchone()
+    return None if row is None else ReportRun(*row)
+
+
+def reported_values(
+    connection: duckdb.DuckDBPyConnection, dataset: str, run_id: str
+) -> dict[str, dict[str, float]]:
+    """``{encoder: {metric: value}}`` as the report of ``run_id`` wrote them."""
+    rows = connection.execute(
+        "SELECT encoder, metric, value FROM quality_metrics WHERE dataset = ? AND run_id = ? "
+        "ORDER BY encoder, metric",
+        [dataset, run_id],
+    ).fetchall()
+    values: dict[str, dict[str, float]] = {}
+    for encoder, metric, value in rows:
+        values.setdefault(encoder, {})[metric] = float(value)
+    return values
+
+
+def latest_report_of_model(
+    connection: duckdb.DuckDBPyConnection, dataset: str, encoder: str, model_version: str
+) -> str | None:
+    """The run id of the newest report that scored ``model_version`` of ``encoder``."""
+    if not _has_table(connection, "quality_metrics"):
+        return None
+    row = connection.execute(
+        "SELECT arg_max(run_id, computed_at) FROM quality_metrics "
+        "WHERE dataset = ? AND encoder = ? AND model_version = ?",
+        [dataset, encoder, model_version],
+    ).fetchone()
+    return None if row is None or row[0] is None else str(row[0])

@@ -1,0 +1,86 @@
+"""Safe publish, as one step: each encoder's newest embeddings are served only when the
+model that wrote them passed its checks in its quality report.
+
+The decision reads the model version of the table's newest version (not of the version
+served now), the newest report of that model, and the floors of the data set measured
+against that report's baselines. A decision that moves the tag, or holds back a version
+not held back before, is a row of the DuckDB table ``publications``; a run that changes
+nothing adds none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from repr_assets.datasets import DatasetSpec
+from repr_assets.serving import PublishDecision, model_version_of, publish_if_passed
+from repr_assets.stores.lance import LanceStore
+from repr_assets.stores.publications import (
+    Publication,
+    last_publication,
+    now,
+    record_publication,
+)
+from repr_assets.stores.reports import latest_report_of_model, reported_values
+from repr_assets.tables import embeddings_table
+from repr_assets.thresholds import (
+    BASELINE_ENCODER,
+    check_thresholds,
+    failed_checks,
+    resolve_floors,
+)
+
+
+@dataclass(frozen=True)
+class EncoderPublication:
+    encoder: str
+    model_version: str
+    decision: PublishDecision
+
+
+def failed_checks_of(
+    connection: duckdb.DuckDBPyConnection, spec: DatasetSpec, encoder: str, model_version: str
+) -> list[str] | None:
+    """The checks that ``model_version`` of ``encoder`` failed in its newest report, judged
+    by the floors of ``spec`` against that report's baselines; ``None`` when no report
+    scored that model yet."""
+    run_id = latest_report_of_model(connection, spec.name, encoder, model_version)
+    if run_id is None:
+        return None
+    values = reported_values(connection, spec.name, run_id)
+    floors = resolve_floors(spec.thresholds, values.get(BASELINE_ENCODER, {}))
+    return failed_checks(check_thresholds(values.get(encoder, {}), floors))
+
+
+def publish_encoders(
+    spec: DatasetSpec, store: LanceStore, connection: duckdb.DuckDBPyConnection, run_id: str
+) -> list[EncoderPublication]:
+    """Decide, and record, the publication of every encoder's table of ``spec``."""
+    published = []
+    for encoder in spec.encoders:
+        table = embeddings_table(spec.name, encoder)
+        model = model_version_of(store.open(table))  # the newest version's model
+        decision = publish_if_passed(
+            store, table, failed_checks_of(connection, spec, encoder, model)
+        )
+        action = "publish" if decision.published else "hold"
+        last = last_publication(connection, spec.name, encoder)
+        if last is None or last[:2] != (decision.version, action):
+            record_publication(
+                connection,
+                Publication(
+                    spec.name,
+                    encoder,
+                    table,
+                    decision.version,
+                    model,
+                    action,
+                    decision.reason,
+                    run_id,
+                    now(),
+                ),
+            )
+        published.append(EncoderPublication(encoder, model, decision))
+    return published

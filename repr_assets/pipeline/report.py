@@ -1,0 +1,243 @@
+"""The quality report of a data set, as one step: every metric per encoder, the baselines
+its floors are measured against, and each encoder's checks.
+
+A report is recomputed only when something it reads changed: the features, an encoder's
+model or embeddings, or the report's settings (``report_key``). Otherwise the step says
+the report is current and hands back the stored values, appending nothing, so that an
+hourly run with nothing new leaves the history as it was.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import duckdb
+import numpy as np
+
+from repr_assets.augment import drop_words
+from repr_assets.datasets import DatasetSpec
+from repr_assets.embed import read_texts
+from repr_assets.encoders.registry import encoder_kind
+from repr_assets.features import FeatureMatrix, load_features, load_vectors
+from repr_assets.figures import map_points, query_neighbours
+from repr_assets.hashing import canonical_json, package_version, short_hash
+from repr_assets.holdout import stratified_test_mask
+from repr_assets.memory import release_free_memory
+from repr_assets.plots import embedding_map_png, neighbour_grid_png
+from repr_assets.quality import EncoderReport, add_code_metrics, add_input_metrics, baseline_report
+from repr_assets.search import search_recall
+from repr_assets.stores.lance import LanceStore
+from repr_assets.stores.models import FEATURISER, ModelStore
+from repr_assets.stores.reports import (
+    MetricValue,
+    ReportRun,
+    last_report,
+    record_report,
+    reported_values,
+)
+from repr_assets.tables import embeddings_table, features_table, items_table
+from repr_assets.thresholds import (
+    BASELINE_ENCODER,
+    Floor,
+    ThresholdOutcome,
+    check_thresholds,
+    resolve_floors,
+)
+
+GRID_QUERIES = 6
+GRID_NEIGHBOURS = 7
+# Spec fields that change neither what is measured nor how it is judged.
+NOT_REPORT_SETTINGS = ("owners", "description", "embed_shards")
+
+Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
+
+
+@dataclass
+class QualityReport:
+    """What a report step found. ``current``: nothing changed since the report of
+    ``run_id``, whose values these are, so nothing was recomputed or written."""
+
+    current: bool
+    run_id: str
+    values: dict[str, dict[str, float]]
+    baselines: dict[str, float]
+    floors: dict[str, Floor]
+    versions: dict[str, str]
+    notes: list[str] = field(default_factory=list)
+    test_items: int = 0
+    rows_written: int = 0
+    figures: dict[str, bytes] = field(default_factory=dict)
+
+    def outcomes(self, encoder: str) -> list[ThresholdOutcome]:
+        return check_thresholds(self.values.get(encoder, {}), self.floors)
+
+
+def report_key(spec: DatasetSpec, store: LanceStore, models: ModelStore) -> str:
+    """A hash of everything a report reads: the features and each encoder's model and
+    embeddings (their versions), and the report's settings."""
+    settings = {k: v for k, v in dataclasses.asdict(spec).items() if k not in NOT_REPORT_SETTINGS}
+    read = {
+        "features": [store.open(features_table(spec.name)).version],
+        "featuriser": models.latest_version(spec.name, FEATURISER),
+        **{
+            encoder: [
+                models.latest_version(spec.name, encoder),
+                store.open(embeddings_table(spec.name, encoder)).version,
+            ]
+            for encoder in spec.encoders
+        },
+    }
+    return short_hash(package_version(), canonical_json(settings), canonical_json(read))
+
+
+def run_quality_report(
+    spec: DatasetSpec, store: LanceStore, models: ModelStore, connect: Connect, run_id: str
+) -> QualityReport:
+    """The report of ``spec``'s encoders: computed and appended to ``quality_metrics``
+    when what it reads changed since the last one, else that one's values."""
+    key = report_key(spec, store, models)
+    with connect() as connection:
+        last = last_report(connection, spec.name)
+        if last is not None and last.report_key == key:
+            return _stored_report(spec, connection, last.run_id)
+    report = _compute(spec, store, models, run_id)
+    computed_at = datetime.now(UTC).replace(tzinfo=None)
+    featuriser = models.latest_version(spec.name, FEATURISER)
+    rows = [
+        MetricValue(spec.name, encoder, version, metric, value, run_id, computed_at)
+        for encoder, version in [(BASELINE_ENCODER, featuriser), *report.versions.items()]
+        for metric, value in (
+            report.baselines if encoder == BASELINE_ENCODER else report.values[encoder]
+        ).items()
+    ]
+    with connect() as connection:
+        report.rows_written = record_report(
+            connection, ReportRun(spec.name, key, run_id, computed_at), rows
+        )
+    return report
+
+
+def _stored_report(
+    spec: DatasetSpec, connection: duckdb.DuckDBPyConnection, run_id: str
+) -> QualityReport:
+    values = reported_values(connection, spec.name, run_id)
+    baselines = values.pop(BASELINE_ENCODER, {})
+    rows = connection.execute(
+        "SELECT DISTINCT encoder, model_version FROM quality_metrics "
+        "WHERE dataset = ? AND run_id = ?",
+        [spec.name, run_id],
+    ).fetchall()
+    return QualityReport(
+        current=True,
+        run_id=run_id,
+        values={encoder: values.get(encoder, {}) for encoder in spec.encoders},
+        baselines=baselines,
+        floors=resolve_floors(spec.thresholds, baselines),
+        versions={str(e): str(v) for e, v in rows if e != BASELINE_ENCODER},
+    )
+
+
+def _compute(
+    spec: DatasetSpec, store: LanceStore, models: ModelStore, run_id: str
+) -> QualityReport:
+    name, encoders = spec.name, spec.encoders
+    augmentations = models.load_featuriser(name)[0].augmentations()
+    data = load_features(store, name)
+    item_ids, labels = data.item_ids, data.labels
+    test_mask = stratified_test_mask(item_ids, labels, seed=spec.seed)
+    baselines = baseline_report(data.X, labels, test_mask, spec.seed)
+    reports = {encoder: EncoderReport() for encoder in encoders}
+    versions: dict[str, str] = {}
+    texts: np.ndarray | None = None
+    # First pass: the metrics that read the features. They are freed before the second
+    # pass (probes, searches, plots): 256 MiB at a million items of 64 features.
+    for encoder_name in encoders:
+        encoder, saved = models.load(name, encoder_name)
+        versions[encoder_name] = saved.version
+        codes = _codes(store, name, encoder_name, item_ids)
+        reads_text = encoder_kind(encoder_name).reads == "text"
+        if reads_text and texts is None:
+            texts = read_texts(store, name, item_ids)
+        add_input_metrics(
+            reports[encoder_name],
+            encoder,
+            data.X,
+            codes.X,
+            test_mask,
+            spec.seed,
+            augmentations={"all": drop_words()} if reads_text else augmentations,
+            inputs=texts if reads_text else None,
+        )
+        del encoder, codes
+    del data, texts
+    release_free_memory()
+    maps = {}
+    figures: dict[str, bytes] = {}
+    for encoder_name in encoders:
+        table = embeddings_table(name, encoder_name)
+        codes = _codes(store, name, encoder_name, item_ids)
+        report = reports[encoder_name]
+        add_code_metrics(
+            report, codes.X, labels, test_mask, spec.seed, embeddings=store.open(table).to_lance()
+        )
+        # The newest version, which this report scores, not the one served until now.
+        recall = search_recall(store, table, k=10, queries=200, seed=spec.seed, served=False)
+        if recall is not None:
+            report.add("recall_at_10", recall)
+        maps[encoder_name] = map_points(codes.X, codes.labels, spec.seed)
+        if spec.modality == "image":
+            grid = _neighbour_grid(store, name, codes, test_mask, spec.seed)
+            figures[f"neighbours_{encoder_name}"] = grid
+        del codes  # before the next encoder's codes are read, not after
+    figures = {"embedding_map": embedding_map_png(maps), **figures}
+    # The baselines' notes (no labels, one class) are the encoders' own: not repeated.
+    notes = [f"{e}: {note}" for e, report in reports.items() for note in report.notes]
+    return QualityReport(
+        current=False,
+        run_id=run_id,
+        values={e: report.values for e, report in reports.items()},
+        baselines=baselines.values,
+        floors=resolve_floors(spec.thresholds, baselines.values),
+        versions=versions,
+        notes=notes,
+        test_items=int(test_mask.sum()),
+        figures=figures,
+    )
+
+
+def _neighbour_grid(
+    store: LanceStore, dataset: str, codes: FeatureMatrix, test_mask: np.ndarray, seed: int
+) -> bytes:
+    candidates = np.flatnonzero(test_mask) if test_mask.any() else np.arange(len(codes.X))
+    queries, neighbours = query_neighbours(codes.X, candidates, GRID_QUERIES, GRID_NEIGHBOURS, seed)
+    wanted = {codes.item_ids[i] for i in [*queries, *neighbours.ravel()]}
+    images = store.take(items_table(dataset), sorted(wanted), columns=["item_id", "image"])
+    image_of = dict(
+        zip(images.column("item_id").to_pylist(), images.column("image").to_pylist(), strict=True)
+    )
+    rows = [
+        (
+            image_of[codes.item_ids[q]],
+            codes.labels[q],
+            [(image_of[codes.item_ids[n]], codes.labels[n]) for n in row],
+        )
+        for q, row in zip(queries, neighbours, strict=True)
+    ]
+    return neighbour_grid_png(rows, "query (blue) and nearest neighbours: green = same label")
+
+
+def _codes(store: LanceStore, dataset: str, encoder: str, item_ids: list[str]) -> FeatureMatrix:
+    """The encoder's embeddings, in the features' item order (checked)."""
+    codes = load_vectors(store, embeddings_table(dataset, encoder))
+    if codes.item_ids != item_ids:
+        raise ValueError(
+            f"the {encoder} embeddings do not cover the same items as the features "
+            f"({len(codes.item_ids)} vs {len(item_ids)} rows): "
+            f"materialise {encoder}_embeddings again"
+        )
+    # Equal lists, so one serves both (75 MiB of strings at a million items).
+    return dataclasses.replace(codes, item_ids=item_ids)

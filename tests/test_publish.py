@@ -1,0 +1,175 @@
+"""Safe publish judges the model that wrote the version being published, nothing else.
+
+Every case is built so that judging the wrong model (the one served now) gives the other
+answer: a served model that passes beside a newest one that fails, and the reverse.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from repr_assets.datasets import DatasetSpec
+from repr_assets.embed import embedding_schema
+from repr_assets.items import vector_array
+from repr_assets.pipeline.publish import publish_encoders
+from repr_assets.serving import decide, move_served, served_version
+from repr_assets.stores.lance import LanceStore
+from repr_assets.stores.reports import MetricValue, append_metrics
+from repr_assets.thresholds import BASELINE_ENCODER, MAJORITY_SHARE, RAW_PROBE, QualityThresholds
+
+GOOD = {"linear_probe_accuracy": 0.9, "effective_rank": 6.0, "explained_variance": 0.7}
+BAD = {"linear_probe_accuracy": 0.15, "effective_rank": 1.0, "explained_variance": 0.1}
+BASELINES = {MAJORITY_SHARE: 0.1, RAW_PROBE: 0.95}  # relative probe floor: 0.665
+
+
+# --- the decision alone, as a plain truth table ---------------------------------------
+
+
+def expected(served: int | None, newest: int, failed: list[str] | None) -> bool:
+    """Serve the newest version exactly when its own model has a report and passed it."""
+    return failed is not None and not failed
+
+
+@given(
+    newest=st.integers(2, 50),
+    served=st.one_of(st.none(), st.just("older"), st.just("newest")),
+    failed=st.one_of(st.none(), st.just([]), st.just(["effective_rank_at_least"])),
+)
+def test_the_decision_follows_the_newest_models_checks_alone(newest, served, failed):
+    served_at = {None: None, "older": newest - 1, "newest": newest}[served]
+    published, reason = decide(newest, served_at, failed)
+    assert published == expected(served_at, newest, failed)
+    # When nothing was ever served and nothing is now, the reason says so.
+    assert ("nothing was ever served" in reason) == (served_at is None and not published)
+    if failed:
+        assert "effective_rank_at_least" in reason
+
+
+# --- the step, on a real LanceDB table and a real DuckDB report -------------------------
+
+
+def write_version(store: LanceStore, model: str, rows: int = 30) -> int:
+    """A new version of ``d_pca`` written by ``model``; its table version."""
+    vectors = np.random.default_rng(len(model)).normal(size=(rows, 4)).astype(np.float32)
+    batch = pa.RecordBatch.from_arrays(
+        [
+            pa.array([f"i{k:03d}" for k in range(rows)]),
+            pa.array([str(k % 3) for k in range(rows)]),
+            pa.nulls(rows, pa.string()),
+            vector_array(vectors),
+            pa.array([model] * rows),
+            pa.array(["run"] * rows),
+        ],
+        schema=embedding_schema(4),
+    )
+    return store.replace("d_pca", embedding_schema(4), [batch]).version
+
+
+def report(path, model: str, values: dict[str, float], minute: int, baselines: bool) -> None:
+    at = datetime(2026, 1, 1) + timedelta(minutes=minute)
+    run = f"report-{model}-{minute}"
+    rows = [MetricValue("d", "pca", model, k, v, run, at) for k, v in values.items()]
+    if baselines:
+        rows += [
+            MetricValue("d", BASELINE_ENCODER, "f", k, v, run, at) for k, v in BASELINES.items()
+        ]
+    with duckdb.connect(str(path)) as connection:
+        append_metrics(connection, rows)
+
+
+def publish(store: LanceStore, path, spec: DatasetSpec):
+    with duckdb.connect(str(path)) as connection:
+        (result,) = publish_encoders(spec, store, connection, "this-run")
+        recorded = connection.execute(
+            "SELECT table_version, model_version, action FROM publications"
+        ).fetchall()
+    return result, recorded
+
+
+RELATIVE = DatasetSpec(name="d", modality="tabular", encoders=("pca",))
+ABSOLUTE = DatasetSpec(
+    name="d",
+    modality="tabular",
+    encoders=("pca",),
+    thresholds=QualityThresholds(min_linear_probe_accuracy=0.5),
+)
+CASES = {
+    # name: (served model's values or None (nothing served), newest model's values or None
+    # (no report), whether the newest is served afterwards)
+    "first publication, passing": (None, GOOD, True),
+    "first publication, failing": (None, BAD, False),
+    "served passes, newest fails": (GOOD, BAD, False),
+    "served fails, newest passes": (BAD, GOOD, True),
+    "both pass": (GOOD, GOOD, True),
+    "no report for the newest model": (GOOD, None, False),
+}
+
+
+@pytest.mark.parametrize("spec", [RELATIVE, ABSOLUTE], ids=["relative floors", "absolute"])
+@pytest.mark.parametrize("case", list(CASES))
+def test_publish_serves_the_newest_version_only_when_its_model_passed(tmp_path, case, spec):
+    served_values, newest_values, serves_newest = CASES[case]
+    store, reports = LanceStore(tmp_path / "lancedb"), tmp_path / "reports.duckdb"
+    with_baselines = spec is RELATIVE
+    before = None
+    if served_values is not None:
+        before = write_version(store, "old-model")
+        report(reports, "old-model", served_values, 0, with_baselines)
+        move_served(store.open("d_pca"), before)
+    newest = write_version(store, "new-model")
+    if newest_values is not None:
+        report(reports, "new-model", newest_values, 5, with_baselines)
+
+    result, recorded = publish(store, reports, spec)
+
+    assert result.model_version == "new-model"
+    assert result.decision.published is serves_newest
+    after = served_version(store.open("d_pca"))
+    assert after == (newest if serves_newest else before)
+    assert recorded == [(newest, "new-model", "publish" if serves_newest else "hold")]
+    if after is None:
+        assert "nothing was ever served" in result.decision.reason
+
+
+def test_a_second_publish_of_the_same_decision_records_nothing(tmp_path):
+    store, reports = LanceStore(tmp_path / "lancedb"), tmp_path / "reports.duckdb"
+    write_version(store, "m")
+    report(reports, "m", GOOD, 0, baselines=True)
+    _, first = publish(store, reports, RELATIVE)
+    result, again = publish(store, reports, RELATIVE)
+    assert result.decision.reason == "already served"
+    assert again == first  # one row, not one per run
+    write_version(store, "bad")
+    report(reports, "bad", BAD, 1, baselines=True)
+    _, held = publish(store, reports, RELATIVE)
+    _, held_again = publish(store, reports, RELATIVE)
+    assert [action for *_, action in held_again] == ["publish", "hold"]
+    assert held_again == held
+
+
+def test_relative_floor_uses_the_newest_reports_own_baselines(tmp_path):
+    """0.6 passes against a raw probe of 0.8 (floor 0.56), fails against 0.95 (0.665)."""
+    store, reports = LanceStore(tmp_path / "lancedb"), tmp_path / "reports.duckdb"
+    write_version(store, "m")
+    values = {**GOOD, "linear_probe_accuracy": 0.6}
+    report(reports, "m", values, 0, baselines=True)  # raw probe 0.95: fails
+    result, _ = publish(store, reports, RELATIVE)
+    assert not result.decision.published
+    assert "linear_probe_accuracy_at_least" in result.decision.reason
+    at = datetime(2026, 1, 1, 1)
+    with duckdb.connect(str(reports)) as connection:
+        append_metrics(
+            connection,
+            [MetricValue("d", "pca", "m", k, v, "later", at) for k, v in values.items()]
+            + [MetricValue("d", BASELINE_ENCODER, "f", RAW_PROBE, 0.8, "later", at)]
+            + [MetricValue("d", BASELINE_ENCODER, "f", MAJORITY_SHARE, 0.1, "later", at)],
+        )
+    result, _ = publish(store, reports, RELATIVE)
+    assert result.decision.published
