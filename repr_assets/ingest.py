@@ -19,7 +19,10 @@ from repr_assets.vectorise import Progress
 
 @dataclass
 class IngestResult:
-    """What one ingest did. ``total_items`` counts the table after it."""
+    """What one ingest did, every entry of the source counted once:
+    ``entries == new_items + already_ingested + duplicates_dropped + len(quarantined)
+    + set_aside_before``. ``not_items`` counts the files that are no items of the source
+    (by suffix); ``total_items`` counts the table after the ingest."""
 
     table: str
     source: str
@@ -27,8 +30,36 @@ class IngestResult:
     already_ingested: int = 0
     duplicates_dropped: int = 0
     quarantined: list[Quarantined] = field(default_factory=list)
+    set_aside_before: int = 0
+    not_items: dict[str, int] = field(default_factory=dict)
     total_items: int = 0
     version: int | None = None
+
+    @property
+    def entries(self) -> int:
+        return (
+            self.new_items
+            + self.already_ingested
+            + self.duplicates_dropped
+            + len(self.quarantined)
+            + self.set_aside_before
+        )
+
+    def summary(self) -> str:
+        """One line: where each entry went."""
+        line = (
+            f"{self.source}: {self.entries:,} entries read: {self.new_items:,} new, "
+            f"{self.already_ingested:,} ingested before, {self.duplicates_dropped:,} "
+            f"duplicates dropped, {len(self.quarantined):,} set aside"
+        )
+        if self.set_aside_before:
+            line += f", {self.set_aside_before:,} set aside before"
+        if self.not_items:
+            skipped = ", ".join(f"{n:,} {suffix}" for suffix, n in sorted(self.not_items.items()))
+            line += (
+                f"; {sum(self.not_items.values()):,} files that are not items skipped ({skipped})"
+            )
+        return line
 
 
 def known_item_refs(store: LanceStore, dataset: str) -> frozenset[str]:
@@ -77,6 +108,11 @@ def ingest_items(
     def new_batches() -> Iterator[pa.RecordBatch]:
         for read in source.read(batch_size, known_refs=skip):
             result.quarantined += read.quarantined
+            before = sum(ref in skip_refs for ref in read.skipped)
+            result.set_aside_before += before
+            result.already_ingested += len(read.skipped) - before
+            for suffix, count in read.not_items.items():
+                result.not_items[suffix] = result.not_items.get(suffix, 0) + count
             keep = []
             ids = read.items.column("item_id")
             known = np.zeros(len(ids), bool) if existing is None else existing.contains(ids)
@@ -96,6 +132,8 @@ def ingest_items(
                     progress(result.new_items, 0)
 
     write = store.insert_new(table, source.schema, new_batches())
+    if progress is not None:
+        progress(result.new_items, result.new_items)  # the last line gives the final count
     if write is None and existing is None:
         examples = "; ".join(f"{q.ref}: {q.reason}" for q in result.quarantined[:3])
         raise SourceError(

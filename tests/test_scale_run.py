@@ -58,7 +58,10 @@ def test_a_tiny_scale_run_writes_every_metric(scale_run: ModuleType, tmp_path: P
     # Steps are sampled every 0.2 s: at 600 rows only the longer ones are sure to be seen.
     assert {"model", "quality_report"} <= set(steps)
     assert all(0 < float(start) <= float(peak) for _, start, peak in steps.values())
-    assert result["ingest"] == ["items: 600 new, 600 in all, 0 duplicates dropped"]
+    [ingest] = result["ingest"]
+    assert ingest.endswith(
+        "600 entries read: 600 new, 0 ingested before, 0 duplicates dropped, 0 set aside"
+    )
     assert result["peak_rss_mib"] > 0
-    assert set(result["metrics"]) == {"pca"}
+    assert set(result["metrics"]) == {"pca", "features"}  # and the raw features' baselines
     assert set(result["metrics"]["pca"]) == INTERFACE_METRICS

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import warnings
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,7 +24,9 @@ class ImageFeaturiser:
     """Featurise image items into ``(n, size * size)`` float32 rows in [0, 1].
 
     Images are decoded with Pillow, converted to 8-bit grey scale and resized to ``size``
-    x ``size`` with a bilinear filter when they are not that size already. Grey PNGs in
+    x ``size`` with a bilinear filter when they are not that size already. Transparent
+    pixels are composited on ``BACKGROUND`` (white), never read as the black that their
+    colour channels often hold. Grey PNGs in
     the layout IDX ingest writes are read with zlib alone (``repr_assets.png``).
     It has no fitted state, so its version is a hash of its parameters.
     """
@@ -74,10 +77,32 @@ class ImageFeaturiser:
         if pixels is not None and pixels.shape == (self.size, self.size):
             return pixels
         try:
-            with Image.open(io.BytesIO(data)) as image:
-                grey = image.convert("L")
+            with warnings.catch_warnings():
+                # Pillow's advice on palettes and EXIF is not for our users' terminals.
+                warnings.simplefilter("ignore")
+                with Image.open(io.BytesIO(data)) as image:
+                    grey = grey_on_background(image)
+        except Image.UnidentifiedImageError:
+            raise ValueError(
+                f"item {item_id!r}: cannot decode its image: not an image format Pillow reads"
+            ) from None
         except (OSError, ValueError, Image.DecompressionBombError) as error:
             raise ValueError(f"item {item_id!r}: cannot decode its image ({error})") from error
         if grey.size != (self.size, self.size):
             grey = grey.resize((self.size, self.size), Image.Resampling.BILINEAR)
         return np.asarray(grey, dtype=np.float32)
+
+
+BACKGROUND = 255
+"""The grey level that transparent pixels are composited on: white, as images with an
+alpha channel (icons, cut-outs) are drawn for a light page."""
+
+
+def grey_on_background(image: Image.Image) -> Image.Image:
+    """``image`` in 8-bit grey scale, its transparency composited on ``BACKGROUND``."""
+    transparent = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+    if not transparent:
+        return image.convert("L")
+    rgba = image.convert("RGBA")
+    page = Image.new("RGBA", rgba.size, (BACKGROUND, BACKGROUND, BACKGROUND, 255))
+    return Image.alpha_composite(page, rgba).convert("L")

@@ -15,19 +15,18 @@ from dagster_duckdb import DuckDBResource
 
 from repr_assets.datasets import DatasetSpec
 from repr_assets.embed import read_texts
-from repr_assets.encoders.registry import EncoderKind, check_encoders, encoder_kind
+from repr_assets.encoders.registry import (
+    EncoderKind,
+    check_encoders,
+    effective_defaults,
+    encoder_kind,
+)
 from repr_assets.features import featurise_items, load_features
 from repr_assets.hashing import canonical_json, model_version
 from repr_assets.holdout import stratified_test_mask
-from repr_assets.ingest import ingest_items
-from repr_assets.integrity import distinct_labels
 from repr_assets.orchestration import metadata
 from repr_assets.orchestration.checks import build_embedding_checks
-from repr_assets.orchestration.config import (
-    FeaturesConfig,
-    encoder_config_schema,
-    encoder_params,
-)
+from repr_assets.orchestration.config import FeaturesConfig, encoder_config_schema, encoder_params
 from repr_assets.orchestration.embeddings import build_embeddings_asset
 from repr_assets.orchestration.pool import STORE_POOL
 from repr_assets.orchestration.progress import epoch_logger, read_logger, row_logger
@@ -39,12 +38,12 @@ from repr_assets.orchestration.versions import (
     features_code_version,
     source_code_version,
 )
-from repr_assets.plots import image_grid_png, loss_curve_png, scree_png
+from repr_assets.pipeline.ingest import ingest
+from repr_assets.plots import loss_curve_png, scree_png
 from repr_assets.quality import COMBINED_AUGMENTATION
 from repr_assets.refit import reusable_fit
 from repr_assets.stores.model_records import record_model
 from repr_assets.stores.models import FEATURISER, ModelStore, SavedModel
-from repr_assets.stores.quarantine import quarantined_refs, record_quarantined
 from repr_assets.tables import embeddings_table, features_table, items_table
 
 
@@ -85,40 +84,13 @@ def build_representation_assets(
         context: dg.AssetExecutionContext, lancedb: LanceDBResource, duckdb: DuckDBResource
     ) -> dg.MaterializeResult:
         store = lancedb.get_store()
-        with duckdb.get_connection() as connection:
-            set_aside_before = quarantined_refs(connection, name)
-        result = ingest_items(
-            spec, store, skip_refs=set_aside_before, progress=read_logger(context)
-        )
-        with duckdb.get_connection() as connection:
-            record_quarantined(connection, name, result.source, result.quarantined, context.run_id)
-        context.log.info(
-            f"{result.source}: {result.new_items} new items, {result.already_ingested} "
-            f"ingested before, {result.duplicates_dropped} duplicates dropped, "
-            f"{len(result.quarantined)} set aside"
-        )
+        result = ingest(spec, store, duckdb.get_connection, context.run_id, read_logger(context))
+        context.log.info(result.summary())
         for item in result.quarantined[:20]:
             context.log.warning(f"quarantined {item.ref}: {item.reason}")
-        head = store.head(result.table, 16)
-        extra = {}
-        if "image" in head.column_names:
-            png = image_grid_png(head.column("image").to_pylist(), head.column("label").to_pylist())
-            extra["samples"] = metadata.image(png, "sample items")
-            head = head.drop_columns(["image"])
         return dg.MaterializeResult(
             data_version=dg.DataVersion(f"{result.table}@{result.version}"),
-            metadata={
-                "table": result.table,
-                "source": result.source,
-                "dagster/row_count": result.total_items,
-                "new_items": result.new_items,
-                "duplicates_dropped": result.duplicates_dropped,
-                "quarantined": len(result.quarantined),
-                "classes": len(distinct_labels(store, result.table)),
-                "lance_version": result.version,
-                "preview": metadata.preview(head),
-                **extra,
-            },
+            metadata=metadata.ingest_metadata(result, store),
         )
 
     @dg.asset(
@@ -195,14 +167,15 @@ def _model_asset(
 ) -> dg.AssetsDefinition:
     """Fits ``kind`` on the training split, unless a saved fit still serves."""
     name = spec.name
+    options = spec.encoder_options.get(kind.name, {})
 
     @dg.asset(
         key=dg.AssetKey([name, f"{kind.name}_model"]),
         deps=[features],
         group_name=name,
         kinds={kind.compute_kind},
-        config_schema=encoder_config_schema(kind),
-        code_version=encoder_code_version(spec, kind.name, kind.defaults),
+        config_schema=encoder_config_schema(kind, options),
+        code_version=encoder_code_version(spec, kind.name, effective_defaults(kind, options)),
         owners=list(spec.owners),
         pool=STORE_POOL,
         description=f"{kind.summary} A saved fit with the same parameters and featuriser is "

@@ -11,6 +11,18 @@ import dagster as dg
 import pyarrow as pa
 
 from repr_assets.compare import MetricRanking
+from repr_assets.ingest import IngestResult
+from repr_assets.integrity import distinct_labels
+from repr_assets.plots import image_grid_png
+from repr_assets.stores.lance import LanceStore
+
+# Metadata keys that ``repr_assets.orchestration.run`` reads back into a ``RunSummary``.
+INGEST_LINE = "summary"
+NEW_ITEMS = "new_items"
+QUARANTINED = "quarantined"
+HELD_BACK = "held_back"
+NEVER_SERVED = "never_served"
+REPORT_CURRENT = "current"
 
 
 def image(png: bytes, alt: str) -> dg.MetadataValue:
@@ -74,3 +86,30 @@ def ranking_table(rankings: Sequence[MetricRanking]) -> dg.MetadataValue:
         cells["best"] = ranking.best or "-"
         records.append(dg.TableRecord(cells))
     return dg.MetadataValue.table(records=records, schema=schema)
+
+
+def ingest_metadata(result: IngestResult, store: LanceStore) -> dict[str, Any]:
+    """The items asset's metadata: where every entry went, and a preview of the table."""
+    head = store.head(result.table, 16)
+    extra = {}
+    if "image" in head.column_names:
+        png = image_grid_png(head.column("image").to_pylist(), head.column("label").to_pylist())
+        extra["samples"] = image(png, "sample items")
+        head = head.drop_columns(["image"])
+    return {
+        "table": result.table,
+        "source": result.source,
+        INGEST_LINE: result.summary(),
+        "dagster/row_count": result.total_items,
+        "entries_read": result.entries,
+        NEW_ITEMS: result.new_items,
+        "ingested_before": result.already_ingested,
+        "duplicates_dropped": result.duplicates_dropped,
+        QUARANTINED: len(result.quarantined),
+        "set_aside_before": result.set_aside_before,
+        "not_items": dg.MetadataValue.json(result.not_items),
+        "classes": len(distinct_labels(store, result.table)),
+        "lance_version": result.version,
+        "preview": preview(head),
+        **extra,
+    }

@@ -26,12 +26,14 @@ def row_logger(context: dg.OpExecutionContext | dg.AssetExecutionContext, verb: 
 
 def _throttled(log: Progress) -> Progress:
     last = -LOG_EVERY_SECONDS
+    logged = -1
 
     def maybe_log(done: int, total: int) -> None:
-        nonlocal last
+        nonlocal last, logged
         now = time.monotonic()
-        if now - last >= LOG_EVERY_SECONDS or done >= total > 0:
-            last = now
+        due = now - last >= LOG_EVERY_SECONDS or done >= total > 0
+        if due and done != logged:  # the last line repeats no count already shown
+            last, logged = now, done
             log(done, total)
 
     return maybe_log

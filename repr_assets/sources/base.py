@@ -23,10 +23,17 @@ class Quarantined:
 
 @dataclass
 class ReadBatch:
-    """Good items (rows of the source's item schema) and the items set aside with them."""
+    """Good items (rows of the source's item schema) and the items set aside with them.
+
+    ``skipped``: refs of entries not read because their ref was known (ingested or set
+    aside before); ``not_items``: files that are no items of this source, by suffix
+    (``{".txt": 3}``), so that every entry of a source is accounted for.
+    """
 
     items: pa.RecordBatch
     quarantined: list[Quarantined] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    not_items: dict[str, int] = field(default_factory=dict)
 
 
 class Source(Protocol):

@@ -147,7 +147,9 @@ class IDXFolderSource:
                 "height": [shape[0]] * len(new),
                 "ref": [refs[i] for i in new],
             }
-            yield ReadBatch(pa.RecordBatch.from_pydict(rows, schema=self.schema), quarantined)
+            skipped = [refs[i] for i in range(got) if refs[i] in known_refs]
+            items = pa.RecordBatch.from_pydict(rows, schema=self.schema)
+            yield ReadBatch(items, quarantined, skipped)
             if got < n:
                 return
 

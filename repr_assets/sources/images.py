@@ -41,43 +41,67 @@ class ImageFolderSource:
     def description(self) -> str:
         return f"image folder {self.root}"
 
-    def image_files(self) -> Iterator[SourceFile | Quarantined]:
-        for entry in walk_files(self.root, self.max_bytes):
-            if isinstance(entry, Quarantined) or entry.path.suffix.lower() in IMAGE_SUFFIXES:
-                yield entry
-
     def read(self, batch_size: int, known_refs: frozenset[str]) -> Iterator[ReadBatch]:
-        rows: dict[str, list[object]] = {name: [] for name in self.schema.names}
-        quarantined: list[Quarantined] = []
-        for entry in self.image_files():
+        batch = _Batch(self.schema)
+        for entry in walk_files(self.root, self.max_bytes):
             if isinstance(entry, Quarantined):
-                quarantined.append(entry)
-                continue
-            if entry.ref in known_refs:
-                continue
-            try:
-                data = read_limited(entry.path, self.max_bytes)
-                width, height = decode_check(data, self.max_pixels)
-            except ValueError as error:
-                quarantined.append(Quarantined(entry.ref, str(error)))
-                continue
-            parts = entry.ref.split("/")
-            for name, value in (
-                ("item_id", short_hash("image", data, length=16)),
-                ("label", parts[0] if len(parts) > 1 else None),
-                ("split", None),
-                ("image", data),
-                ("width", width),
-                ("height", height),
-                ("ref", entry.ref),
-            ):
-                rows[name].append(value)
-            if len(rows["item_id"]) >= batch_size:
-                yield ReadBatch(pa.RecordBatch.from_pydict(rows, schema=self.schema), quarantined)
-                rows = {name: [] for name in self.schema.names}
-                quarantined = []
-        if rows["item_id"] or quarantined:
-            yield ReadBatch(pa.RecordBatch.from_pydict(rows, schema=self.schema), quarantined)
+                batch.quarantined.append(entry)
+            elif entry.path.suffix.lower() not in IMAGE_SUFFIXES:
+                suffix = entry.path.suffix.lower() or "(no suffix)"
+                batch.not_items[suffix] = batch.not_items.get(suffix, 0) + 1
+            elif entry.ref in known_refs:
+                batch.skipped.append(entry.ref)
+            else:
+                self._add(batch, entry)
+            if batch.size >= batch_size:
+                yield batch.done()
+                batch = _Batch(self.schema)
+        if batch.size:
+            yield batch.done()
+
+    def _add(self, batch: _Batch, entry: SourceFile) -> None:
+        try:
+            data = read_limited(entry.path, self.max_bytes)
+            width, height = decode_check(data, self.max_pixels)
+        except ValueError as error:
+            batch.quarantined.append(Quarantined(entry.ref, str(error)))
+            return
+        parts = entry.ref.split("/")
+        for name, value in (
+            ("item_id", short_hash("image", data, length=16)),
+            ("label", parts[0] if len(parts) > 1 else None),
+            ("split", None),
+            ("image", data),
+            ("width", width),
+            ("height", height),
+            ("ref", entry.ref),
+        ):
+            batch.rows[name].append(value)
+
+
+class _Batch:
+    """A ``ReadBatch`` being filled, entry by entry."""
+
+    def __init__(self, schema: pa.Schema) -> None:
+        self.schema = schema
+        self.rows: dict[str, list[object]] = {name: [] for name in schema.names}
+        self.quarantined: list[Quarantined] = []
+        self.skipped: list[str] = []
+        self.not_items: dict[str, int] = {}
+
+    @property
+    def size(self) -> int:
+        """Entries accounted for so far: items, set aside, skipped and not items."""
+        return (
+            len(self.rows["item_id"])
+            + len(self.quarantined)
+            + len(self.skipped)
+            + sum(self.not_items.values())
+        )
+
+    def done(self) -> ReadBatch:
+        items = pa.RecordBatch.from_pydict(self.rows, schema=self.schema)
+        return ReadBatch(items, self.quarantined, self.skipped, self.not_items)
 
 
 def decode_check(data: bytes, max_pixels: int) -> tuple[int, int]:
@@ -90,6 +114,7 @@ def decode_check(data: bytes, max_pixels: int) -> tuple[int, int]:
         raise ValueError("empty file")
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow's advice is not for users' terminals
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as image:
                 width, height = image.size
