@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 from repr_assets.thresholds import QualityThresholds
@@ -32,7 +32,9 @@ class DatasetSpec:
     Featurising: images are resized to ``image_size`` squared; texts become bag-of-words
     vectors (``text_vectoriser`` "tfidf" or "hashing", ``ngram_range``,
     ``vocabulary_size``); tables keep at most ``max_categories`` categories per column.
-    ``encoders`` names the encoders fitted and compared (see ``encoders.registry``).
+    ``encoders`` names the encoders fitted and compared (see ``encoders.registry``), and
+    ``encoder_options`` sets some of their parameters (``{"autoencoder": {"epochs": 30}}``),
+    over each kind's defaults: the run config every job of the data set starts from.
     ``embed_shards`` cuts embedding into that many item shards, which the multiprocess
     executor runs at once; the rows written are the same for any number of shards.
     ``owners`` (e-mail addresses or ``team:name``) own every asset of the data set.
@@ -54,6 +56,7 @@ class DatasetSpec:
     max_item_bytes: int = 16 * 2**20
     max_image_pixels: int = 25_000_000
     encoders: tuple[str, ...] = ("pca", "autoencoder")
+    encoder_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, hash=False)
     embed_shards: int = 1
     owners: tuple[str, ...] = ()
     seed: int = 0
@@ -91,16 +94,27 @@ class DatasetSpec:
         return self.source is None
 
     def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), indent=2)
+        return json.dumps(
+            {**dataclasses.asdict(self), "spec_version": SPEC_VERSION}, indent=2, sort_keys=True
+        )
 
     @classmethod
     def from_json(cls, text: str) -> DatasetSpec:
         fields: dict[str, Any] = json.loads(text)
-        fields["thresholds"] = QualityThresholds(**fields.get("thresholds", {}))
+        version = fields.pop("spec_version", 1)
+        floors = dict(fields.get("thresholds", {}))
+        if version < 2 and floors.get("min_linear_probe_accuracy") == 0.5:
+            # Version 1 stored the old default, an absolute 0.5, which no 12-class text
+            # set could pass: the default is now relative to the report's baselines.
+            floors.pop("min_linear_probe_accuracy")
+        fields["thresholds"] = QualityThresholds(**floors)
         fields["ngram_range"] = tuple(fields.get("ngram_range", (1, 2)))
         fields["encoders"] = tuple(fields.get("encoders", ("pca", "autoencoder")))
         fields["owners"] = tuple(fields.get("owners", ()))
         return cls(**fields)
+
+
+SPEC_VERSION = 2
 
 
 def default_thresholds(modality: Modality) -> QualityThresholds:
@@ -110,21 +124,6 @@ def default_thresholds(modality: Modality) -> QualityThresholds:
         # share of it even when it separates the topics well.
         return QualityThresholds(min_explained_variance=0.05)
     return QualityThresholds()
-
-
-def spec_path(models_root: Path, name: str) -> Path:
-    """Where ``repr-assets run --source`` keeps a data set's spec, beside its models."""
-    return models_root / name / "dataset.json"
-
-
-def stored_datasets(models_root: Path) -> list[DatasetSpec]:
-    """The data sets declared by earlier ``repr-assets run --source`` runs, by name."""
-    if not models_root.is_dir():
-        return []
-    return [
-        DatasetSpec.from_json(path.read_text())
-        for path in sorted(models_root.glob("*/dataset.json"))
-    ]
 
 
 def validate_dataset_name(name: str) -> str:
@@ -147,12 +146,3 @@ DIGITS = DatasetSpec(
 )
 
 BUILTIN_DATASETS: dict[str, DatasetSpec] = {DIGITS.name: DIGITS}
-
-
-def builtin_dataset(name: str) -> DatasetSpec:
-    """The built-in data set called ``name``; a ``KeyError`` names the ones there are."""
-    try:
-        return BUILTIN_DATASETS[name]
-    except KeyError:
-        known = ", ".join(sorted(BUILTIN_DATASETS))
-        raise KeyError(f"unknown data set {name!r}: the built-in data sets are: {known}") from None

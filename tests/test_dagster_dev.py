@@ -4,6 +4,7 @@ of the built-in data set succeeds. The server is stopped afterwards."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -90,9 +91,10 @@ def server(tmp_path_factory):
     env = {**os.environ, "REPR_ASSETS_HOME": str(home)}
     env.pop("DAGSTER_HOME", None)
     log = (home.parent / "dagster-dev.log").open("w")
+    # From a folder that is not the repository: the code location is the package's own.
     process = subprocess.Popen(
         [CLI, "ui", "--port", str(port)],
-        cwd=REPO,
+        cwd=home.parent,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -100,25 +102,41 @@ def server(tmp_path_factory):
     )
     try:
         wait_for(lambda: graphql(port, "{ version }").get("version"), 240, "the Dagster webserver")
-        yield port
+        yield port, process
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+        for pid in [process.pid, *descendants(process.pid)]:  # whatever a failed test left
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        process.wait(timeout=60)
         log.close()
+
+
+def descendants(pid: int) -> list[int]:
+    """Every living process below ``pid``, from /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if fields[0] != "Z":  # a zombie has exited already
+                children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
 
 
 @pytest.mark.slow
 def test_the_code_location_loads_with_everything(server):
+    server, _ = server
     location = wait_for(
         lambda: graphql(server, LOCATION_QUERY)["repositoriesOrError"].get("nodes"),
         240,
         "the code location",
     )
     [repository] = location
-    assert repository["location"]["name"] == "pipelines.definitions"
+    assert repository["location"]["name"] == "repr_assets.orchestration.location"
     assets = {"/".join(a["assetKey"]["path"]): a for a in repository["assetNodes"]}
     for name in (
         "items",
@@ -139,9 +157,10 @@ def test_the_code_location_loads_with_everything(server):
 
 @pytest.mark.slow
 def test_a_launched_run_of_digits_succeeds(server):
+    server, _ = server
     params = {
         "selector": {
-            "repositoryLocationName": "pipelines.definitions",
+            "repositoryLocationName": "repr_assets.orchestration.location",
             "repositoryName": "__repository__",
             "pipelineName": "digits_pipeline",
         },
@@ -157,3 +176,26 @@ def test_a_launched_run_of_digits_succeeds(server):
         return status if status in {"SUCCESS", "FAILURE", "CANCELED"} else None
 
     assert wait_for(finished, 600, "the run") == "SUCCESS"
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_ui_and_all_it_started_within_ten_seconds(server):
+    """Last in this file: it stops the server. Ctrl-C reaches ``repr-assets ui`` alone (the
+    Dagster processes run in a session of their own), which must stop them all."""
+    _, process = server
+    started = descendants(process.pid)
+    assert len(started) >= 2  # dagster dev, its webserver, daemon and code server
+    began = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=10)
+    deadline = began + 10
+    while any(pid in started for pid in descendants(1)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    alive = [pid for pid in started if Path(f"/proc/{pid}").exists() and not zombie(pid)]
+    assert alive == [], f"still running {time.monotonic() - began:.1f} s after Ctrl-C"
+
+
+def zombie(pid: int) -> bool:
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    return True

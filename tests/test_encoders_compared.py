@@ -54,7 +54,7 @@ def test_each_encoder_gets_its_model_embeddings_table_and_metrics(digits_four):
         assert store.count(f"digits_{encoder}") == 1797
         assert result.asset_materializations_for_node(f"digits__{encoder}_model")
     values = latest(home, "digits")
-    assert set(values) == set(FOUR)
+    assert set(values) == {*FOUR, "features"}  # and the raw features' baselines
     # Encoders without a decoder have no reconstruction metrics, and nothing in their place.
     assert "reconstruction_mse" not in values["contrastive"]
     assert "reconstruction_mse" in values["denoising_autoencoder"]

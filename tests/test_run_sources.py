@@ -35,7 +35,9 @@ def run(*args: str) -> int:
 def metrics(home: Home, dataset: str) -> dict[str, set[str]]:
     with duckdb.connect(str(home.reports), read_only=True) as connection:
         rows = connection.execute(
-            "SELECT encoder, metric FROM quality_metrics WHERE dataset = ?", [dataset]
+            "SELECT encoder, metric FROM quality_metrics WHERE dataset = ? "
+            "AND encoder <> 'features'",  # the baselines of the raw features
+            [dataset],
         ).fetchall()
     found: dict[str, set[str]] = {}
     for encoder, metric in rows:

@@ -104,6 +104,18 @@ def check_encoders(names: tuple[str, ...], modality: str, dataset: str) -> None:
             )
 
 
+def effective_defaults(kind: EncoderKind, options: Mapping[str, Any]) -> dict[str, Any]:
+    """``kind``'s defaults with a data set's ``options`` for it; an unknown option is a
+    ``ValueError`` that lists the known ones."""
+    unknown = sorted(set(options) - set(kind.defaults))
+    if unknown:
+        raise ValueError(
+            f"encoder {kind.name!r} has no option {unknown[0]!r}; its options are: "
+            f"{', '.join(sorted(kind.defaults))}"
+        )
+    return {name: options.get(name, default) for name, default in kind.defaults.items()}
+
+
 # --- helpers shared by the trained encoders' kinds ---------------------------------------
 
 TRAINING_DEFAULTS: dict[str, Any] = {

@@ -12,7 +12,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
-from repr_assets.encoders.registry import EncoderKind
+from repr_assets.encoders.registry import EncoderKind, effective_defaults
 
 REFIT_DESCRIPTION = (
     "Fit again even when a saved fit with the same parameters exists. Without it, new items "
@@ -24,8 +24,10 @@ class FeaturesConfig(dg.Config):
     refit: bool = Field(False, description=REFIT_DESCRIPTION)
 
 
-def encoder_config_schema(kind: EncoderKind) -> dict[str, dg.Field]:
-    """A Dagster config field per default of ``kind``, plus ``refit``."""
+def encoder_config_schema(kind: EncoderKind, options: Mapping[str, Any]) -> dict[str, dg.Field]:
+    """A Dagster config field per default of ``kind`` (the data set's ``options`` over the
+    kind's defaults), plus ``refit``."""
+    defaults = effective_defaults(kind, options)
     fields = {
         name: dg.Field(
             _config_type(value),
@@ -33,7 +35,7 @@ def encoder_config_schema(kind: EncoderKind) -> dict[str, dg.Field]:
             is_required=False,
             description=kind.descriptions.get(name),
         )
-        for name, value in kind.defaults.items()
+        for name, value in defaults.items()
     }
     fields["refit"] = dg.Field(bool, default_value=False, description=REFIT_DESCRIPTION)
     return fields

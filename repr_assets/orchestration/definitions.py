@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import dagster as dg
 
+from repr_assets.catalog import Catalog
 from repr_assets.datasets import DatasetSpec
 from repr_assets.home import Home
 from repr_assets.orchestration.assets import build_representation_assets
@@ -13,6 +15,7 @@ from repr_assets.orchestration.jobs import build_pipeline_job, pipeline_job_name
 from repr_assets.orchestration.resources import build_resources
 from repr_assets.orchestration.schedules import build_incremental_schedule, build_refit_schedule
 from repr_assets.orchestration.sensors import build_landing_sensor
+from repr_assets.orchestration.terminal import TERMINAL_LOGGER, terminal_logger
 
 
 def build_definitions(
@@ -39,7 +42,16 @@ def build_definitions(
         sensors=[build_landing_sensor(spec) for spec in specs if spec.source is not None],
         resources=build_resources(home),
         executor=dg.in_process_executor,
+        # Dagster's console logger for runs of the UI; the CLI picks the terminal one.
+        loggers={"console": dg.colored_console_logger, TERMINAL_LOGGER: terminal_logger},
     )
 
 
-__all__ = ["build_definitions", "pipeline_job_name"]
+def build_location(home: Home, declared: Path | None) -> dg.Definitions:
+    """The definitions of every data set the catalog of ``home`` knows: built in, declared
+    in the YAML file ``declared``, or stored by ``repr-assets run --source``."""
+    catalog = Catalog(home, declared)
+    return build_definitions(catalog.specs(), home, catalog.refit_crons())
+
+
+__all__ = ["build_definitions", "build_location", "pipeline_job_name"]

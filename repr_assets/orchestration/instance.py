@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import dagster as dg
 
@@ -30,14 +34,18 @@ def prepare_dagster_home(home: Home) -> None:
 def open_instance(home: Home) -> dg.DagsterInstance:
     """The persistent instance under ``home``; this process's ``DAGSTER_HOME`` points at it.
 
-    The store pool gets its one slot (see ``repr_assets.orchestration.pool``), and slots
-    left behind by runs that are over or whose process is gone are given back, which is
-    said on stderr, so that a killed run never stalls the next one.
+    It is opened under a file lock: the first opening of a fresh instance creates its
+    SQLite schema, and two processes doing that at once race on it ("table ... already
+    exists"). The store pool gets its one slot (see ``repr_assets.orchestration.pool``),
+    and slots left behind by runs that are over or whose process is gone are given back,
+    which is said on stderr, so that a killed run never stalls the next one.
     """
-    prepare_dagster_home(home)
+    home.dagster.mkdir(parents=True, exist_ok=True)
     os.environ["DAGSTER_HOME"] = str(home.dagster)
-    instance = dg.DagsterInstance.get()
-    ensure_store_pool(instance)
+    with _locked(home.dagster / ".instance.lock"):
+        prepare_dagster_home(home)
+        instance = dg.DagsterInstance.get()
+        ensure_store_pool(instance)
     for run_id in free_stranded_slots(instance):
         print(
             f"repr-assets: freed the pool slots of run {run_id}, which had stopped without "
@@ -45,3 +53,11 @@ def open_instance(home: Home) -> dg.DagsterInstance:
             file=sys.stderr,
         )
     return instance
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on ``path`` for the block (released when the file closes)."""
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield

@@ -7,6 +7,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from repr_assets.datasets import DatasetSpec
+from repr_assets.orchestration import metadata
 from repr_assets.orchestration.pool import STORE_POOL
 from repr_assets.orchestration.resources import LanceDBResource
 from repr_assets.orchestration.retry import IO_RETRY
@@ -63,8 +64,8 @@ def build_publish_asset(
                         for p in published
                     )
                 ),
-                "held_back": [p.encoder for p in published if not p.decision.published],
-                "never_served": [p.encoder for p in published if p.decision.served is None],
+                metadata.HELD_BACK: [p.encoder for p in published if not p.decision.published],
+                metadata.NEVER_SERVED: [p.encoder for p in published if p.decision.served is None],
             },
         )
 

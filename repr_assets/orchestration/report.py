@@ -90,7 +90,7 @@ def _metadata(report: QualityReport) -> dict[str, Any]:
         for figure, png in report.figures.items()
     }
     return {
-        "current": report.current,
+        metadata.REPORT_CURRENT: report.current,
         "reported_by_run": report.run_id,
         "metrics_written": report.rows_written,
         "test_items": report.test_items,

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import dagster as dg
 
 from repr_assets.datasets import DatasetSpec
+from repr_assets.encoders.registry import EncoderKind, encoder_kind
 from repr_assets.orchestration.jobs import pipeline_job_name
 
 
-def refit_run_config(spec: DatasetSpec) -> dict[str, object]:
+def model_steps(spec: DatasetSpec) -> list[tuple[str, EncoderKind]]:
+    """The step name of each encoder's model asset, with the encoder's kind."""
+    return [(f"{spec.name}__{e}_model", encoder_kind(e)) for e in spec.encoders]
+
+
+def refit_run_config(spec: DatasetSpec) -> dict[str, Any]:
     """Run config of the pipeline job that asks every fitting step to fit again."""
-    steps = ["features", *(f"{encoder}_model" for encoder in spec.encoders)]
-    return {"ops": {f"{spec.name}__{step}": {"config": {"refit": True}} for step in steps}}
+    steps = [f"{spec.name}__features", *(step for step, _ in model_steps(spec))]
+    return {"ops": {step: {"config": {"refit": True}} for step in steps}}
 
 
 DEFAULT_REFIT_CRON = "0 3 * * 0"

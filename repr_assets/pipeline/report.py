@@ -10,8 +10,6 @@ hourly run with nothing new leaves the history as it was.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -27,6 +25,7 @@ from repr_assets.figures import map_points, query_neighbours
 from repr_assets.hashing import canonical_json, package_version, short_hash
 from repr_assets.holdout import stratified_test_mask
 from repr_assets.memory import release_free_memory
+from repr_assets.pipeline import Connect
 from repr_assets.plots import embedding_map_png, neighbour_grid_png
 from repr_assets.quality import EncoderReport, add_code_metrics, add_input_metrics, baseline_report
 from repr_assets.search import search_recall
@@ -52,8 +51,6 @@ GRID_QUERIES = 6
 GRID_NEIGHBOURS = 7
 # Spec fields that change neither what is measured nor how it is judged.
 NOT_REPORT_SETTINGS = ("owners", "description", "embed_shards")
-
-Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
 
 
 @dataclass

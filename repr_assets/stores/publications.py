@@ -63,12 +63,17 @@ def now() -> datetime:
 
 def last_publication(
     connection: duckdb.DuckDBPyConnection, dataset: str, encoder: str
-) -> tuple[int, str] | None:
-    """``(table_version, action)`` of the newest decision recorded for the table."""
-    connection.execute(PUBLICATIONS_DDL)
+) -> tuple[int, str, str] | None:
+    """``(table_version, action, reason)`` of the newest decision recorded for the table.
+    Reads only, so it works on a read-only connection."""
+    found = connection.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'publications'"
+    ).fetchone()
+    if not found or not found[0]:
+        return None
     row = connection.execute(
-        "SELECT table_version, action FROM publications WHERE dataset = ? AND "
+        "SELECT table_version, action, reason FROM publications WHERE dataset = ? AND "
         "encoder = ? ORDER BY published_at DESC, rowid DESC LIMIT 1",
         [dataset, encoder],
     ).fetchone()
-    return None if row is None else (int(row[0]), str(row[1]))
+    return None if row is None else (int(row[0]), str(row[1]), str(row[2]))

@@ -1,0 +1,28 @@
+"""``repr-assets drop``: remove a data set's tables, models and stored spec."""
+
+from __future__ import annotations
+
+import argparse
+
+from repr_assets.catalog import Catalog, declared_file
+from repr_assets.cli.common import UsageError
+from repr_assets.datasets import validate_dataset_name
+from repr_assets.home import home_from_environment
+from repr_assets.pipeline.drop import drop_dataset
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        name = validate_dataset_name(args.dataset)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    catalog = Catalog(home_from_environment(), declared_file())
+    dropped = drop_dataset(catalog, name)
+    if not dropped.anything:
+        raise UsageError(f"data set {name!r} has nothing under {catalog.home.root} to drop")
+    print(f"dropped {name}: tables {', '.join(dropped.tables) or 'none'}", end="")
+    print(f"; models {'removed' if dropped.models else 'none'}", end="")
+    forgotten = ", ".join(f"{n} {t} rows" for t, n in dropped.rows.items() if n)
+    print(f"; {forgotten or 'no quarantine or report-run rows'}")
+    print("kept: the history in reports.duckdb (quality_metrics, publications, models)")
+    return 0

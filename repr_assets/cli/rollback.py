@@ -1,0 +1,29 @@
+"""``repr-assets rollback``: serve an earlier published version of an embeddings table."""
+
+from __future__ import annotations
+
+import argparse
+
+import duckdb
+
+from repr_assets.cli.common import UsageError
+from repr_assets.home import home_from_environment
+from repr_assets.serving import RollbackError, rollback
+from repr_assets.stores.lance import LanceStore
+
+
+def main(args: argparse.Namespace) -> int:
+    home = home_from_environment()
+    if not home.lancedb.is_dir() or not home.reports.exists():
+        raise UsageError(f"nothing has been published under {home.root} yet")
+    try:
+        with duckdb.connect(str(home.reports)) as connection:
+            before, after = rollback(
+                LanceStore(home.lancedb), connection, args.dataset, args.encoder, args.to
+            )
+    except RollbackError as error:
+        raise UsageError(str(error)) from None
+    except duckdb.IOException as error:
+        raise UsageError(f"cannot open {home.reports} (is a run writing it?): {error}") from None
+    print(f"{args.dataset}_{args.encoder}: served version {before} -> {after}")
+    return 0

@@ -1,0 +1,116 @@
+"""``repr-assets search``: nearest neighbours of an item, a vector, a new image or a text."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+
+from repr_assets.catalog import Catalog, UnknownDatasetError, declared_file
+from repr_assets.cli.common import UsageError
+from repr_assets.cli.output import aligned
+from repr_assets.home import Home, home_from_environment
+from repr_assets.search import FilterError, Hits, Searcher, UnknownItemError, parse_where
+from repr_assets.serving import served_version
+from repr_assets.stores.lance import LanceStore
+from repr_assets.stores.publications import last_publication
+from repr_assets.tables import embeddings_table, items_table
+
+
+def main(args: argparse.Namespace) -> int:
+    home = home_from_environment()
+    table = embeddings_table(args.dataset, args.encoder)
+    try:
+        where = [parse_where(text) for text in args.where]
+        # Checked before connecting, which would create the database folder.
+        store = LanceStore(home.lancedb) if home.lancedb.is_dir() else None
+        if store is None or not store.exists(table):
+            raise UsageError(
+                f"no embeddings table {table!r} under {home.lancedb}: "
+                f"run `repr-assets run --dataset {args.dataset}` first"
+            )
+        searcher = Searcher(store, table, exact=args.exact)
+        if args.item_id is not None:
+            hits = searcher.search_ids([args.item_id], args.k, where)[0]
+        else:
+            hits = searcher.search(_query_vector(args, store, home), args.k, where)[0]
+    except (FilterError, UnknownItemError, UnknownDatasetError, ValueError) as error:
+        raise UsageError(str(error)) from None
+    _warn_if_never_published(home, store, args.dataset, args.encoder)
+    records = hits.records()
+    refs = _refs(store, args.dataset, hits)
+    if refs is not None:
+        for record, ref in zip(records, refs, strict=True):
+            record["ref"] = ref
+    if args.json:
+        print(json.dumps(records, indent=2))
+        return 0
+    header = ["rank", "distance", "label", "item_id", *(["ref"] if refs is not None else [])]
+    rows = [
+        [
+            str(rank),
+            f"{hit['distance']:.4f}",
+            "NULL" if hit["label"] is None else str(hit["label"]),
+            hit["item_id"],
+            *([str(hit["ref"])] if refs is not None else []),
+        ]
+        for rank, hit in enumerate(records, start=1)
+    ]
+    print(aligned(header, rows, right=[True, True] + [False] * (len(header) - 2)))
+    return 0
+
+
+def _query_vector(args: argparse.Namespace, store: LanceStore, home: Home) -> Any:
+    """The query vector of ``--vector``, ``--file`` or ``--text``."""
+    if args.vector is not None:
+        try:
+            vector = json.loads(args.vector)
+        except json.JSONDecodeError:
+            vector = None
+        if not isinstance(vector, list) or not all(
+            isinstance(x, int | float) and not isinstance(x, bool) for x in vector
+        ):
+            raise UsageError(f"--vector expects a JSON array of numbers, got {args.vector!r}")
+        return np.asarray(vector, dtype=np.float64)
+    # Featurising a raw item needs the fitted featuriser and model: torch, for some.
+    from repr_assets.search.raw import ImageFile, Text, encode_raw
+    from repr_assets.stores.models import ModelStore
+
+    spec = Catalog(home, declared_file()).get(args.dataset)
+    raw = ImageFile(Path(args.file)) if args.file is not None else Text(args.text)
+    return encode_raw(spec, args.encoder, raw, store, ModelStore(home.models))
+
+
+def _refs(store: LanceStore, dataset: str, hits: Hits) -> list[str | None] | None:
+    """Where each hit came from (its file, or file and row), for items that record it."""
+    table = items_table(dataset)
+    if not len(hits) or not store.exists(table) or "ref" not in store.open(table).schema.names:
+        return None
+    found = store.take(table, hits.item_ids, columns=["item_id", "ref"])
+    ids, refs = found.column("item_id").to_pylist(), found.column("ref").to_pylist()
+    ref_of = dict(zip(ids, refs, strict=True))
+    return [ref_of.get(item_id) for item_id in hits.item_ids]
+
+
+def _warn_if_never_published(home: Home, store: LanceStore, dataset: str, encoder: str) -> None:
+    """A table that was never published is read at its newest version; when that
+    version's model was held back, say so: these hits come from a model that failed."""
+    table = embeddings_table(dataset, encoder)
+    if served_version(store.open(table)) is not None or not home.reports.exists():
+        return
+    try:
+        with duckdb.connect(str(home.reports), read_only=True) as connection:
+            last = last_publication(connection, dataset, encoder)
+    except duckdb.Error:
+        return  # a run is writing the reports: no warning is better than no search
+    if last is not None and last[1] == "hold":
+        print(
+            f"repr-assets: warning: {table} was never published: its model was held back "
+            f"({last[2]}); these hits come from its newest version",
+            file=sys.stderr,
+        )

@@ -1,0 +1,116 @@
+"""Running one data set's graph in this process, and what the run did, as plain data.
+
+The CLI calls ``run_pipeline`` and reads a ``RunSummary``: it never touches Dagster's
+event objects or metadata keys. The run logs through the terminal logger
+(``repr_assets.orchestration.terminal``), so a failed step is one line in the summary,
+never a stack trace on the terminal.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import dagster as dg
+
+from repr_assets.datasets import DatasetSpec
+from repr_assets.home import Home
+from repr_assets.orchestration import metadata
+from repr_assets.orchestration.definitions import build_definitions, pipeline_job_name
+from repr_assets.orchestration.instance import open_instance
+from repr_assets.orchestration.pool import process_tags
+from repr_assets.orchestration.schedules import model_steps, refit_run_config
+from repr_assets.orchestration.terminal import TERMINAL_LOGGER
+
+
+@dataclass(frozen=True)
+class StepFailure:
+    step: str
+    message: str
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What one run of a data set's graph did."""
+
+    run_id: str
+    success: bool
+    failures: list[StepFailure] = field(default_factory=list)
+    failed_checks: list[str] = field(default_factory=list)
+    ingest_line: str = ""
+    new_items: int = 0
+    quarantined: int = 0
+    held_back: list[str] = field(default_factory=list)
+    never_served: list[str] = field(default_factory=list)
+    report_current: bool = False
+
+
+def run_pipeline(
+    spec: DatasetSpec, home: Home, *, refit: bool = False, device: str = "auto"
+) -> RunSummary:
+    """Materialise ``spec``'s whole graph in this process, on the instance under ``home``.
+
+    ``refit`` fits the featuriser and encoders again; ``device`` goes to every encoder
+    that trains. Every other parameter comes from the spec (its ``encoder_options``).
+    """
+    instance = open_instance(home)
+    job = build_definitions([spec], home).resolve_job_def(pipeline_job_name(spec.name))
+    run_id = str(uuid.uuid4())  # known before the run starts, for its tags
+    result = job.execute_in_process(
+        run_config=_run_config(spec, refit, device),
+        instance=instance,
+        raise_on_error=False,
+        run_id=run_id,
+        tags={"repr_assets/source": "cli", **process_tags(run_id)},
+    )
+    return _summary(result, spec.name)
+
+
+def _run_config(spec: DatasetSpec, refit: bool, device: str) -> dict[str, Any]:
+    config: dict[str, Any] = refit_run_config(spec) if refit else {"ops": {}}
+    for step, kind in model_steps(spec):
+        if "device" in kind.defaults:
+            op = config["ops"].setdefault(step, {"config": {}})
+            op["config"]["device"] = device
+    config["loggers"] = {TERMINAL_LOGGER: {}}
+    return config
+
+
+def _summary(result: dg.ExecuteInProcessResult, dataset: str) -> RunSummary:
+    failures = []
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data.error is not None:
+            error = event.step_failure_data.error
+            while error.cause is not None:  # the user code's error, not Dagster's wrapper
+                error = error.cause
+            line = error.message.strip().splitlines()[0] if error.message.strip() else ""
+            failures.append(StepFailure(str(event.step_key).split("__", 1)[-1], line))
+    failed_checks = [
+        f"{e.asset_key.to_user_string()}:{e.check_name}"
+        for e in result.get_asset_check_evaluations()
+        if not e.passed
+    ]
+    items = _metadata(result, f"{dataset}__items")
+    served = _metadata(result, f"{dataset}__served_embeddings")
+    report = _metadata(result, f"{dataset}__quality_report")
+    return RunSummary(
+        run_id=result.run_id,
+        success=result.success,
+        failures=failures,
+        failed_checks=failed_checks,
+        ingest_line=str(items.get(metadata.INGEST_LINE, "")),
+        new_items=int(items.get(metadata.NEW_ITEMS, 0)),
+        quarantined=int(items.get(metadata.QUARANTINED, 0)),
+        held_back=list(served.get(metadata.HELD_BACK, [])),
+        never_served=list(served.get(metadata.NEVER_SERVED, [])),
+        report_current=bool(report.get(metadata.REPORT_CURRENT, False)),
+    )
+
+
+def _metadata(result: dg.ExecuteInProcessResult, node: str) -> dict[str, Any]:
+    """The plain values of ``node``'s last materialisation's metadata (empty if none)."""
+    materialized = result.asset_materializations_for_node(node)
+    if not materialized:
+        return {}
+    return {key: value.value for key, value in materialized[-1].metadata.items()}

@@ -1,0 +1,290 @@
+"""What the command line promises, tried as users try it: a subprocess on a fresh home.
+
+Bad input is one line and changes nothing; a run remembers its options; every entry of a
+source is accounted for; a closed pipe is not an error; four first runs at once all work.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import duckdb
+import pyarrow.compute as pc
+import pytest
+from PIL import Image
+
+from repr_assets.pipeline.ingest import MIN_ITEMS
+from repr_assets.stores.lance import LanceStore
+from tests.builders import tabular_rows, write_image_folder
+
+CLI = str(Path(sys.executable).with_name("repr-assets"))
+QUICK = ["--epochs", "3"]
+
+
+def repr_assets(home: Path, *args: str, cwd: Path | None = None, **env: str):
+    environment = {**os.environ, "REPR_ASSETS_HOME": str(home), **env}
+    environment.pop("DAGSTER_HOME", None)
+    return subprocess.run(
+        [CLI, *args],
+        env=environment,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def one_line(result: subprocess.CompletedProcess[str]) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+def write_rows(path: Path, count: int, start: int = 0) -> Path:
+    """``count`` rows of three classes (rows ``start`` on), as a CSV with a label."""
+    table = tabular_rows(start + count).slice(start)
+    new = not path.exists()
+    with path.open("a", newline="") as handle:
+        writer = csv.writer(handle)
+        if new:
+            writer.writerow(table.column_names)
+        for row in table.to_pylist():
+            writer.writerow(["" if v is None else v for v in row.values()])
+    return path
+
+
+# --- refused before anything is written ---------------------------------------------------
+
+
+def test_an_abbreviated_option_is_refused_not_guessed(tmp_path):
+    result = repr_assets(tmp_path / "home", "run", "--encoder", "pca")
+    assert result.returncode == 2
+    assert "--encoder" in one_line(result)
+    assert not (tmp_path / "home").exists()
+
+
+@pytest.mark.parametrize("rows", [1, 2, MIN_ITEMS - 1])
+def test_a_source_too_small_to_fit_is_refused_and_nothing_is_written(tmp_path, rows):
+    source = write_rows(tmp_path / "tiny.csv", rows)
+    result = repr_assets(
+        tmp_path / "home", "run", "--source", str(source), "--label-column", "species"
+    )
+    assert result.returncode == 2
+    line = one_line(result)
+    assert f"{rows} distinct readable item" in line and f"at least {MIN_ITEMS}" in line
+    assert not (tmp_path / "home").exists()
+
+
+def test_the_smallest_source_that_fits_runs_every_step(tmp_path):
+    source = write_rows(tmp_path / "small.csv", MIN_ITEMS)
+    result = repr_assets(
+        tmp_path / "home", "run", "--source", str(source), "--label-column", "species", *QUICK
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    assert LanceStore(tmp_path / "home" / "lancedb").count("small_autoencoder") == MIN_ITEMS
+
+
+# --- a data set remembers its options -----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def table_home(tmp_path_factory):
+    """A table source run with its own options, then grown by ten rows and run again with
+    ``--dataset`` alone."""
+    root = tmp_path_factory.mktemp("options")
+    home, source = root / "home", write_rows(root / "plants.csv", 120)
+    first = repr_assets(
+        home,
+        "run",
+        "--source",
+        str(source),
+        "--label-column",
+        "species",
+        "--epochs",
+        "4",
+        "--latent-dim",
+        "3",
+    )
+    assert first.returncode == 0, first.stderr[-2000:]
+    write_rows(source, 10, start=120)
+    second = repr_assets(home, "run", "--dataset", "plants")
+    assert second.returncode == 0, second.stderr[-2000:]
+    return home, first, second
+
+
+def test_a_later_run_reuses_the_options_and_embeds_only_the_new_rows(table_home):
+    home, _, second = table_home
+    store = LanceStore(home / "lancedb")
+    for encoder in ("pca", "autoencoder"):
+        table = store.read_table(f"plants_{encoder}", ["model_version", "run_id", "vector"])
+        assert table.num_rows == 130
+        assert table.schema.field("vector").type.list_size == 3
+        assert pc.unique(table.column("model_version")).to_pylist() == [
+            table.column("model_version")[0].as_py()
+        ]
+        runs = pc.value_counts(table.column("run_id")).to_pylist()
+        assert sorted(r["counts"] for r in runs) == [10, 120]  # only the new rows rewritten
+    assert "kept autoencoder" in second.stderr
+    assert "fitted on" not in second.stderr
+
+
+def test_a_changed_option_says_what_it_changes(table_home):
+    home, *_ = table_home
+    result = repr_assets(
+        home, "run", "--dataset", "plants", "--epochs", "5", "--encoders", "pca,autoencoder"
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "repr-assets: autoencoder: epochs 4 -> 5: a new model" in result.stderr
+    assert "pca: epochs" not in result.stderr  # PCA has no epochs
+
+
+def test_floors_set_on_the_command_line_are_absolute_and_shown(table_home):
+    home, *_ = table_home
+    result = repr_assets(home, "run", "--dataset", "plants", "--min-probe-accuracy", "0.999")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "floor min_linear_probe_accuracy None -> 0.999" in result.stderr
+    report = repr_assets(home, "report", "--dataset", "plants").stdout
+    assert "linear_probe_accuracy_at_least" in report and ">= 0.9990" in report
+    assert "(absolute)" in report
+
+
+# --- every entry accounted for --------------------------------------------------------------
+
+
+def test_an_image_folder_accounts_for_every_entry_across_runs(tmp_path):
+    root = write_image_folder(tmp_path / "photos", count=20, size=12)
+    (root / "notes.txt").write_text("not an image")
+    (root / "3" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    home = tmp_path / "home"
+    first = repr_assets(home, "run", "--source", str(root), "--encoders", "pca")
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert "21 entries read: 20 new, 0 ingested before, 0 duplicates dropped, 1 set aside" in (
+        first.stdout
+    )
+    assert "1 files that are not items skipped (1 .txt)" in first.stdout
+    for n in range(4):
+        Image.new("L", (12, 12), 40 * n).save(root / "1" / f"new-{n}.png")
+    second = repr_assets(home, "run", "--dataset", "photos")
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert (
+        "25 entries read: 4 new, 20 ingested before, 0 duplicates dropped, 0 set aside, "
+        "1 set aside before" in second.stdout
+    )
+
+
+# --- output ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def digits_home(tmp_path_factory):
+    home = tmp_path_factory.mktemp("digits") / "home"
+    result = repr_assets(home, "run", "--encoders", "pca")
+    assert result.returncode == 0, result.stderr[-2000:]
+    return home
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "search --dataset digits --encoder pca --id digits-0001 -k 1500 --json",
+        "sql 'SELECT * FROM range(300000)' --format csv",
+        "report --format json",
+    ],
+)
+def test_a_reader_that_stops_early_is_not_an_error(digits_home, command):
+    env = {**os.environ, "REPR_ASSETS_HOME": str(digits_home)}
+    result = subprocess.run(
+        ["bash", "-c", f"{CLI} {command} | head -c 100 > /dev/null; echo ${{PIPESTATUS[0]}}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.stderr == ""
+    assert result.stdout.strip() in {"0", "141"}  # done in time, or stopped by the closed pipe
+
+
+def test_search_hits_show_where_they_came_from_in_aligned_columns(tmp_path):
+    root = tmp_path / "labels"
+    write_image_folder(root, count=30, size=10)
+    long = root / "a label far longer than the column it used to be given"
+    (root / "7").rename(long)
+    home = tmp_path / "home"
+    assert repr_assets(home, "run", "--source", str(root), "--encoders", "pca").returncode == 0
+    store = LanceStore(home / "lancedb")
+    item = store.head("labels_items", 1, ["item_id"]).column("item_id")[0].as_py()
+    result = repr_assets(home, "search", "--dataset", "labels", "--encoder", "pca", "--id", item)
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["rank", "distance", "label", "item_id", "ref"]
+    starts = {line.index(line.split()[-1]) for line in lines[1:] if len(line.split()) >= 5}
+    assert len(starts) == 1  # every ref starts in the same column, whatever the label
+    hits = json.loads(
+        repr_assets(
+            home, "search", "--dataset", "labels", "--encoder", "pca", "--id", item, "--json"
+        ).stdout
+    )
+    assert all(hit["ref"].endswith(".png") for hit in hits)
+
+
+def test_a_never_published_table_whose_model_failed_warns_on_search(tmp_path):
+    source = write_rows(tmp_path / "strict.csv", 60)
+    home = tmp_path / "home"
+    run = repr_assets(
+        home,
+        "run",
+        "--source",
+        str(source),
+        "--label-column",
+        "species",
+        "--encoders",
+        "pca",
+        "--min-probe-accuracy",
+        "1.0",
+        "--latent-dim",
+        "1",
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "nothing was ever served" in run.stdout
+    item = LanceStore(home / "lancedb").head("strict_items", 1, ["item_id"])["item_id"][0]
+    search = repr_assets(
+        home, "search", "--dataset", "strict", "--encoder", "pca", "--id", item.as_py()
+    )
+    assert search.returncode == 0
+    assert "was never published" in one_line(search)
+
+
+# --- drop, and concurrent first runs ------------------------------------------------------------
+
+
+def test_drop_removes_tables_models_and_spec_and_keeps_the_history(tmp_path):
+    source = write_rows(tmp_path / "gone.csv", 40)
+    home = tmp_path / "home"
+    assert repr_assets(home, "run", "--source", str(source), "--encoders", "pca").returncode == 0
+    dropped = repr_assets(home, "drop", "--dataset", "gone")
+    assert dropped.returncode == 0, dropped.stderr
+    assert LanceStore(home / "lancedb").table_names() == []
+    assert not (home / "models" / "gone").exists()
+    with duckdb.connect(str(home / "reports.duckdb"), read_only=True) as connection:
+        assert connection.execute("SELECT count(*) FROM quality_metrics").fetchone()[0] > 0
+    again = repr_assets(home, "run", "--dataset", "gone")
+    assert again.returncode == 2 and "unknown data set 'gone'" in one_line(again)
+    assert repr_assets(home, "drop", "--dataset", "gone").returncode == 2
+
+
+def test_four_first_runs_at_once_on_a_fresh_home_all_succeed(tmp_path):
+    home = tmp_path / "home"
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: repr_assets(home, "run", "--encoders", "pca"), range(4)))
+    for result in results:
+        assert result.returncode == 0, result.stderr[-2000:]
+    assert LanceStore(home / "lancedb").count("digits_pca") == 1797
