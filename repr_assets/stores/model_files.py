@@ -250,8 +250,8 @@ def object_of(schema: Schema) -> Check:
             return f"unknown key {', '.join(map(repr, unknown[:5]))}"
         for key, inner in schema.items():
             problem = inner(value[key])
-            if problem is not None:
-                return f"{key}{'' if problem.startswith('[') else ': '}{problem}"
+            if problem is not None:  # ".params.size: …", ".hidden_dims[0]: …"
+                return f".{key}{'' if problem.startswith(('.', '[')) else ': '}{problem}"
         return None
 
     return check
@@ -261,7 +261,7 @@ def checked(value: Any, schema: Schema, path: Path) -> dict[str, Any]:
     """``value`` when it is an object that ``schema`` allows, else refuse ``path``."""
     problem = object_of(schema)(value)
     if problem is not None:
-        raise ModelFileError(path, problem)
+        raise ModelFileError(path, problem.removeprefix("."))
     return dict(value)
 
 

@@ -118,7 +118,7 @@ class ModelStore:
             version = data.decode("utf-8").strip()
         except UnicodeDecodeError:
             raise ModelFileError(pointer, "is not UTF-8 text") from None
-        return plain_name(version, pointer, "names the version")
+        return plain_name(version, pointer, "version")
 
     def record(self, dataset: str, name: str, version: str | None = None) -> SavedModel:
         """The record of the model saved as ``version`` (the latest when ``None``)."""
