@@ -243,7 +243,7 @@ def test_a_state_pt_far_larger_than_its_params_need_is_refused_before_loading(
     state = torch.load(folder / "state.pt", weights_only=True)
     state["history"]["padding"] = torch.zeros(2**20)  # 4 MiB the model has no use for
     torch.save(state, folder / "state.pt")
-    refused(lambda: Autoencoder.load(folder), folder / "state.pt", "more than")
+    refused(lambda: Autoencoder.load(folder), folder / "state.pt", "its params.json model needs")
 
 
 def test_a_compressed_state_pt_is_refused(saved: dict[str, Path], tmp_path: Path) -> None:

@@ -129,6 +129,10 @@ def read_checkpoint(directory: Path, model: Schema, build: Build) -> Checkpoint:
 def _load_state(path: Path, budget: int) -> dict[str, Any]:
     """``state.pt`` by the weights-only loader, once its archive is known to be small."""
     regular_file(path)
+    if path.stat().st_size > budget + budget // 2:  # half again for the zip's own records
+        raise ModelFileError(
+            path, f"is larger than the {budget:,} bytes its params.json model needs"
+        )
     try:
         with zipfile.ZipFile(path) as archive:
             entries = archive.infolist()
