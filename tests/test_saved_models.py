@@ -33,7 +33,15 @@ from repr_assets.encoders.minilm import MiniLMEncoder
 from repr_assets.encoders.pca import PCA
 from repr_assets.encoders.training import TrainingSettings
 from repr_assets.featurisers import ImageFeaturiser, TextFeaturiser
-from repr_assets.stores.model_files import ModelFileError, ModelNotFoundError
+from repr_assets.stores.model_files import (
+    ModelFileError,
+    ModelNotFoundError,
+    boolean,
+    list_of,
+    mapping_of,
+    object_of,
+    string,
+)
 from repr_assets.stores.models import FEATURISER, ModelStore
 
 N_FEATURES = 6
@@ -680,6 +688,23 @@ def test_the_error_is_one_line_and_survives_pickling() -> None:
     assert str(error) == "/m/LATEST: two lines"
     copy = pickle.loads(pickle.dumps(error))
     assert type(copy) is ModelNotFoundError and str(copy) == str(error)
+
+
+def test_the_schema_checks_name_the_value_that_is_wrong() -> None:
+    columns = object_of(
+        {"flags": list_of(boolean(), 0, 4), "categories": mapping_of(list_of(string(), 0, 3), 2)}
+    )
+    assert columns({"flags": [True, False], "categories": {"colour": ["red"]}}) is None
+    assert (
+        columns({"flags": [1], "categories": {}})
+        == ".flags[0]: expected true or false, got an integer 1"
+    )
+    assert columns({"flags": [], "categories": {"colour": [3]}}) == (
+        '.categories["colour"][0]: expected a string of at most 1,024 characters, got an integer 3'
+    )
+    assert "at most 2 keys" in (
+        columns({"flags": [], "categories": {key: [] for key in "abc"}}) or ""
+    )
 
 
 # --- any corruption: a loaded model or one line -------------------------------------------

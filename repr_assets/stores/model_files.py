@@ -231,6 +231,30 @@ def string(max_length: int = 1024) -> Check:
     return check
 
 
+def boolean() -> Check:
+    return lambda value: (
+        None if isinstance(value, bool) else f"expected true or false, got {describe(value)}"
+    )
+
+
+def mapping_of(item: Check, max_length: int) -> Check:
+    """An object of at most ``max_length`` keys of one's choosing, each value passing
+    ``item`` (per-column statistics, say, keyed by the column's name)."""
+
+    def check(value: Any) -> str | None:
+        if not isinstance(value, dict) or len(value) > max_length:
+            return f"expected an object of at most {max_length:,} keys, got {describe(value)}"
+        for key, element in value.items():
+            problem = item(element)
+            if problem is not None:
+                return (
+                    f"[{json.dumps(key)}]{'' if problem.startswith(('.', '[')) else ': '}{problem}"
+                )
+        return None
+
+    return check
+
+
 def optional(check: Check) -> Check:
     """``null``, or a value that passes ``check``."""
     return lambda value: None if value is None else check(value)
