@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -19,6 +19,7 @@ from repr_assets.encoders.training import (
     TrainingSettings,
     train_reconstruction,
 )
+from repr_assets.stores.model_files import MAX_LAYERS, MAX_WIDTH, Schema, integer, list_of, number
 
 
 class Autoencoder:
@@ -40,6 +41,13 @@ class Autoencoder:
     """
 
     kind = "autoencoder"
+    saved_params: ClassVar[Schema] = {
+        "latent_dim": integer(1, MAX_WIDTH),
+        "hidden_dims": list_of(integer(1, MAX_WIDTH), 0, MAX_LAYERS),
+        "validation_fraction": number(0.0, 1.0, low_open=True, high_open=True),
+    }
+    """The model fields of ``params.json`` and their bounds (``checkpoint`` adds the
+    training settings and ``n_features``)."""
 
     def __init__(
         self,
@@ -133,15 +141,20 @@ class Autoencoder:
 
     @classmethod
     def load(cls, directory: Path, device: str = "auto") -> Autoencoder:
-        """Rebuild the model from its parameters, then load its weights (``weights_only``)."""
-        params, settings, n_features, state, history = read_checkpoint(directory)
-        params["hidden_dims"] = tuple(params["hidden_dims"])
-        encoder = cls(**params, device=device, settings=settings)
-        module = MLPAutoencoder(n_features, encoder.hidden_dims, encoder.latent_dim)
-        module.load_state_dict(state)
-        encoder.module_ = module.eval()
-        encoder.n_features_ = n_features
-        encoder.history_ = history
+        """Rebuild the model from its checked parameters, then load its weights
+        (``weights_only``, shapes checked first); ``ModelFileError`` when they do not fit."""
+        saved = read_checkpoint(
+            directory,
+            cls.saved_params,
+            lambda params, n_features: MLPAutoencoder(
+                n_features, params["hidden_dims"], params["latent_dim"]
+            ),
+        )
+        params = {**saved.params, "hidden_dims": tuple(saved.params["hidden_dims"])}
+        encoder = cls(**params, device=device, settings=saved.settings)
+        encoder.module_ = saved.module.eval()  # type: ignore[assignment]
+        encoder.n_features_ = saved.n_features
+        encoder.history_ = saved.history
         return encoder
 
     def _module(self) -> MLPAutoencoder:

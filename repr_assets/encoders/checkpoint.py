@@ -2,12 +2,27 @@
 
 ``state.pt`` holds only tensors and plain values (the ``state_dict`` and the loss
 history), so it loads with ``weights_only=True``: no pickled code runs on load.
+
+Reading is defensive, in this order, so that a malformed or hostile checkpoint is refused
+with one ``ModelFileError`` line before anything large is built or read:
+
+1. ``params.json`` is checked against the kind's schema (its model fields, the training
+   settings and ``n_features``): types, bounds (``repr_assets.stores.model_files``), no
+   missing or unknown key;
+2. the module is built from them on torch's ``meta`` device, which allocates nothing, and
+   its weight count bounded (``MAX_PARAMETERS``);
+3. ``state.pt`` must be an uncompressed zip no larger than those weights need, loads
+   with ``weights_only=True``, and must hold exactly the module's tensors, each of its
+   shape and dtype and finite, and a well-formed loss history;
+4. the tensors are then assigned to the module (``strict=True``): no second copy.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+import zipfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +30,56 @@ import torch
 from torch import nn
 
 from repr_assets.encoders.training import TrainingHistory, TrainingSettings
+from repr_assets.stores.model_files import (
+    MAX_BATCH_SIZE,
+    MAX_EPOCHS,
+    MAX_FEATURES,
+    MAX_PARAMETERS,
+    MAX_THREADS,
+    SEED_RANGE,
+    ModelFileError,
+    Schema,
+    error_summary,
+    integer,
+    number,
+    read_params,
+    regular_file,
+)
 
 SETTINGS_FIELDS = frozenset(TrainingSettings.__dataclass_fields__)
+
+SETTINGS_SCHEMA: Schema = {
+    "epochs": integer(1, MAX_EPOCHS),
+    "batch_size": integer(1, MAX_BATCH_SIZE),
+    "learning_rate": number(0.0, low_open=True),
+    "weight_decay": number(0.0),
+    "patience": integer(0, MAX_EPOCHS),
+    "min_delta": number(0.0),
+    "seed": integer(*SEED_RANGE),
+    "cpu_threads": integer(0, MAX_THREADS),
+    "gpu_batch_size": integer(1, MAX_BATCH_SIZE),
+}
+"""The ``TrainingSettings`` fields as ``params.json`` holds them."""
+assert set(SETTINGS_SCHEMA) == SETTINGS_FIELDS, "SETTINGS_SCHEMA must name every setting"
+
+STATE_OVERHEAD_BYTES = 1 << 20
+"""What ``state.pt`` may hold beyond the tensors' data: the pickle of their layout, the
+zip's small records and the loss history (plus ``HISTORY_BYTES_PER_EPOCH`` an epoch)."""
+HISTORY_BYTES_PER_EPOCH = 64
+
+Build = Callable[[dict[str, Any], int], nn.Module]
+"""``build(model params, n_features)``: the kind's module, untrained."""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    params: dict[str, Any]
+    """The model's own parameters (neither the settings nor ``n_features``), checked."""
+    settings: TrainingSettings
+    n_features: int
+    module: nn.Module
+    """Built by the kind's ``build`` and holding the saved weights, on the CPU."""
+    history: TrainingHistory
 
 
 def save_checkpoint(
@@ -33,12 +96,113 @@ def save_checkpoint(
     )
 
 
-def read_checkpoint(
-    directory: Path,
-) -> tuple[dict[str, Any], TrainingSettings, int, dict[str, Any], TrainingHistory]:
-    """``(model params, training settings, n_features, state_dict, history)``."""
-    params = json.loads((directory / "params.json").read_text())
-    n_features = int(params.pop("n_features"))
-    settings = TrainingSettings(**{k: params.pop(k) for k in list(params) if k in SETTINGS_FIELDS})
-    state = torch.load(directory / "state.pt", map_location="cpu", weights_only=True)
-    return params, settings, n_features, state["state_dict"], TrainingHistory(**state["history"])
+def checkpoint_schema(model: Schema) -> Schema:
+    """What ``params.json`` of a kind with model fields ``model`` holds."""
+    return {**model, **SETTINGS_SCHEMA, "n_features": integer(1, MAX_FEATURES)}
+
+
+def read_checkpoint(directory: Path, model: Schema, build: Build) -> Checkpoint:
+    """The checkpoint in ``directory`` of a kind whose model fields are ``model`` and whose
+    module ``build`` makes, checked as the module docstring says."""
+    params_path, state_path = directory / "params.json", directory / "state.pt"
+    params = read_params(params_path, checkpoint_schema(model))
+    n_features = params.pop("n_features")
+    settings = TrainingSettings(**{key: params.pop(key) for key in SETTINGS_FIELDS})
+    with torch.device("meta"):
+        module = build(params, n_features)
+    expected = module.state_dict()
+    count = sum(tensor.numel() for tensor in expected.values())
+    if count > MAX_PARAMETERS:
+        raise ModelFileError(
+            params_path,
+            f"describes a model of {count:,} weights, more than the {MAX_PARAMETERS:,} allowed",
+        )
+    budget = sum(t.numel() * t.element_size() for t in expected.values())
+    budget += STATE_OVERHEAD_BYTES + HISTORY_BYTES_PER_EPOCH * settings.epochs
+    state = _load_state(state_path, budget)
+    weights = _weights(state["state_dict"], expected, state_path)
+    module.load_state_dict(weights, strict=True, assign=True)
+    history = _history(state["history"], settings.epochs, state_path)
+    return Checkpoint(params, settings, n_features, module, history)
+
+
+def _load_state(path: Path, budget: int) -> dict[str, Any]:
+    """``state.pt`` by the weights-only loader, once its archive is known to be small."""
+    regular_file(path)
+    if path.stat().st_size > budget + budget // 2:  # half again for the zip's own records
+        raise ModelFileError(
+            path, f"is larger than the {budget:,} bytes its params.json model needs"
+        )
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise ModelFileError(
+            path, f"is not a torch checkpoint archive ({error_summary(error)})"
+        ) from None
+    if any(entry.compress_type != zipfile.ZIP_STORED for entry in entries):
+        raise ModelFileError(path, "holds compressed entries; torch.save never writes them")
+    size = sum(entry.file_size for entry in entries)
+    if size > budget:
+        raise ModelFileError(
+            path, f"holds {size:,} bytes, more than the {budget:,} its params.json model needs"
+        )
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # whatever a corrupt archive or a refused pickle raises
+        raise ModelFileError(
+            path, f"cannot be loaded as weights only ({error_summary(error)})"
+        ) from None
+    if not isinstance(state, dict) or set(state) != {"state_dict", "history"}:
+        found = sorted(map(str, state)) if isinstance(state, dict) else type(state).__name__
+        raise ModelFileError(path, f"expected the keys 'history', 'state_dict', got {found}")
+    return state
+
+
+def _weights(
+    weights: Any, expected: dict[str, torch.Tensor], path: Path
+) -> dict[str, torch.Tensor]:
+    """``weights`` when it holds exactly the tensors of ``expected``, of their shapes and
+    dtypes, all finite."""
+    if not isinstance(weights, dict):
+        raise ModelFileError(path, f"state_dict is a {type(weights).__name__}, not a dict")
+    missing = [name for name in expected if name not in weights]
+    unknown = sorted(str(name) for name in weights if name not in expected)
+    if missing or unknown:
+        problem = f"missing {missing[:3]}" if missing else f"unknown {unknown[:3]}"
+        raise ModelFileError(path, f"state_dict does not fit params.json's model: {problem}")
+    for name, want in expected.items():
+        tensor = weights[name]
+        if not isinstance(tensor, torch.Tensor) or tensor.layout != torch.strided:
+            raise ModelFileError(path, f"{name} is a {type(tensor).__name__}, not a dense tensor")
+        if tensor.shape != want.shape:
+            raise ModelFileError(
+                path,
+                f"{name} has shape {tuple(tensor.shape)}, but params.json's model needs "
+                f"{tuple(want.shape)}",
+            )
+        if tensor.dtype != want.dtype:
+            raise ModelFileError(path, f"{name} is {tensor.dtype}, expected {want.dtype}")
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise ModelFileError(path, f"{name} holds NaN or Inf values")
+    return weights
+
+
+def _history(history: Any, epochs: int, path: Path) -> TrainingHistory:
+    fields = TrainingHistory.__dataclass_fields__
+    if not isinstance(history, dict) or set(history) != set(fields):
+        raise ModelFileError(path, f"history must hold exactly {', '.join(sorted(fields))}")
+    for name in ("train_loss", "validation_loss"):
+        losses = history[name]
+        if (
+            not isinstance(losses, list)
+            or len(losses) > epochs
+            or not all(isinstance(x, float) for x in losses)
+        ):
+            raise ModelFileError(path, f"history {name} must be at most {epochs} floats")
+    best = history["best_epoch"]
+    if isinstance(best, bool) or not isinstance(best, int) or not 0 <= best <= epochs:
+        raise ModelFileError(path, f"history best_epoch must be an epoch in 0..{epochs}")
+    if not isinstance(history["stopped_early"], bool):
+        raise ModelFileError(path, "history stopped_early must be true or false")
+    return TrainingHistory(**history)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -22,6 +22,7 @@ from repr_assets.encoders.contrastive_training import nt_xent_loss, train_contra
 from repr_assets.encoders.corruption import masking_noise, noise_and_masking
 from repr_assets.encoders.devices import resolve_device
 from repr_assets.encoders.training import ProgressCallback, TrainingHistory, TrainingSettings
+from repr_assets.stores.model_files import MAX_LAYERS, MAX_WIDTH, Schema, integer, list_of, number
 
 # Tuned on digits (latent 16, one CPU thread, about 25 s): contrastive losses keep improving
 # long after a reconstruction loss has settled, and the best epoch is mostly among the last.
@@ -117,6 +118,17 @@ class ContrastiveEncoder:
     kind = "contrastive"
     # No decoder: the report leaves the reconstruction metrics out.
     reconstructs = False
+    saved_params: ClassVar[Schema] = {
+        "latent_dim": integer(1, MAX_WIDTH),
+        "hidden_dims": list_of(integer(1, MAX_WIDTH), 0, MAX_LAYERS),
+        "projection_dim": integer(1, MAX_WIDTH),
+        "temperature": number(0.0, low_open=True),
+        "validation_fraction": number(0.0, 1.0, low_open=True, high_open=True),
+        "view_mask": number(0.0, 1.0, high_open=True),
+        "view_noise": number(0.0),
+    }
+    """The model fields of ``params.json`` and their bounds (``checkpoint`` adds the
+    training settings and ``n_features``)."""
 
     def __init__(
         self,
@@ -217,15 +229,23 @@ class ContrastiveEncoder:
 
     @classmethod
     def load(cls, directory: Path, device: str = "auto") -> ContrastiveEncoder:
-        """Rebuild the network from its parameters, then load its weights (``weights_only``)."""
-        params, settings, n_features, state, history = read_checkpoint(directory)
-        params["hidden_dims"] = tuple(params["hidden_dims"])
-        encoder = cls(**params, device=device, settings=settings)
-        network = encoder._network(n_features)
-        network.load_state_dict(state)
-        encoder.network_ = network.eval()
-        encoder.n_features_ = n_features
-        encoder.history_ = history
+        """Rebuild the network from its checked parameters, then load its weights
+        (``weights_only``, shapes checked first); ``ModelFileError`` when they do not fit."""
+        saved = read_checkpoint(
+            directory,
+            cls.saved_params,
+            lambda params, n_features: ContrastiveNetwork(
+                n_features,
+                tuple(params["hidden_dims"]),
+                params["latent_dim"],
+                params["projection_dim"],
+            ),
+        )
+        params = {**saved.params, "hidden_dims": tuple(saved.params["hidden_dims"])}
+        encoder = cls(**params, device=device, settings=saved.settings)
+        encoder.network_ = saved.module.eval()  # type: ignore[assignment]
+        encoder.n_features_ = saved.n_features
+        encoder.history_ = saved.history
         return encoder
 
     def _views(self, augmentation: Augmentation | None, X: np.ndarray) -> Augmentation:

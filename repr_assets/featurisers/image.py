@@ -17,6 +17,16 @@ from PIL import Image
 from repr_assets.augment import Augmentation, image_augmentations
 from repr_assets.hashing import canonical_json, short_hash
 from repr_assets.png import decode_grey
+from repr_assets.stores.model_files import (
+    MAX_FEATURISER_JSON_BYTES,
+    MAX_IMAGE_SIZE,
+    integer,
+    object_of,
+    read_params,
+)
+
+SAVED_STATE = {"params": object_of({"size": integer(1, MAX_IMAGE_SIZE)})}
+"""``featuriser.json`` and its bounds."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +68,9 @@ class ImageFeaturiser:
 
     @classmethod
     def load(cls, directory: Path) -> ImageFeaturiser:
-        return cls(**json.loads((directory / "featuriser.json").read_text())["params"])
+        """The featuriser saved in ``directory``; ``ModelFileError`` when it does not fit."""
+        path = directory / "featuriser.json"
+        return cls(**read_params(path, SAVED_STATE, MAX_FEATURISER_JSON_BYTES)["params"])
 
     def featurise(self, batch: pa.RecordBatch) -> np.ndarray:
         """Features of an image item batch, shape ``(batch.num_rows, size * size)``."""

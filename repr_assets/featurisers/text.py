@@ -16,6 +16,33 @@ from sklearn.preprocessing import normalize
 
 from repr_assets.augment import Augmentation, word_dropout
 from repr_assets.hashing import canonical_json, short_hash
+from repr_assets.stores.model_files import (
+    MAX_FEATURES,
+    MAX_FEATURISER_JSON_BYTES,
+    MAX_NGRAM,
+    ArraySpec,
+    ModelFileError,
+    integer,
+    list_of,
+    object_of,
+    one_of,
+    optional,
+    read_npy,
+    read_params,
+    string,
+)
+
+SAVED_STATE = {
+    "params": object_of(
+        {
+            "vectoriser": one_of("tfidf", "hashing"),
+            "ngram_range": list_of(integer(1, MAX_NGRAM), 2, 2),
+            "vocabulary_size": integer(1, MAX_FEATURES),
+        }
+    ),
+    "vocabulary": optional(list_of(string(), 1, MAX_FEATURES)),
+}
+"""``featuriser.json`` and its bounds; ``idf.npy`` is ``(len(vocabulary),)`` floats."""
 
 
 class TextFeaturiser:
@@ -116,14 +143,29 @@ class TextFeaturiser:
 
     @classmethod
     def load(cls, directory: Path) -> TextFeaturiser:
-        state = json.loads((directory / "featuriser.json").read_text())
-        params = state["params"]
-        featuriser = cls(
-            params["vectoriser"], tuple(params["ngram_range"]), params["vocabulary_size"]
-        )
-        featuriser.vocabulary_ = state["vocabulary"]
-        if (directory / "idf.npy").exists():
-            featuriser.idf_ = np.load(directory / "idf.npy", allow_pickle=False)
+        """The featuriser saved in ``directory``; ``ModelFileError`` when it does not fit."""
+        path, idf_path = directory / "featuriser.json", directory / "idf.npy"
+        state = read_params(path, SAVED_STATE, MAX_FEATURISER_JSON_BYTES)
+        params, vocabulary = state["params"], state["vocabulary"]
+        low, high = params["ngram_range"]
+        if low > high:
+            raise ModelFileError(path, f"params.ngram_range: {low} is more than {high}")
+        featuriser = cls(params["vectoriser"], (low, high), params["vocabulary_size"])
+        if params["vectoriser"] == "hashing":
+            if vocabulary is not None or idf_path.exists():
+                raise ModelFileError(path, "a hashing featuriser has no vocabulary and no idf")
+            return featuriser
+        if vocabulary is None or len(vocabulary) > params["vocabulary_size"]:
+            raise ModelFileError(
+                path, f"vocabulary: expected 1..{params['vocabulary_size']} terms for tfidf"
+            )
+        if len(set(vocabulary)) != len(vocabulary):
+            raise ModelFileError(path, "vocabulary: holds a term twice")
+        idf = read_npy(idf_path, ArraySpec("f", ("terms",)), {"terms": len(vocabulary)})
+        if (idf <= 0).any():
+            raise ModelFileError(idf_path, "holds a weight that is not positive")
+        featuriser.vocabulary_ = vocabulary
+        featuriser.idf_ = idf
         return featuriser
 
     def _vocabulary(self) -> list[str]:

@@ -1,5 +1,13 @@
 """Fitted encoders and featurisers on disk: ``models/{dataset}/{name}/{version}/`` plus a
-``LATEST`` pointer. The featuriser of a data set is saved under the name ``featuriser``."""
+``LATEST`` pointer. The featuriser of a data set is saved under the name ``featuriser``.
+
+Reading refuses a malformed or hostile store with one ``ModelFileError`` line naming the
+file (``ModelNotFoundError``, also a ``FileNotFoundError``, where nothing is saved yet):
+``LATEST`` must name a plain version folder that exists, ``meta.json`` must be an object
+whose ``kind`` is a known one, and each kind's ``load`` checks its own files (see
+``repr_assets.stores.model_files``). This module imports neither torch nor the
+featurisers until a model is loaded.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +18,22 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from repr_assets.encoders import Encoder, load_encoder
-from repr_assets.featurisers import Featuriser, load_featuriser
+from repr_assets.stores.model_files import (
+    MAX_JSON_BYTES,
+    MAX_POINTER_BYTES,
+    ModelFileError,
+    ModelNotFoundError,
+    error_summary,
+    plain_name,
+    read_bytes,
+    read_json,
+)
+
+if TYPE_CHECKING:
+    from repr_assets.encoders import Encoder
+    from repr_assets.featurisers import Featuriser
 
 FEATURISER = "featuriser"
 
@@ -85,26 +105,48 @@ class ModelStore:
         return SavedModel(dataset, name, version, target, meta)
 
     def latest_version(self, dataset: str, name: str) -> str:
-        pointer = self.root / dataset / name / "LATEST"
+        """The version ``LATEST`` names: a plain folder name, never a path."""
+        pointer = self._folder(dataset, name) / "LATEST"
         if not pointer.exists():
-            raise FileNotFoundError(
-                f"no saved {name!r} model for data set {dataset!r} under {self.root}: "
-                "materialise its model asset first"
+            raise ModelNotFoundError(
+                pointer,
+                f"no saved {name!r} model for data set {dataset!r}: "
+                "materialise its model asset first",
             )
-        return pointer.read_text().strip()
+        data = read_bytes(pointer, MAX_POINTER_BYTES)
+        try:
+            version = data.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            raise ModelFileError(pointer, "is not UTF-8 text") from None
+        return plain_name(version, pointer, "version")
 
     def record(self, dataset: str, name: str, version: str | None = None) -> SavedModel:
         """The record of the model saved as ``version`` (the latest when ``None``)."""
-        version = version or self.latest_version(dataset, name)
-        path = self.root / dataset / name / version
+        folder = self._folder(dataset, name)
+        if version is None:
+            version, named_by = self.latest_version(dataset, name), folder / "LATEST"
+        else:
+            named_by = folder
+            plain_name(version, folder, "model version")
+        path = folder / version
         if not (path / "meta.json").exists():
-            raise FileNotFoundError(f"no model version {version!r} at {path}")
-        meta = json.loads((path / "meta.json").read_text())
+            raise ModelNotFoundError(named_by, f"no model version {version!r} at {path}")
+        meta_path = path / "meta.json"
+        meta = read_json(meta_path, MAX_JSON_BYTES)
+        if not isinstance(meta, dict):
+            raise ModelFileError(meta_path, "is not a JSON object")
+        kind = meta.get("kind")
+        if not isinstance(kind, str) or not kind:
+            raise ModelFileError(meta_path, "names no kind of model")
+        if meta.get("version") != version:
+            raise ModelFileError(
+                meta_path, f"says version {meta.get('version')!r}, but lies in {version!r}"
+            )
         return SavedModel(dataset, name, version, path, meta)
 
     def latest(self, dataset: str, name: str) -> SavedModel | None:
         """The record of the latest saved model, or ``None`` when there is none yet."""
-        if not (self.root / dataset / name / "LATEST").exists():
+        if not (self._folder(dataset, name) / "LATEST").exists():
             return None
         return self.record(dataset, name)
 
@@ -112,15 +154,63 @@ class ModelStore:
         self, dataset: str, name: str, version: str | None = None
     ) -> tuple[Encoder, SavedModel]:
         """The encoder saved as ``version`` (the latest when ``None``) and its record."""
+        from repr_assets.encoders.registry import encoder_kinds
+
         saved = self.record(dataset, name, version)
-        return load_encoder(saved.meta["kind"], saved.path), saved
+        kinds = encoder_kinds()
+        kind = kinds.get(saved.meta["kind"])
+        if kind is None:
+            raise ModelFileError(
+                saved.path / "meta.json",
+                f"kind {saved.meta['kind']!r} is not a known encoder ({', '.join(kinds)})",
+            )
+        encoder: Encoder = _refusing(saved, kind.load)
+        return encoder, saved
 
     def load_featuriser(
         self, dataset: str, version: str | None = None
     ) -> tuple[Featuriser, SavedModel]:
         """The data set's fitted featuriser (the latest when ``version`` is ``None``)."""
+        from repr_assets.featurisers import FEATURISER_KINDS
+
         saved = self.record(dataset, FEATURISER, version)
-        return load_featuriser(saved.meta["kind"], saved.path), saved
+        kind = FEATURISER_KINDS.get(saved.meta["kind"])
+        if kind is None:
+            raise ModelFileError(
+                saved.path / "meta.json",
+                f"kind {saved.meta['kind']!r} is not a known featuriser "
+                f"({', '.join(FEATURISER_KINDS)})",
+            )
+        featuriser: Featuriser = _refusing(saved, kind.load)
+        return featuriser, saved
+
+    def _folder(self, dataset: str, name: str) -> Path:
+        """``root/dataset/name``, each a plain folder name."""
+        plain_name(dataset, self.root, "data set")
+        plain_name(name, self.root / dataset, "model name")
+        return self.root / dataset / name
+
+
+def _refusing(saved: SavedModel, load: Any) -> Any:
+    """``load(saved.path)``; a kind's loader that fails on its files in a way of its own
+    (one of another package, or one not yet checking every file) is refused in one line."""
+    try:
+        return load(saved.path)
+    except (ModelFileError, ImportError):  # an ImportError: an extra that is not installed
+        raise
+    except (
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        AttributeError,
+        OSError,
+        RuntimeError,
+        EOFError,
+    ) as error:
+        raise ModelFileError(
+            saved.path, f"cannot be loaded as a {saved.meta['kind']} ({error_summary(error)})"
+        ) from None
 
 
 def atomic_write(path: Path, text: str) -> None:
