@@ -417,6 +417,12 @@ def _add_search_and_sql_parsers(commands: Any) -> None:
     sql = commands.add_parser("sql", help="read-only SQL over LanceDB tables and the reports")
     sql.add_argument("query", help="one SELECT query (DuckDB dialect)")
     sql.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    sql.add_argument(
+        "--memory-limit",
+        metavar="SIZE",
+        help="DuckDB's memory limit, such as 4GB or 25%% of the memory it sees (default: "
+        "25%%); past it a query spills to a folder of its own in the home",
+    )
 
 
 def search_command(args: argparse.Namespace) -> int:
@@ -497,6 +503,7 @@ def rollback_command(args: argparse.Namespace) -> int:
 
 def sql_command(args: argparse.Namespace) -> int:
     from repr_assets.sql import (
+        DEFAULT_MEMORY_LIMIT,
         QueryRefused,
         open_sandbox,
         run_query,
@@ -506,8 +513,10 @@ def sql_command(args: argparse.Namespace) -> int:
     )
 
     writers = {"table": write_table, "csv": write_csv, "json": write_json}
+    home = home_from_environment()
+    memory_limit = args.memory_limit or DEFAULT_MEMORY_LIMIT
     try:
-        with open_sandbox(home_from_environment()) as connection:
+        with open_sandbox(home, memory_limit) as connection:
             writers[args.format](run_query(connection, args.query), sys.stdout)
     except QueryRefused as error:
         raise UsageError(f"sql: {error}") from None

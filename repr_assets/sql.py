@@ -12,6 +12,16 @@ Then the connection is closed off, in two layers:
 - Only a single ``SELECT`` statement is run (``WITH``, ``SHOW``, ``DESCRIBE`` and
   ``SUMMARIZE`` are SELECTs to DuckDB). That refuses what the settings still allow in
   memory: ``CREATE TEMP TABLE``, ``ATTACH ':memory:'``, macros, ``SET``, ``CALL``.
+
+DuckDB lets a query read and list its ``temp_directory`` even without external access
+(the default is ``.tmp`` in the current folder, whatever that holds). So each connection
+gets a folder of its own, ``$REPR_ASSETS_HOME/.sql_tmp-<random>``, which DuckDB makes only
+when a query spills to disk and removes when the connection closes: a query can see its
+own spill files there and nothing else. With no home folder yet there are no tables, and
+spilling is off.
+
+A query runs under DuckDB's ``memory_limit``; past it, DuckDB spills to that folder, and a
+query that still does not fit fails.
 """
 
 from __future__ import annotations
@@ -22,7 +32,11 @@ import datetime
 import decimal
 import json
 import math
+import shutil
+import uuid
+import weakref
 from collections.abc import Iterator
+from pathlib import Path
 from typing import IO, Any
 
 import duckdb
@@ -45,14 +59,22 @@ SANDBOX_SETTINGS = (
     ("python_enable_replacements", False),
     ("lock_configuration", True),
 )
+# Of the memory DuckDB detects (its own default is 80%): sql runs beside pipeline runs, and
+# what does not fit spills to disk.
+DEFAULT_MEMORY_LIMIT = "25%"
+# Each connection's spill folder: this and a random name, in the home.
+SPILL_PREFIX = ".sql_tmp-"
 
 
 class QueryRefused(ValueError):
     """A query that the read-only sandbox does not run, or that DuckDB rejected."""
 
 
-def open_sandbox(home: Home) -> duckdb.DuckDBPyConnection:
-    """A locked, read-only DuckDB connection over the home's LanceDB tables and reports."""
+def open_sandbox(home: Home, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> duckdb.DuckDBPyConnection:
+    """A locked, read-only DuckDB connection over the home's LanceDB tables and reports.
+
+    ``memory_limit`` is DuckDB's (``4GB``, ``500MB``, ``25%`` of the memory it detects).
+    """
     connection = duckdb.connect(":memory:")
     try:
         if home.lancedb.exists():
@@ -71,12 +93,30 @@ def open_sandbox(home: Home) -> duckdb.DuckDBPyConnection:
                     f"{_first_line(error)}"
                 ) from None
             connection.execute(f"USE {REPORTS_CATALOG}")
+        spill = _spill_folder(home)
+        if spill is not None:  # DuckDB removes it on closing; this in case it was not closed
+            weakref.finalize(connection, shutil.rmtree, spill, ignore_errors=True)
+        # Before external access goes off: DuckDB then allows this folder, and only it.
+        connection.execute(f"SET temp_directory = {_sql_string(str(spill or ''))}")
+        try:
+            connection.execute(f"SET memory_limit = {_sql_string(memory_limit)}")
+        except duckdb.Error as error:
+            raise QueryRefused(f"--memory-limit {memory_limit!r}: {_first_line(error)}") from None
         for setting, value in SANDBOX_SETTINGS:
             connection.execute(f"SET {setting} = {str(value).lower()}")
     except BaseException:
         connection.close()
         raise
     return connection
+
+
+def _spill_folder(home: Home) -> Path | None:
+    """A new name in the home for one connection's spill files (DuckDB makes the folder
+    only when a query spills, and removes it on closing); None when there is no home
+    folder (and so no tables) yet: spilling is off then, and nothing is created."""
+    if not home.root.is_dir():
+        return None
+    return home.root / f"{SPILL_PREFIX}{uuid.uuid4().hex}"
 
 
 def run_query(

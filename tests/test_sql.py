@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 from datetime import datetime
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -12,6 +16,7 @@ import pytest
 
 from repr_assets.home import Home
 from repr_assets.sql import (
+    DEFAULT_MEMORY_LIMIT,
     SANDBOX_SETTINGS,
     QueryRefused,
     open_sandbox,
@@ -204,3 +209,139 @@ def test_csv_and_json_output(sandbox):
     empty = io.StringIO()
     write_json(run_query(connection, "SELECT 1 AS x WHERE false"), empty)
     assert json.loads(empty.getvalue()) == []
+
+
+# The CLI as users run it, from a folder of their choosing.
+CLI = str(Path(sys.executable).with_name("repr-assets"))
+
+
+def repr_assets_sql(home: Path, cwd: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
+    env = {**os.environ, "REPR_ASSETS_HOME": str(home)}
+    return subprocess.run(
+        [CLI, "sql", *args],
+        cwd=cwd,
+        env=env,
+        text=True,
+        timeout=300,
+        check=False,
+        **({"capture_output": True} | kwargs),
+    )
+
+
+def one_error_line(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("repr-assets: error: sql: ")
+    return lines[0]
+
+
+@pytest.fixture
+def cwd_with_secret(tmp_path) -> Path:
+    """A current folder whose ``.tmp/``, DuckDB's default temp_directory, holds a secret."""
+    cwd = tmp_path / "cwd"
+    (cwd / ".tmp").mkdir(parents=True)
+    (cwd / ".tmp" / "secret.txt").write_text("hunter2\n")
+    return cwd
+
+
+@pytest.fixture
+def small_home(home) -> Home:
+    write_embeddings(LanceStore(home.lancedb), "toy_pca", low_rank_vectors(20, dim=16))
+    write_metrics(home)
+    return home
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT * FROM read_text('.tmp/secret.txt')",
+        "SELECT * FROM glob('.tmp/*')",
+        "SELECT * FROM read_text('{cwd}/.tmp/secret.txt')",
+        "SELECT * FROM glob('{cwd}/.tmp/**')",
+    ],
+)
+def test_a_query_cannot_read_or_list_the_current_folders_tmp(small_home, cwd_with_secret, sql):
+    result = repr_assets_sql(small_home.root, cwd_with_secret, sql.format(cwd=cwd_with_secret))
+    assert "Permission Error" in one_error_line(result)
+    assert result.stdout == "" and "secret" not in result.stdout
+
+
+def test_the_spill_folder_is_the_querys_own_in_the_home_and_goes_with_it(
+    small_home, cwd_with_secret
+):
+    # Another connection's spill folder, and a file beside them in the home.
+    other = small_home.root / ".sql_tmp-other"
+    other.mkdir()
+    (other / "duckdb_temp_block").write_text("hunter2\n")
+    result = repr_assets_sql(
+        small_home.root,
+        cwd_with_secret,
+        "SELECT current_setting('temp_directory') AS t",
+        "--format",
+        "csv",
+    )
+    assert result.returncode == 0, result.stderr
+    spill = Path(result.stdout.splitlines()[1])
+    assert spill.parent == small_home.root and spill.name.startswith(".sql_tmp-")
+    assert not spill.exists()  # made only when a query spills, gone when it ends
+    with open_sandbox(small_home) as connection:
+        own = query(connection, "SELECT current_setting('temp_directory') AS t")[0]["t"]
+        assert own != str(spill)  # a new one for each connection
+        for sql in [
+            f"SELECT * FROM glob('{small_home.root}/*')",
+            f"SELECT * FROM glob('{small_home.root}/.sql_tmp-*/*')",
+            f"SELECT * FROM glob('{other}/*')",
+            f"SELECT * FROM read_text('{other}/duckdb_temp_block')",
+            f"SELECT * FROM read_text('{own}/../.sql_tmp-other/duckdb_temp_block')",
+            "SELECT * FROM read_text('.tmp/secret.txt')",
+        ]:
+            with pytest.raises(QueryRefused, match="Permission Error"):
+                query(connection, sql)
+        # What a query can see of its own folder is its own spill files, if any.
+        assert query(connection, f"SELECT count(*) AS n FROM glob('{own}/*')") == [{"n": 0}]
+
+
+def test_past_the_memory_limit_a_query_spills_to_its_own_folder(small_home):
+    sql = "SELECT count(*) AS n FROM (SELECT i FROM range(20000000) t(i) ORDER BY i DESC)"
+    with open_sandbox(small_home, memory_limit="64MB") as connection:
+        spill = Path(query(connection, "SELECT current_setting('temp_directory') AS t")[0]["t"])
+        assert query(connection, sql) == [{"n": 20_000_000}]
+        assert spill.is_dir()  # DuckDB makes it when it first spills
+    assert not spill.exists()
+    with duckdb.connect() as plain:  # with nowhere to spill, the same query does not fit
+        plain.execute("SET memory_limit = '64MB'; SET temp_directory = ''")
+        with pytest.raises(duckdb.OutOfMemoryException):
+            plain.sql(sql).fetchall()
+    assert sorted(p.name for p in small_home.root.iterdir()) == ["lancedb", "reports.duckdb"]
+
+
+def test_a_query_that_does_not_fit_its_memory_limit_is_one_line(small_home):
+    with open_sandbox(small_home, memory_limit="64MB") as connection:
+        with pytest.raises(QueryRefused, match="Out of Memory Error") as refused:
+            query(connection, "SELECT length(list(i)) FROM range(50000000) t(i)")
+        assert "\n" not in str(refused.value)
+        assert query(connection, "SELECT 42 AS x") == [{"x": 42}]
+
+
+def test_the_default_memory_limit_is_a_quarter_of_the_memory_duckdb_sees(small_home):
+    with duckdb.connect() as plain:
+        plain.execute("SET memory_limit = '25%'")
+        quarter = plain.sql("SELECT current_setting('memory_limit')").fetchall()
+    with open_sandbox(small_home) as connection:
+        limit = connection.sql("SELECT current_setting('memory_limit')").fetchall()
+    assert DEFAULT_MEMORY_LIMIT == "25%" and limit == quarter
+
+
+def test_a_bad_memory_limit_is_one_line(small_home):
+    with pytest.raises(QueryRefused, match="--memory-limit '4XB'") as refused:
+        open_sandbox(small_home, memory_limit="4XB")
+    assert "\n" not in str(refused.value)
+
+
+def test_a_home_that_is_not_there_is_not_made(tmp_path):
+    home = Home.at(tmp_path / "nowhere")
+    with open_sandbox(home) as connection:
+        assert query(connection, "SELECT current_setting('temp_directory') AS t") == [{"t": ""}]
+        assert query(connection, "SELECT 42 AS x") == [{"x": 42}]
+    assert not home.root.exists()
