@@ -416,13 +416,36 @@ def _add_search_and_sql_parsers(commands: Any) -> None:
 
     sql = commands.add_parser("sql", help="read-only SQL over LanceDB tables and the reports")
     sql.add_argument("query", help="one SELECT query (DuckDB dialect)")
-    sql.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    sql.add_argument(
+        "--format",
+        choices=["table", "csv", "json"],
+        default="table",
+        help="table: the first 1,000 rows, aligned (the default); csv and json: every row",
+    )
+    sql.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        metavar="SECONDS",
+        help="stop the query after this long (default: 60); waiting for a slow reader of "
+        "the output does not count",
+    )
     sql.add_argument(
         "--memory-limit",
         metavar="SIZE",
         help="DuckDB's memory limit, such as 4GB or 25%% of the memory it sees (default: "
         "25%%); past it a query spills to a folder of its own in the home",
     )
+
+
+def _positive_seconds(text: str) -> float:
+    """An argparse type: a positive, finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
 
 
 def search_command(args: argparse.Namespace) -> int:
@@ -504,20 +527,19 @@ def rollback_command(args: argparse.Namespace) -> int:
 def sql_command(args: argparse.Namespace) -> int:
     from repr_assets.sql import (
         DEFAULT_MEMORY_LIMIT,
+        DEFAULT_TIMEOUT_S,
         QueryRefused,
         open_sandbox,
-        run_query,
-        write_csv,
-        write_json,
-        write_table,
+        write_result,
     )
 
-    writers = {"table": write_table, "csv": write_csv, "json": write_json}
     home = home_from_environment()
     memory_limit = args.memory_limit or DEFAULT_MEMORY_LIMIT
     try:
         with open_sandbox(home, memory_limit) as connection:
-            writers[args.format](run_query(connection, args.query), sys.stdout)
+            write_result(
+                connection, args.query, args.format, sys.stdout, args.timeout or DEFAULT_TIMEOUT_S
+            )
     except QueryRefused as error:
         raise UsageError(f"sql: {error}") from None
     return 0
