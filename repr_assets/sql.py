@@ -136,10 +136,7 @@ def open_sandbox(home: Home, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> duckdb
             weakref.finalize(connection, shutil.rmtree, spill, ignore_errors=True)
         # Before external access goes off: DuckDB then allows this folder, and only it.
         connection.execute(f"SET temp_directory = {_sql_string(str(spill or ''))}")
-        try:
-            connection.execute(f"SET memory_limit = {_sql_string(memory_limit)}")
-        except duckdb.Error as error:
-            raise QueryRefused(f"--memory-limit {memory_limit!r}: {_one_line(error)}") from None
+        _set_memory_limit(connection, memory_limit)
         for setting, value in SANDBOX_SETTINGS:
             connection.execute(f"SET {setting} = {str(value).lower()}")
     except BaseException:
@@ -155,6 +152,36 @@ def _spill_folder(home: Home) -> Path | None:
     if not home.root.is_dir():
         return None
     return home.root / f"{SPILL_PREFIX}{uuid.uuid4().hex}"
+
+
+def _set_memory_limit(connection: duckdb.DuckDBPyConnection, limit: str) -> None:
+    try:
+        connection.execute(f"SET memory_limit = {_sql_string(limit)}")
+        return
+    except duckdb.Error as error:
+        refused = QueryRefused(f"--memory-limit {limit!r}: {_one_line(error)}")
+    # DuckDB 1.1 takes no percentages: a share of the memory it sees, then, from its
+    # default, which is 80% of that.
+    default = connection.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    size = _share_of_memory(limit, default)
+    if size is None:
+        raise refused
+    connection.execute(f"SET memory_limit = {_sql_string(size)}")
+
+
+_PERCENT = re.compile(r"\s*(\d+(?:\.\d+)?)\s*%\s*")
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(bytes|KiB|MiB|GiB|TiB|PiB)")
+_POWERS = {"bytes": 0, "KiB": 1, "MiB": 2, "GiB": 3, "TiB": 4, "PiB": 5}
+
+
+def _share_of_memory(percent: str, default_limit: str) -> str | None:
+    """``percent`` (``25%``) of the memory DuckDB sees, in MiB, from its default limit
+    (``18.8 GiB``, 80% of that memory); None if either is not one of those."""
+    share, size = _PERCENT.fullmatch(percent), _SIZE.fullmatch(default_limit.strip())
+    if share is None or size is None or not 0 < float(share[1]) <= 100:
+        return None
+    memory = float(size[1]) * 1024 ** _POWERS[size[2]] / 0.8
+    return f"{max(1, round(memory * float(share[1]) / 100 / 2**20))}MiB"
 
 
 def check_query(connection: duckdb.DuckDBPyConnection, query: str) -> duckdb.DuckDBPyRelation:
@@ -305,11 +332,12 @@ class Rows:
     def text(self, render: Callable[[str], str]) -> Generator[list[list[str | None]], None, None]:
         """Batch by batch, one list per column of its values as text (None for NULL):
         ``render(type)`` is the SQL, ``{}`` for the column, such as ``AS_JSON``."""
-        expressions = [
-            duckdb.SQLExpression(render(kind).format(f"#{i + 1}")).alias(f"c{i}")
-            for i, kind in enumerate(self.types)
-        ]
-        projected = self.deadline.run(self._relation.select, *expressions)
+        # By position, as a repeated name would be ambiguous; one string of SQL, ours alone
+        # (DuckDB 1.1 has no duckdb.SQLExpression).
+        expressions = ", ".join(
+            f"{render(kind).format(f'#{i + 1}')} AS c{i}" for i, kind in enumerate(self.types)
+        )
+        projected = self.deadline.run(self._relation.project, expressions)
         reader = self.deadline.run(projected.to_arrow_reader, BATCH_ROWS)
         while True:
             try:

@@ -24,6 +24,7 @@ from repr_assets.sql import (
     SANDBOX_SETTINGS,
     TABLE_ROWS,
     QueryRefused,
+    _share_of_memory,
     open_sandbox,
     run_query,
     write_result,
@@ -586,3 +587,12 @@ def test_the_help_gives_the_defaults_in_force(capsys):
     assert f"(default: {DEFAULT_TIMEOUT_S:g})" in text
     assert f"(default: {DEFAULT_MEMORY_LIMIT})" in text
     assert f"the first {TABLE_ROWS:,} rows" in text
+
+
+def test_a_share_of_memory_for_a_duckdb_that_takes_no_percentages():
+    # DuckDB 1.1 refuses '25%'; its default limit is 80% of the memory it sees.
+    assert _share_of_memory("25%", "16.0 GiB") == "5120MiB"
+    assert _share_of_memory(" 50 % ", "800.0 MiB") == "500MiB"
+    assert _share_of_memory("4GB", "16.0 GiB") is None
+    assert _share_of_memory("0%", "16.0 GiB") is None
+    assert _share_of_memory("25%", "unlimited") is None
