@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 
 
@@ -25,21 +26,23 @@ def integer(minimum: int) -> Callable[[str], int]:
     return parse
 
 
-def number(minimum: float, maximum: float | None = None) -> Callable[[str], float]:
-    """An argparse type: a finite number in ``[minimum, maximum]``."""
+def number(
+    minimum: float, maximum: float | None = None, exclusive: bool = False
+) -> Callable[[str], float]:
+    """An argparse type: a finite number in ``[minimum, maximum]`` (above ``minimum`` when
+    ``exclusive``)."""
+    top = math.inf if maximum is None else maximum
 
     def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
-            value = None
-        in_range = value is not None and value == value and value >= minimum
-        if in_range and maximum is not None:
-            in_range = value is not None and value <= maximum
-        if not in_range:
-            bounds = f"in [{minimum:g}, {maximum:g}]" if maximum is not None else f">= {minimum:g}"
+            value = math.nan
+        above = value > minimum if exclusive else value >= minimum
+        if not (above and value <= top and math.isfinite(value)):
+            low = f"> {minimum:g}" if exclusive else f">= {minimum:g}"
+            bounds = f"{low} and <= {top:g}" if maximum is not None else low
             raise argparse.ArgumentTypeError(f"expected a number {bounds}, got {text!r}")
-        assert value is not None
         return value
 
     return parse

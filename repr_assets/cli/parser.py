@@ -111,4 +111,22 @@ def _search(search: argparse.ArgumentParser) -> None:
 
 def _sql(sql: argparse.ArgumentParser) -> None:
     sql.add_argument("query", help="one SELECT query (DuckDB dialect)")
-    sql.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    sql.add_argument(
+        "--format",
+        choices=["table", "csv", "json"],
+        default="table",
+        help="table: the first 1,000 rows, aligned (the default); csv and json: every row",
+    )
+    sql.add_argument(
+        "--timeout",
+        type=number(0.0, exclusive=True),
+        metavar="SECONDS",
+        help="stop the query after this long (default: 60); waiting for a slow reader of "
+        "the output does not count",
+    )
+    sql.add_argument(
+        "--memory-limit",
+        metavar="SIZE",
+        help="DuckDB's memory limit, such as 4GB or 25%% of the memory it sees (default: "
+        "25%%); past it a query spills to a folder of its own in the home",
+    )
