@@ -577,7 +577,7 @@ def test_the_time_limit_is_a_positive_number_of_seconds(value, capsys):
         build_parser().parse_args(["sql", "SELECT 1", "--timeout", value])
     lines = capsys.readouterr().err.strip().splitlines()
     assert exited.value.code == 2 and len(lines) == 1
-    assert "--timeout" in lines[0] and "positive number of seconds" in lines[0]
+    assert "--timeout" in lines[0] and "expected a number > 0" in lines[0]
 
 
 def test_the_help_gives_the_defaults_in_force(capsys):
