@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import tracemalloc
 from pathlib import Path
 
 import pyarrow as pa
@@ -16,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from repr_assets.sources.base import Quarantined
+from repr_assets.sources.base import Quarantined, SourceError
 from repr_assets.sources.files import RawRows, column_names, read_rows
 from repr_assets.sources.records import inspect_record_file
 from tests.builders import write_text_csv
@@ -44,8 +45,9 @@ def read_all(
     return names, rows, refs, quarantined, batches
 
 
-def oracle(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """The header, and each later non-blank row with the line it starts on, per ``csv``."""
+def oracle(path: Path) -> tuple[list[str] | None, list[tuple[int, list[str]]]]:
+    """The header (the first non-blank row; ``None`` if there is none), and each later
+    non-blank row with the line it starts on, as Python's ``csv`` reads them."""
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.reader(handle)
         rows = []
@@ -57,12 +59,13 @@ def oracle(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
                 break
             if row:
                 rows.append((line, row))
-    return rows[0][1], rows[1:]
+    return (rows[0][1], rows[1:]) if rows else (None, [])
 
 
 def expected(path: Path) -> tuple[list[str], list[list[str | None]], list[str], dict[str, str]]:
     """What the reader must give: names, rows (``""`` as null), refs, set-aside refs."""
     header, rows = oracle(path)
+    assert header is not None
     good = [(line, row) for line, row in rows if len(row) == len(header)]
     bad = {
         f"{path.name}:line {line}": f"row of the wrong shape: {len(row)} fields, "
@@ -79,6 +82,14 @@ def expected(path: Path) -> tuple[list[str], list[list[str | None]], list[str], 
 
 
 def assert_reads_like_python(path: Path, batch_size: int, block_size: int | None) -> None:
+    header, _ = oracle(path)
+    if header is None or len(set(header)) < len(header):
+        # No header (a blank first line, or one that is only a byte order mark), or one
+        # that names a column twice, as Python reads it: the file cannot be read.
+        problem = "no header row" if header is None else "names a column twice"
+        with pytest.raises(SourceError, match=problem):
+            read_all(path, batch_size, block_size)
+        return
     names, rows, refs, quarantined, batches = read_all(path, batch_size, block_size)
     want_names, want_rows, want_refs, want_bad = expected(path)
     if want_rows or want_bad:
@@ -121,7 +132,7 @@ def csv_files(draw: st.DrawFn) -> tuple[bytes, int, int | None]:
 
 
 @settings(
-    max_examples=150,
+    max_examples=300,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -145,7 +156,7 @@ messy = st.lists(
 
 
 @settings(
-    max_examples=150,
+    max_examples=300,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -219,7 +230,7 @@ def test_rows_of_the_wrong_shape_among_multiline_fields_are_set_aside_on_their_l
     names, rows, refs, quarantined, _ = read_all(path, block_size=8)
     assert names == ["note", "kind"]
     assert rows == [["one\ntwo\nthree", "a"], ["four\r\nfive", "b"], ["ten", "d"], ["last", "e"]]
-    assert refs == ["notes.csv:line 2", "notes.csv:line 6", "notes.csv:line 10", "notes.csv:line 14"]
+    assert refs == [f"notes.csv:line {n}" for n in (2, 6, 10, 14)]
     assert {q.ref: q.reason for q in quarantined} == {
         "notes.csv:line 5": "row of the wrong shape: 1 fields, expected 2",
         "notes.csv:line 8": "row of the wrong shape: 4 fields, expected 2",
@@ -236,7 +247,7 @@ def test_bad_utf8_and_long_values_cost_their_row_only(tmp_path):
         b'"' + b"x" * 50 + b'",3\n'  # 5: over 40 bytes
         b"fine,4\n"  # 6
     )
-    names, rows, refs, quarantined, _ = read_all(path, block_size=4, max_bytes=40)
+    _, rows, refs, quarantined, _ = read_all(path, block_size=4, max_bytes=40)
     assert rows == [["multi\nline", "1"], ["fine", "4"]]
     assert refs == ["bytes.csv:line 2", "bytes.csv:line 6"]
     reasons = {q.ref: q.reason for q in quarantined}
@@ -309,3 +320,89 @@ def test_the_builders_text_csv_reads_with_line_refs(tmp_path):
     assert names == ["review", "topic", "stars"]
     assert len(rows) == 30 and quarantined == []
     assert refs == [f"reviews.csv:line {n}" for n in range(2, 32)]
+
+
+def test_quotes_that_rfc_4180_does_not_allow_read_as_python_reads_them(tmp_path):
+    path = tmp_path / "loose.csv"
+    path.write_bytes(
+        b"height,said\n"
+        b'5\'11",he said "hi"\n'  # quotes inside bare fields are text
+        b'"quoted" then more,ok\n'  # text after a closing quote joins the field
+        b'"multi\nline",fine\n'
+        b'"unclosed,runs\nto the end\n'
+    )
+    _, rows, refs, quarantined, _ = read_all(path, block_size=5)
+    assert rows == [["5'11\"", 'he said "hi"'], ["quoted then more", "ok"], ["multi\nline", "fine"]]
+    assert refs == ["loose.csv:line 2", "loose.csv:line 3", "loose.csv:line 4"]
+    assert quarantined == [
+        Quarantined("loose.csv:line 6", "row of the wrong shape: 1 fields, expected 2")
+    ]
+    assert_reads_like_python(path, 2, 5)
+
+
+def test_a_row_longer_than_any_good_row_is_set_aside_without_being_held(tmp_path):
+    path = tmp_path / "open.csv"
+    path.write_bytes(
+        b"text,n\nfirst,1\n"  # 1-2
+        + b'"'
+        + b"x\r\n" * 5000
+        + b'",2\n'  # 3-5003: 15 kB, over what 2 values of 100 bytes can be
+        + b"after,3\n"  # 5004
+        + b'"never closed,4\n'  # 5005 to the end
+        + b"y\n" * 5000
+    )
+    _, rows, refs, quarantined, _ = read_all(path, block_size=64, max_bytes=100)
+    assert rows == [["first", "1"], ["after", "3"]]
+    assert refs == ["open.csv:line 2", "open.csv:line 5004"]
+    assert [q.ref for q in quarantined] == ["open.csv:line 3", "open.csv:line 5005"]
+    assert all(q.reason.startswith("row over 406 bytes") for q in quarantined)
+
+
+def test_memory_stays_flat_on_a_long_file_and_a_long_row(tmp_path):
+    path = tmp_path / "long.csv"
+    with path.open("wb") as handle:
+        handle.write(b"a,b,c\n")
+        handle.write(b'1,"two\nlines",3\n' * 200_000)  # 3.2 MB
+        handle.write(b'"' + b"z" * 8_000_000 + b'",4,5\n')  # one row of 8 MB
+        handle.write(b"6,7,8\n")
+    block = 64 * 1024
+    tracemalloc.start()
+    arrow_peak, rows, quarantined = 0, 0, []
+    try:
+        for raw in read_rows(path, 1000, 100_000, block_size=block):
+            rows += raw.table.num_rows
+            arrow_peak = max(arrow_peak, pa.total_allocated_bytes())
+            quarantined += raw.quarantined
+        _, python_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert rows == 200_001
+    assert [q.ref for q in quarantined] == ["long.csv:line 400002"]
+    # A block's worth of rows and their refs at a time, not the 11 MB file nor its 8 MB row.
+    assert python_peak < 32 * block + 2**20
+    assert arrow_peak < 32 * block + 2**20
+
+
+def test_a_value_longer_than_a_block_comes_through_whole(tmp_path):
+    path = tmp_path / "long_value.csv"
+    value = 'a line, with "quotes"\n' * 200_000  # 4.8 MB, several 1 MiB blocks
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([["text", "n"], ["short", "1"], [value, "2"], ["end", "3"]])
+    for block_size in (None, 1000):
+        _, rows, refs, quarantined, _ = read_all(path, block_size=block_size)
+        assert rows == [["short", "1"], [value, "2"], ["end", "3"]]
+        assert refs == [
+            "long_value.csv:line 2",
+            "long_value.csv:line 3",
+            "long_value.csv:line 200004",
+        ]
+        assert quarantined == []
+
+
+def test_rows_set_aside_are_handed_over_as_they_come(tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_bytes(b"a,b\n" + b"1,2,3\n" * 1000 + b"4,5\n")
+    batches = list(read_rows(path, 10, MAX_BYTES, block_size=64))
+    assert sum(len(raw.quarantined) for raw in batches) == 1000
+    assert max(len(raw.quarantined) for raw in batches) < 30
+    assert [raw.refs for raw in batches if raw.refs] == [["ragged.csv:line 1002"]]
