@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from repr_assets.sources import files
 from repr_assets.sources.base import Quarantined, SourceError
 from repr_assets.sources.files import RawRows, column_names, read_rows
 from repr_assets.sources.records import inspect_record_file
@@ -406,3 +407,29 @@ def test_rows_set_aside_are_handed_over_as_they_come(tmp_path):
     assert sum(len(raw.quarantined) for raw in batches) == 1000
     assert max(len(raw.quarantined) for raw in batches) < 30
     assert [raw.refs for raw in batches if raw.refs] == [["ragged.csv:line 1002"]]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "empty file, or no header row"),
+        (b"\xef\xbb\xbf\r\n\n", "empty file, or no header row"),
+        (b"a,b,a\n1,2,3\n", "the header names a column twice"),
+        (b"caf\xe9,b\n1,2\n", "the header row is not UTF-8"),
+        (b"x" * 3000, "no header row in its first 1,000 bytes"),
+    ],
+)
+def test_a_file_without_a_usable_header_is_refused(tmp_path, monkeypatch, data, message):
+    monkeypatch.setattr(files, "HEADER_BYTES", 1000)
+    path = tmp_path / "bad.csv"
+    path.write_bytes(data)
+    with pytest.raises(SourceError, match=message):
+        list(read_rows(path, 10, MAX_BYTES, block_size=64))
+
+
+def test_a_header_without_rows_gives_no_batch_and_column_names_says_so(tmp_path):
+    path = tmp_path / "header.csv"
+    path.write_bytes(b"a,b\r\n\r\n")
+    assert list(read_rows(path, 10, MAX_BYTES)) == []
+    with pytest.raises(SourceError, match="no readable rows"):
+        column_names(path)

@@ -1,8 +1,9 @@
 """Reading CSV, Parquet and JSONL files as batches of raw rows, setting bad rows aside.
 
 Every reader yields ``RawRows``: an Arrow table whose columns are strings or numbers,
-the ``ref`` of each row (``file:row``), and the rows it could not read: a row of the
-wrong shape, bytes that are not UTF-8, a line that is not a JSON object.
+the ``ref`` of each row (``file:line N`` for CSV and JSONL, the line the row starts on;
+``file:N`` for Parquet), and the rows it could not read: a row of the wrong shape, bytes
+that are not UTF-8, a line that is not a JSON object.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ def column_names(path: Path) -> list[str]:
 # takes over again at the next row.
 
 CSV_BLOCK_BYTES = 1 << 20
+HEADER_BYTES = 16 << 20
 _QUOTE, _COMMA, _CR, _LF = 0x22, 0x2C, 0x0D, 0x0A
 _BOM = b"\xef\xbb\xbf"
 # Bytes that may stand before an opening quote or after a closing one.
@@ -107,11 +109,13 @@ def _csv_rows(
 def _csv_header(path: Path, handle: BinaryIO, block: int) -> tuple[list[str], int, int]:
     """The column names, the offset of the first byte after them, and that byte's line."""
     start = len(_BOM) if handle.read(len(_BOM)) == _BOM else 0
-    lines = _Lines(handle, start, block)
+    lines = _Lines(handle, start, block, longest=HEADER_BYTES)
     try:
         row = next((row for row in csv.reader(lines) if row), None)
     except csv.Error as error:
         raise SourceError(f"{path}: unreadable header row: {error}") from None
+    except _LineTooLong:
+        raise SourceError(f"{path}: no header row in its first {HEADER_BYTES:,} bytes") from None
     if row is None:
         raise SourceError(f"{path}: empty file, or no header row")
     try:
@@ -379,14 +383,20 @@ class _CsvReader:
         return _empty_binary(self.names), [], [Quarantined(ref, reason)]
 
 
+class _LineTooLong(Exception):
+    pass
+
+
 class _Lines:
     """The lines of a binary file from ``offset`` on, split where ``open(newline="")``
     splits them, as Latin-1 text: a character a byte, so that the csv module parses the
     bytes themselves (every byte it looks at is ASCII, and no UTF-8 character holds one)."""
 
-    def __init__(self, handle: BinaryIO, offset: int, block: int) -> None:
+    def __init__(
+        self, handle: BinaryIO, offset: int, block: int, longest: int | None = None
+    ) -> None:
         handle.seek(offset)
-        self.handle, self.block = handle, block
+        self.handle, self.block, self.longest = handle, block, longest
         self.offset = offset  # of the next line
         self.count = 0  # lines given so far
         self.buffer, self.position, self.final = b"", 0, False
@@ -405,6 +415,8 @@ class _Lines:
                     raise StopIteration
                 line = self.buffer[self.position :]
                 break
+            if self.longest is not None and len(self.buffer) - self.position > self.longest:
+                raise _LineTooLong
             want = max(self.block, len(self.buffer) - self.position)
             more = self.handle.read(want)
             self.final = not more
