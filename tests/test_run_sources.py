@@ -118,7 +118,7 @@ def test_salted_sources_quarantine_each_bad_item_and_embed_every_good_one_once(
         handle.write(b"na\xefve caf\xe9 review,food,4\n")
     assert run("--source", str(csv), "--text-column", "review", "--label-column", "topic") == 0
     [(ref, reason)] = quarantine(home, "reviews").items()
-    assert ref == "reviews.csv:201"
+    assert ref == "reviews.csv:line 202"  # row 201 starts on line 202, after the header
     assert reason.startswith("undecodable text in column 'review': not UTF-8")
     assert store.count("reviews_pca") == 200
     capsys.readouterr()
