@@ -98,7 +98,8 @@ class RecordFileSource:
             ids = _strings(table.column(self.id_column))
             reject(_nulls(ids), f"no id in column {self.id_column!r}")
         else:
-            ids = pa.array(self._content_ids(payload), pa.string())
+            content_labels = labels if self.label_column else None
+            ids = pa.array(self._content_ids(payload, content_labels), pa.string())
         columns = {
             "item_id": ids,
             "label": labels,
@@ -118,10 +119,19 @@ class RecordFileSource:
         named = [self.label_column, self.id_column, self.text_column]
         return [c for c in named if c] + [*self.numeric, *self.categorical]
 
-    def _content_ids(self, payload: dict[str, pa.Array]) -> list[str]:
-        if self.modality == "text":
-            return [short_hash("text", t or "", length=16) for t in payload["text"].to_pylist()]
+    def _content_ids(self, payload: dict[str, pa.Array], labels: pa.Array | None) -> list[str]:
+        """A hash of each row's content (its text, or its feature values) and, with
+        ``labels``, of its label: rows that differ only by label are distinct items, and
+        only an exact duplicate is the same item. Without ``labels`` (an unlabelled data
+        set) the ids are those of earlier versions, unchanged."""
         rows = len(next(iter(payload.values())))
+        tail = [()] * rows if labels is None else [(_label_part(v),) for v in labels.to_pylist()]
+        if self.modality == "text":
+            texts = payload["text"].to_pylist()
+            return [
+                short_hash("text", t or "", *end, length=16)
+                for t, end in zip(texts, tail, strict=True)
+            ]
         numbers = np.column_stack(
             [pc.fill_null(payload[n], np.nan).to_numpy(zero_copy_only=False) for n in self.numeric]
             or [np.zeros((rows, 0))]
@@ -132,10 +142,30 @@ class RecordFileSource:
                 "row",
                 numbers[i].tobytes(),
                 "\x1f".join("\x00" if v is None else v for v in (texts[i] if texts else ())),
+                *tail[i],
                 length=16,
             )
             for i in range(rows)
         ]
+
+    def holds_label_blind_ids(self, items: pa.Table) -> bool:
+        """Whether ``items``, rows read back from this source's items table, carry the ids
+        of earlier versions, which left the label out of the content id.
+
+        Those versions merged rows that differ only by label into one item; reading the
+        source now would add every row again under its new id.
+        """
+        if self.label_column is None or self.id_column is not None or not items.num_rows:
+            return False
+        names = ["text"] if self.modality == "text" else [*self.numeric, *self.categorical]
+        payload = {name: items.column(name).combine_chunks() for name in names}
+        old = self._content_ids(payload, None)
+        return any(a == b for a, b in zip(old, items.column("item_id").to_pylist(), strict=True))
+
+
+def _label_part(label: str | None) -> str:
+    # A prefix keeps the label "" apart from no label.
+    return "\x00" if label is None else f"={label}"
 
 
 def record_file_description(path: Path) -> str:
