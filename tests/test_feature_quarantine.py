@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import dagster as dg
@@ -12,10 +13,11 @@ import pyarrow as pa
 from repr_assets.datasets import DatasetSpec
 from repr_assets.features import current_featuriser, featurise_items, remove_items
 from repr_assets.featurisers import TabularFeaturiser
+from repr_assets.holdout import stratified_test_mask
 from repr_assets.ingest import ingest_items
-from repr_assets.items import vector_schema
+from repr_assets.items import vector_schema, vectors_of
 from repr_assets.orchestration import build_representation_assets, build_resources
-from repr_assets.sources import Quarantined
+from repr_assets.sources import Quarantined, open_source
 from repr_assets.stores.lance import LanceStore
 from repr_assets.stores.models import FEATURISER, ModelStore
 
@@ -89,6 +91,35 @@ def test_a_later_value_of_1e300_is_set_aside_and_a_rerun_changes_nothing(tmp_pat
     assert featurise_items(spec, store, models, recorded.extend).set_aside == []
     assert len(recorded) == 1
     assert table_state(store) == state
+
+
+def test_a_test_split_value_of_1e300_is_set_aside_on_the_first_run(tmp_path, home):
+    path = write_plants(tmp_path / "plants.csv")
+    spec = plants_spec(path)
+    good = path.read_text()
+    for tag in range(100):  # a colour of its own moves the row's id, and so its side
+        path.write_text(good + f"1e300,tag{tag},a\n")
+        read = next(open_source(spec).read(4096, frozenset())).items
+        test = stratified_test_mask(
+            read.column("item_id").to_pylist(), read.column("label").to_pylist(), seed=spec.seed
+        )
+        if test[-1]:
+            break
+    assert test[-1], "no colour put the row on the test side"
+    store = LanceStore(home.lancedb)
+    ingest_items(spec, store)
+    recorded: list[Quarantined] = []
+    written = featurise_items(spec, store, ModelStore(home.models), recorded.extend)
+    assert [q.ref for q in recorded] == ["plants.csv:201"]
+    # The training rows' statistics, untouched by the row set aside: about 1.2 and 0.3.
+    assert re.fullmatch(
+        r"value 1e\+300 of numeric column 'mass' cannot be standardised to a finite feature "
+        r"\(training mean 1\.[12]\d*, scale 0\.[23]\d*\)",
+        recorded[0].reason,
+    ), recorded[0].reason
+    assert written.write.rows_written == store.count("plants_items") == 200
+    features = store.read_table("plants_features", columns=["vector"]).column("vector")
+    assert np.isfinite(vectors_of(features)).all()
 
 
 def test_a_featuriser_saved_with_overflowed_statistics_is_fitted_again(tmp_path, home):
