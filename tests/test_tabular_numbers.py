@@ -199,3 +199,17 @@ def test_a_constant_column_gets_scale_one_as_in_scikit_learn():
     featuriser = TabularFeaturiser(["x"], []).fit([column_batch(x=[v[0] for v in values])])
     assert featuriser.scale_[0] == StandardScaler().fit(values).scale_[0] == 1.0
     assert featuriser.mean_[0] == 0.1
+
+
+def test_a_column_empty_in_its_first_batches_or_in_all_of_them():
+    batches = [
+        column_batch(x=[None, None], y=[None, None]),
+        column_batch(x=[3.0, 5.0], y=[None, None]),
+    ]
+    featuriser = TabularFeaturiser(["x", "y"], []).fit(batches)
+    assert featuriser.mean_ is not None and featuriser.scale_ is not None
+    assert featuriser.mean_.tolist() == [4.0, 0.0]
+    assert featuriser.scale_.tolist() == [1.0, 1.0]
+    assert featuriser.feature_names == ["x", "y", "x=missing", "y=missing"]
+    features = featuriser.featurise(column_batch(x=[None, 6.0], y=[None, 2.0]))
+    np.testing.assert_array_equal(features, [[0, 0, 1, 1], [2, 2, 0, 0]])
