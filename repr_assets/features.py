@@ -6,10 +6,14 @@ as it is when new items arrive; only items without current features are featuris
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -18,28 +22,41 @@ from repr_assets.datasets import DatasetSpec
 from repr_assets.featurisers import Featuriser, build_featuriser
 from repr_assets.hashing import canonical_json
 from repr_assets.holdout import stratified_test_mask
-from repr_assets.items import vectors_of
+from repr_assets.ids import IdSet
+from repr_assets.items import vector_array, vectors_of
 from repr_assets.memory import release_free_memory
+from repr_assets.sources.base import Quarantined
+from repr_assets.sources.files import TABLE_SUFFIXES
+from repr_assets.sources.records import record_file_description
 from repr_assets.stores.lance import LanceStore, WriteResult
 from repr_assets.stores.models import FEATURISER, ModelStore
-from repr_assets.tables import features_table, items_table
-from repr_assets.vectorise import Progress, write_vectors
+from repr_assets.stores.quarantine import record_quarantined
+from repr_assets.tables import embeddings_table, features_table, items_table
+from repr_assets.vectorise import Progress, current_ids, vector_batches, vectors_schema
 
 FEATURISER_VERSION = "featuriser_version"
 
 
 @dataclass(frozen=True)
 class FeaturesWritten:
+    """What ``featurise_items`` did; ``set_aside`` are the items it found no features for,
+    recorded and then removed from the data set's tables."""
+
     write: WriteResult
     featuriser: Featuriser
     refitted: bool
+    set_aside: list[Quarantined] = field(default_factory=list)
 
 
 def current_featuriser(
     spec: DatasetSpec, store: LanceStore, models: ModelStore, refit: bool = False
 ) -> tuple[Featuriser, bool]:
     """The saved featuriser when its parameters still hold and ``refit`` is not asked for;
-    else one fitted now on the training items and saved. ``(featuriser, fitted_now)``."""
+    else one fitted now on the training items and saved. ``(featuriser, fitted_now)``.
+
+    A saved featuriser whose statistics are not finite (an earlier version overflowed on
+    values near 1e300) is fitted again: kept, it would find no features for any item.
+    """
     items = items_table(spec.name)
     wanted = build_featuriser(spec, store.open(items).schema)
     saved = models.latest(spec.name, FEATURISER)
@@ -48,7 +65,9 @@ def current_featuriser(
         and saved is not None
         and canonical_json(saved.meta["params"]) == canonical_json(wanted.params)
     ):
-        return models.load_featuriser(spec.name, saved.version)[0], False
+        kept = models.load_featuriser(spec.name, saved.version)[0]
+        if getattr(kept, "sound", True):
+            return kept, False
     wanted.fit(_training_batches(spec, store))
     models.save(spec.name, FEATURISER, wanted, wanted.version, {"dim": wanted.dim})
     return wanted, True
@@ -69,26 +88,130 @@ def featurise_items(
     spec: DatasetSpec,
     store: LanceStore,
     models: ModelStore,
+    record: Callable[[list[Quarantined]], object],
     refit: bool = False,
     batch_size: int = 4096,
     progress: Progress | None = None,
 ) -> FeaturesWritten:
     """Featurise the items of ``{dataset}_items`` that have no current features, batch by
-    batch, into ``{dataset}_features``; each row carries the featuriser's version."""
+    batch, into ``{dataset}_features``; each row carries the featuriser's version.
+
+    An item the featuriser has no features for (a number that does not standardise to a
+    finite float32) is left out, handed to ``record`` (which keeps it in the quarantine
+    table), and only then removed from the items table and every vector table, so that
+    every item keeps exactly one row in each and a run that stops half way is finished by
+    the next one. Nothing else fails the data set.
+    """
     featuriser, refitted = current_featuriser(spec, store, models, refit)
-    write = write_vectors(
-        store,
-        items_table(spec.name),
-        features_table(spec.name),
-        featuriser.dim,
-        featuriser.featurise,
-        constants={FEATURISER_VERSION: featuriser.version},
-        batch_size=batch_size,
-        progress=progress,
-        current_by=FEATURISER_VERSION,
+    items, target = items_table(spec.name), features_table(spec.name)
+    constants = {FEATURISER_VERSION: featuriser.version}
+    schema = vectors_schema(featuriser.dim, constants)
+    current = current_ids(store, target, schema, FEATURISER_VERSION, constants)
+    set_aside: list[SetAside] = []
+    featurised = _featurised_rows(
+        store.read_batches(items, batch_size=batch_size), featuriser, current, set_aside
+    )
+    write = store.upsert(
+        target,
+        schema,
+        vector_batches(
+            featurised,
+            schema,
+            lambda batch: vectors_of(batch.column("vector")),
+            constants,
+            pa.array([], pa.string()),  # left out already, before featurising
+            progress,
+            store.count(items) - len(current),
+        ),
     )
     release_free_memory()  # what the stream through Arrow and LanceDB left cached
-    return FeaturesWritten(write, featuriser, refitted)
+    quarantined = [Quarantined(item.ref, item.reason) for item in set_aside]
+    if set_aside:
+        record(quarantined)
+        remove_items(store, spec, [item.item_id for item in set_aside])
+        features = store.open(target)
+        write = dataclasses.replace(
+            write, total_rows=features.count_rows(), version=features.version
+        )
+    return FeaturesWritten(write, featuriser, refitted, quarantined)
+
+
+@dataclass(frozen=True)
+class SetAside:
+    item_id: str
+    ref: str
+    reason: str
+
+
+def _featurised_rows(
+    batches: Iterable[pa.RecordBatch],
+    featuriser: Featuriser,
+    current: pa.Array,
+    set_aside: list[SetAside],
+) -> Iterator[pa.RecordBatch]:
+    """The item keys and features (as ``vector``) of the rows of ``batches`` that are not
+    ``current`` and that have features; the others are appended to ``set_aside``."""
+    current_set = IdSet(current) if len(current) else None
+    for batch in batches:
+        if current_set is not None:
+            batch = batch.filter(pa.array(~current_set.contains(batch.column("item_id"))))
+        if not batch.num_rows:
+            continue
+        features, unfit = featurise_rows(featuriser, batch)
+        if unfit:
+            rows = sorted(unfit)
+            ids = batch.column("item_id").take(rows).to_pylist()
+            where = "ref" if "ref" in batch.schema.names else "item_id"
+            refs = batch.column(where).take(rows).to_pylist()
+            for row, item_id, ref in zip(rows, ids, refs, strict=True):
+                set_aside.append(SetAside(item_id, ref or item_id, unfit[row]))
+            keep = np.ones(batch.num_rows, bool)
+            keep[rows] = False
+            batch, features = batch.filter(pa.array(keep)), features[keep]
+            if not batch.num_rows:
+                continue
+        yield pa.RecordBatch.from_arrays(
+            [batch.column(key) for key in ("item_id", "label", "split")] + [vector_array(features)],
+            names=["item_id", "label", "split", "vector"],
+        )
+
+
+def featurise_rows(
+    featuriser: Featuriser, batch: pa.RecordBatch
+) -> tuple[np.ndarray, dict[int, str]]:
+    """The features of ``batch`` and ``{row: reason}`` for rows that have none; only the
+    table featuriser finds such rows (images and texts always have features, or fail)."""
+    rows = getattr(featuriser, "featurise_rows", None)
+    return (featuriser.featurise(batch), {}) if rows is None else rows(batch)
+
+
+def quarantine_recorder(
+    connect: Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]],
+    spec: DatasetSpec,
+    run_id: str,
+) -> Callable[[list[Quarantined]], None]:
+    """A ``record`` for ``featurise_items`` that adds to the DuckDB table ``quarantine``
+    (each ref once) on a connection from ``connect``, with ``source`` named as at ingest."""
+    source = spec.name
+    if spec.source is not None and Path(spec.source).suffix.lower() in TABLE_SUFFIXES:
+        source = record_file_description(Path(spec.source))
+
+    def record(items: list[Quarantined]) -> None:
+        with connect() as connection:
+            record_quarantined(connection, spec.name, source, items, run_id)
+
+    return record
+
+
+def remove_items(store: LanceStore, spec: DatasetSpec, item_ids: list[str]) -> None:
+    """Delete ``item_ids`` from the embeddings and features tables (a refit may set aside
+    an item that has rows there already), and last from the items table: a run stopped
+    in between leaves the items, which the next run finds and removes again."""
+    where = pc.field("item_id").isin(item_ids)  # an Arrow expression: ids are never SQL
+    tables = [embeddings_table(spec.name, encoder) for encoder in spec.encoders]
+    for table in [*tables, features_table(spec.name), items_table(spec.name)]:
+        if store.exists(table):
+            store.open(table).to_lance().delete(where)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import pyarrow as pa
 from repr_assets.datasets import DatasetSpec
 from repr_assets.ids import IdSet
 from repr_assets.memory import release_free_memory
-from repr_assets.sources import Quarantined, SourceError, open_source
+from repr_assets.sources import Quarantined, Source, SourceError, open_source
 from repr_assets.stores.lance import LanceStore
 from repr_assets.tables import items_table
 from repr_assets.vectorise import Progress
@@ -71,6 +71,25 @@ def known_item_refs(store: LanceStore, dataset: str) -> frozenset[str]:
     return frozenset(refs.drop_null().to_pylist())
 
 
+LABEL_BLIND_SAMPLE = 16
+
+
+def _refuse_label_blind_ids(source: Source, store: LanceStore, dataset: str) -> None:
+    """Refuse a table whose ids were made by earlier versions, which left the label out
+    of a row's content id: the source's rows would all come in again under new ids.
+
+    A sample of rows is enough: a table is written by one version or the other.
+    """
+    label_blind = getattr(source, "holds_label_blind_ids", None)
+    table = items_table(dataset)
+    if label_blind is not None and label_blind(store.head(table, LABEL_BLIND_SAMPLE)):
+        raise SourceError(
+            f"the table {table!r} was ingested by an earlier version whose item ids leave "
+            f"out the label; drop the data set (repr-assets drop --dataset {dataset}) and "
+            "run again"
+        )
+
+
 def ingest_items(
     spec: DatasetSpec,
     store: LanceStore,
@@ -86,8 +105,9 @@ def ingest_items(
     the caller to record. Refs in ``skip_refs`` (items ingested or set aside before) may
     be skipped unread by sources whose items are files.
 
-    Raises ``SourceError`` when the source holds no readable item at all; then nothing is
-    written.
+    Raises ``SourceError`` when the source holds no readable item at all, or when the
+    table's ids were made by an earlier scheme (``_refuse_label_blind_ids``); then nothing
+    is written.
     """
     source = open_source(spec)
     table = items_table(spec.name)
@@ -100,6 +120,7 @@ def ingest_items(
                 f"the source's items have the columns {source.schema.names}, but the table "
                 f"{table!r} has {current.schema.names}: ingest it as a new data set"
             )
+        _refuse_label_blind_ids(source, store, spec.name)
         current_ids = current.to_lance().to_table(columns=["item_id"]).column("item_id")
         existing = IdSet(current_ids.combine_chunks()) if len(current_ids) else None
     skip = skip_refs | known_item_refs(store, spec.name)

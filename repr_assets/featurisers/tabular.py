@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from repr_assets.augment import Augmentation, feature_noise
+from repr_assets.featurisers.moments import RunningMoments, standard_scale
 from repr_assets.hashing import canonical_json, short_hash
 
 
@@ -25,7 +26,10 @@ class TabularFeaturiser:
     - A categorical column is one-hot encoded over its ``max_categories`` most frequent
       values at ``fit``, plus an ``other`` column for the rest and a ``missing`` column.
 
-    ``fit`` streams over batches, keeping only sums and counts.
+    ``fit`` streams over batches, keeping only counts, means and sums of squared
+    deviations per column (``moments``): stable for large offsets, free of overflow.
+    A value that does not standardise to a finite float32 has no features:
+    ``featurise_rows`` names its row, for the caller to set aside.
     """
 
     kind = "tabular"
@@ -81,19 +85,13 @@ class TabularFeaturiser:
         return short_hash(self.kind, canonical_json(self.params), canonical_json(fitted))
 
     def fit(self, batches: Iterable[pa.RecordBatch]) -> TabularFeaturiser:
-        count = np.zeros(len(self.numeric))
-        total = np.zeros(len(self.numeric))
-        squares = np.zeros(len(self.numeric))
+        moments = RunningMoments(len(self.numeric))
         rows = 0
         frequency: dict[str, Counter[str]] = {name: Counter() for name in self.categorical}
         for batch in batches:
             rows += batch.num_rows
-            for j, name in enumerate(self.numeric):
-                values = batch.column(name).to_numpy(zero_copy_only=False).astype(np.float64)
-                present = values[~np.isnan(values)]
-                count[j] += len(present)
-                total[j] += present.sum()
-                squares[j] += np.square(present).sum()
+            if self.numeric:
+                moments.add(self._numbers(batch))
             for name in self.categorical:
                 counts = pc.value_counts(batch.column(name).drop_null())
                 frequency[name].update(
@@ -107,13 +105,9 @@ class TabularFeaturiser:
                 )
         if rows == 0:
             raise ValueError("no rows to fit the table featuriser on")
-        mean = np.divide(total, count, out=np.zeros_like(total), where=count > 0)
-        variance = np.divide(squares, count, out=np.zeros_like(total), where=count > 0) - mean**2
-        scale = np.sqrt(np.clip(variance, 0.0, None))
-        # A constant column carries no information; scale 1 keeps it finite (all zeros).
-        scale[scale < 1e-12] = 1.0
-        self.mean_, self.scale_ = mean, scale
-        self.has_missing_ = [bool(c < rows) for c in count]
+        mean, std = moments.mean_and_std()
+        self.mean_, self.scale_ = mean, standard_scale(mean, std)
+        self.has_missing_ = [bool(c < rows) for c in moments.count]
         self.categories_ = {
             name: sorted(
                 value
@@ -125,37 +119,89 @@ class TabularFeaturiser:
         }
         return self
 
+    @property
+    def sound(self) -> bool:
+        """Whether the fitted statistics are finite, with a positive scale: a featuriser
+        saved by a version that overflowed (NaN scales) is to be fitted again."""
+        state = self._state()
+        return bool(
+            np.isfinite(state.mean_).all()
+            and np.isfinite(state.scale_).all()
+            and (state.scale_ > 0).all()
+        )
+
     def featurise(self, batch: pa.RecordBatch) -> np.ndarray:
+        """The features of ``batch``; a ``ValueError`` names a value that has none."""
+        features, unfit = self.featurise_rows(batch)
+        if unfit:
+            row = min(unfit)
+            raise ValueError(f"row {row}: {unfit[row]}")
+        return features
+
+    def featurise_rows(self, batch: pa.RecordBatch) -> tuple[np.ndarray, dict[int, str]]:
+        """The features of ``batch``, and ``{row: reason}`` for the rows that have none: a
+        number that does not standardise to a finite float32 (1e300 in a column fitted on
+        values near 1). Those rows' features are zeros, for the caller to leave out."""
         state = self._state()
         n = batch.num_rows
         blocks: list[np.ndarray] = []
+        unfit: dict[int, str] = {}
         if self.numeric:
-            values = np.column_stack(
-                [
-                    batch.column(name).to_numpy(zero_copy_only=False).astype(np.float64)
-                    for name in self.numeric
-                ]
-            ).reshape(n, len(self.numeric))
+            values = self._numbers(batch)
             missing = np.isnan(values)
-            standard = (values - state.mean_) / state.scale_
-            standard[missing] = 0.0
-            blocks.append(standard)
+            with np.errstate(over="ignore", invalid="ignore"):
+                # Halves: x - mean overflows for x near 1.8e308 and a mean of the other sign.
+                standard = (values * 0.5 - state.mean_[:, None] * 0.5) / state.scale_[:, None]
+                standard = (standard * 2.0).astype(np.float32)
+            bad = ~missing & ~np.isfinite(standard)
+            if bad.any():
+                unfit = self._reasons(values, bad)
+            standard[missing | bad] = 0.0
+            blocks.append(standard.T)
             gaps = np.array(state.has_missing_)
             if gaps.any():
-                blocks.append(missing[:, gaps].astype(np.float64))
+                blocks.append(missing[gaps].T.astype(np.float32))
         for name in self.categorical:
             categories = state.categories_[name]
             column = batch.column(name)
             index = pc.index_in(column, value_set=pa.array(categories, pa.string()))
             position = pc.fill_null(index, -1).to_numpy(zero_copy_only=False)
             absent = column.is_null().to_numpy(zero_copy_only=False)
-            one_hot = np.zeros((n, len(categories) + 2))
+            one_hot = np.zeros((n, len(categories) + 2), np.float32)
             known = position >= 0
             one_hot[np.flatnonzero(known), position[known]] = 1.0
             one_hot[~known & ~absent, len(categories)] = 1.0
             one_hot[absent, len(categories) + 1] = 1.0
             blocks.append(one_hot)
-        return np.hstack(blocks).astype(np.float32) if blocks else np.zeros((n, 0), np.float32)
+        features = np.hstack(blocks) if blocks else np.zeros((n, 0), np.float32)
+        if unfit:
+            features[sorted(unfit)] = 0.0
+        return features, unfit
+
+    def _numbers(self, batch: pa.RecordBatch) -> np.ndarray:
+        """The numeric columns as a ``(columns, rows)`` float64 array, NaN where missing."""
+        return np.vstack(
+            [
+                pc.fill_null(batch.column(name).cast(pa.float64()), np.nan).to_numpy(
+                    zero_copy_only=False
+                )
+                for name in self.numeric
+            ]
+        ).reshape(len(self.numeric), batch.num_rows)
+
+    def _reasons(self, values: np.ndarray, bad: np.ndarray) -> dict[int, str]:
+        """Why each row of ``bad`` (``(columns, rows)``) has no features: its first bad value."""
+        state = self._state()
+        rows = np.flatnonzero(bad.any(axis=0))
+        columns = bad[:, rows].argmax(axis=0)
+        return {
+            int(row): (
+                f"value {float(values[j, row])!r} of numeric column {self.numeric[j]!r} cannot "
+                "be standardised to a finite feature (training mean "
+                f"{float(state.mean_[j]):.6g}, scale {float(state.scale_[j]):.6g})"
+            )
+            for row, j in zip(rows.tolist(), columns.tolist(), strict=True)
+        }
 
     def augmentations(self) -> dict[str, Augmentation]:
         # Standardised numeric columns have unit deviation: 5% of it is 0.05.

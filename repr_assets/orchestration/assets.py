@@ -21,7 +21,7 @@ from repr_assets.encoders.registry import (
     effective_defaults,
     encoder_kind,
 )
-from repr_assets.features import featurise_items, load_features
+from repr_assets.features import featurise_items, load_features, quarantine_recorder
 from repr_assets.hashing import canonical_json, model_version
 from repr_assets.holdout import stratified_test_mask
 from repr_assets.orchestration import metadata
@@ -112,11 +112,13 @@ def build_representation_assets(
         config: FeaturesConfig,
         lancedb: LanceDBResource,
         model_store: ModelStoreResource,
+        duckdb: DuckDBResource,
     ) -> dg.MaterializeResult:
         written = featurise_items(
             spec,
             lancedb.get_store(),
             model_store.get_store(),
+            quarantine_recorder(duckdb.get_connection, spec, context.run_id),
             refit=config.refit,
             progress=row_logger(context, "featurised"),
         )
@@ -124,14 +126,17 @@ def build_representation_assets(
         how = "fitted" if written.refitted else "reused"
         context.log.info(
             f"featuriser {featuriser.version} ({how}): {written.write.rows_written} items "
-            f"featurised into {featuriser.dim} features"
+            f"featurised into {featuriser.dim} features, {len(written.set_aside)} set aside"
         )
+        for item in written.set_aside[:20]:
+            context.log.warning(f"quarantined {item.ref}: {item.reason}")
         return dg.MaterializeResult(
             data_version=dg.DataVersion(f"{featuriser.version}@{written.write.version}"),
             metadata={
                 "table": written.write.table,
                 "dagster/row_count": written.write.total_rows,
                 "featurised_now": written.write.rows_written,
+                "quarantined": len(written.set_aside),
                 "dimensions": featuriser.dim,
                 "featuriser_version": featuriser.version,
                 "featuriser": f"{featuriser.kind} ({how}) {canonical_json(featuriser.params)}",

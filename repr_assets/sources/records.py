@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -12,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from repr_assets.hashing import short_hash
+from repr_assets.ids import IdSet
 from repr_assets.items import RESERVED_COLUMNS, TEXT_ITEMS_SCHEMA, tabular_items_schema
 from repr_assets.sources.base import Quarantined, ReadBatch, SourceError
 from repr_assets.sources.files import RawRows, file_format, read_rows
@@ -46,20 +48,28 @@ class RecordFileSource:
 
     @property
     def description(self) -> str:
-        return f"{file_format(self.path)} file {self.path}"
+        return record_file_description(self.path)
 
     def read(self, batch_size: int, known_refs: frozenset[str]) -> Iterator[ReadBatch]:
+        """Items of the rows whose ``ref`` is not in ``known_refs``: a row ingested or set
+        aside before (by this stage or by the featuriser) is not read again."""
+        known = IdSet(pa.array(list(known_refs), pa.string())) if known_refs else None
         for raw in read_rows(self.path, batch_size, self.max_bytes):
-            yield self._items(raw)
+            skipped: list[str] = []
+            if known is not None:
+                raw, skipped = _unknown_rows(raw, known, known_refs)
+            read = self._items(raw)
+            read.skipped = skipped
+            yield read
 
     def _items(self, raw: RawRows) -> ReadBatch:
         table, refs = raw.table, raw.refs
         bad = np.zeros(table.num_rows, dtype=bool)
         reasons: dict[int, str] = {}
 
-        def reject(rows: np.ndarray, reason: str) -> None:
-            for row in np.flatnonzero(rows & ~bad):
-                reasons[int(row)] = reason
+        def reject(rows: np.ndarray, reason: str | Callable[[int], str]) -> None:
+            for row in np.flatnonzero(rows & ~bad).tolist():
+                reasons[row] = reason if isinstance(reason, str) else reason(row)
             bad[rows] = True
 
         missing = [c for c in self._used_columns() if c not in table.column_names]
@@ -80,25 +90,25 @@ class RecordFileSource:
             payload["text"] = text
         else:
             for name in self.numeric:
-                # A missing value is imputed by the featuriser; a NaN is not a value at all.
-                values, not_numbers = _numbers(table.column(name))
-                missing_values = _nulls(table.column(name))
-                reject(not_numbers, f"value of numeric column {name!r} is not a number")
-                reject(np.isnan(values) & ~missing_values, f"NaN in numeric column {name!r}")
-                reject(np.isinf(values), f"infinite value in numeric column {name!r}")
+                # A missing value (MISSING_TOKENS) is imputed by the featuriser.
+                column = table.column(name)
+                values, missing_values, not_numbers = _numbers(column)
+                reject(not_numbers, _bad_value(column, name, "is not a number"))
+                reject(np.isinf(values), _bad_value(column, name, "is infinite"))
                 payload[name] = pa.array(values, pa.float64(), mask=missing_values)
             for name in self.categorical:
                 payload[name] = _strings(table.column(name))
-        if self.id_column is not None:
-            ids = _strings(table.column(self.id_column))
-            reject(_nulls(ids), f"no id in column {self.id_column!r}")
-        else:
-            ids = pa.array(self._content_ids(payload), pa.string())
         labels = (
             _strings(table.column(self.label_column))
             if self.label_column
             else pa.nulls(table.num_rows, pa.string())
         )
+        if self.id_column is not None:
+            ids = _strings(table.column(self.id_column))
+            reject(_nulls(ids), f"no id in column {self.id_column!r}")
+        else:
+            content_labels = labels if self.label_column else None
+            ids = pa.array(self._content_ids(payload, content_labels), pa.string())
         columns = {
             "item_id": ids,
             "label": labels,
@@ -118,10 +128,19 @@ class RecordFileSource:
         named = [self.label_column, self.id_column, self.text_column]
         return [c for c in named if c] + [*self.numeric, *self.categorical]
 
-    def _content_ids(self, payload: dict[str, pa.Array]) -> list[str]:
-        if self.modality == "text":
-            return [short_hash("text", t or "", length=16) for t in payload["text"].to_pylist()]
+    def _content_ids(self, payload: dict[str, pa.Array], labels: pa.Array | None) -> list[str]:
+        """A hash of each row's content (its text, or its feature values) and, with
+        ``labels``, of its label: rows that differ only by label are distinct items, and
+        only an exact duplicate is the same item. Without ``labels`` (an unlabelled data
+        set) the ids are those of earlier versions, unchanged."""
         rows = len(next(iter(payload.values())))
+        tail = [()] * rows if labels is None else [(_label_part(v),) for v in labels.to_pylist()]
+        if self.modality == "text":
+            texts = payload["text"].to_pylist()
+            return [
+                short_hash("text", t or "", *end, length=16)
+                for t, end in zip(texts, tail, strict=True)
+            ]
         numbers = np.column_stack(
             [pc.fill_null(payload[n], np.nan).to_numpy(zero_copy_only=False) for n in self.numeric]
             or [np.zeros((rows, 0))]
@@ -132,10 +151,51 @@ class RecordFileSource:
                 "row",
                 numbers[i].tobytes(),
                 "\x1f".join("\x00" if v is None else v for v in (texts[i] if texts else ())),
+                *tail[i],
                 length=16,
             )
             for i in range(rows)
         ]
+
+    def holds_label_blind_ids(self, items: pa.Table) -> bool:
+        """Whether ``items``, rows read back from this source's items table, carry the ids
+        of earlier versions, which left the label out of the content id.
+
+        Those versions merged rows that differ only by label into one item; reading the
+        source now would add every row again under its new id.
+        """
+        if self.label_column is None or self.id_column is not None or not items.num_rows:
+            return False
+        names = ["text"] if self.modality == "text" else [*self.numeric, *self.categorical]
+        payload = {name: items.column(name).combine_chunks() for name in names}
+        old = self._content_ids(payload, None)
+        return any(a == b for a, b in zip(old, items.column("item_id").to_pylist(), strict=True))
+
+
+def _label_part(label: str | None) -> str:
+    # A prefix keeps the label "" apart from no label.
+    return "\x00" if label is None else f"={label}"
+
+
+def _unknown_rows(
+    raw: RawRows, known: IdSet, known_refs: frozenset[str]
+) -> tuple[RawRows, list[str]]:
+    """``raw`` less the rows, and the rows set aside, whose refs are ``known``; and the
+    refs left out."""
+    refs = pa.array(raw.refs, pa.string())
+    old = known.contains(refs)
+    quarantined = [q for q in raw.quarantined if q.ref not in known_refs]
+    skipped = [q.ref for q in raw.quarantined if q.ref in known_refs]
+    if not old.any():
+        return RawRows(raw.table, raw.refs, quarantined), skipped
+    keep = pa.array(~old)
+    skipped += refs.filter(pa.array(old)).to_pylist()
+    return RawRows(raw.table.filter(keep), refs.filter(keep).to_pylist(), quarantined), skipped
+
+
+def record_file_description(path: Path) -> str:
+    """How the ``quarantine`` table names a record file source: "csv file /data/x.csv"."""
+    return f"{file_format(path)} file {path}"
 
 
 def inspect_record_file(
@@ -209,22 +269,34 @@ def _sample(path: Path, max_bytes: int) -> pa.Table:
 NUMERIC_SHARE = 0.9
 
 
+MISSING_TOKENS = frozenset({"NA", "N/A", "n/a", "#N/A", "NaN", "nan", "null", "NULL", "None"})
+"""Text that means "no value" in a numeric column (surrounding spaces aside, case as
+listed), as an empty cell does: the featuriser imputes it. In categorical and text
+columns these are text like any other."""
+
+# What Arrow's cast to float64 parses: decimals, exponents, inf, infinity and nan.
+_NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$|^[+-]?(?i:inf|infinity|nan)$"
+_SHOWN_CHARACTERS = 40
+
+
 def _is_numeric(column: pa.ChunkedArray, share: float = 1.0) -> bool:
-    """Whether at least ``share`` of the column's values are numbers (and some are)."""
+    """Whether at least ``share`` of the column's values are numbers (and some are);
+    missing values count for neither."""
     if pa.types.is_floating(column.type) or pa.types.is_integer(column.type):
         return True
-    values = column.drop_null()
-    if len(values) == 0:
+    _, missing, not_numbers = _numbers(column)
+    if missing.all():
         return False
-    _, not_numbers = _numbers(values)
-    return float(1.0 - not_numbers.mean()) >= share
+    return float(1.0 - not_numbers[~missing].mean()) >= share
 
 
 def _numeric_example(column: pa.ChunkedArray) -> object | None:
     """A value of ``column``, when all its values are numbers; else ``None``."""
-    if len(column.drop_null()) and _is_numeric(column):
-        return column.drop_null()[0].as_py()
-    return None
+    if not _is_numeric(column):
+        return None
+    _, missing, _ = _numbers(column)
+    present = np.flatnonzero(~missing)
+    return column[int(present[0])].as_py() if len(present) else None
 
 
 def _strings(column: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -242,26 +314,55 @@ def _nulls(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return column.is_null().to_numpy(zero_copy_only=False)
 
 
-def _numbers(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    """``(values, not_a_number)``: float64 values (NaN for null or unparsable)."""
-    column = column.combine_chunks()
+def _numbers(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(values, missing, not_numbers)`` of a numeric column, as NumPy arrays.
+
+    ``values`` are float64, NaN where missing or not a number. Missing: null, NaN (how
+    pandas writes a missing float to Parquet), and in text an empty cell or one of
+    ``MISSING_TOKENS``. Not a number: any other text that does not parse as one (a word,
+    or a NaN spelled otherwise, such as "NAN").
+    """
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
     if pa.types.is_floating(column.type) or pa.types.is_integer(column.type):
-        values = pc.fill_null(column.cast(pa.float64()), np.nan)
-        return values.to_numpy(zero_copy_only=False), np.zeros(len(column), bool)
+        values = pc.fill_null(column.cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False)
+        return values, np.isnan(values), np.zeros(len(column), bool)
+    text = pc.utf8_trim_whitespace(column.cast(pa.string()))
+    absent = pc.or_kleene(
+        pc.equal(pc.utf8_length(text), 0),
+        pc.is_in(text, value_set=pa.array(sorted(MISSING_TOKENS), pa.string())),
+    )
+    missing = pc.fill_null(absent, True).to_numpy(zero_copy_only=False)
+    values = _parsed(pc.if_else(absent, pa.scalar(None, pa.string()), text))
+    not_numbers = np.isnan(values) & ~missing
+    return values, missing, not_numbers
+
+
+def _parsed(text: pa.Array) -> np.ndarray:
+    """``text`` as float64, NaN for null and for what is not a number; vectorised."""
     try:
-        parsed = column.cast(pa.float64())
-        return pc.fill_null(parsed, np.nan).to_numpy(zero_copy_only=False), np.zeros(
-            len(column), bool
-        )
+        return pc.fill_null(text.cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False)
     except pa.ArrowInvalid:
         pass
-    values = np.full(len(column), np.nan)
-    bad = np.zeros(len(column), bool)
-    for row, text in enumerate(column.to_pylist()):
-        if text is None:
-            continue
-        try:
-            values[row] = float(text)
-        except ValueError:
-            bad[row] = True
-    return values, bad
+    numbers = pc.fill_null(pc.match_substring_regex(text, _NUMBER), False)
+    candidates = pc.if_else(numbers, text, pa.scalar(None, pa.string()))
+    try:
+        return pc.fill_null(candidates.cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False)
+    except pa.ArrowInvalid:  # a form the pattern admits and Arrow does not: value by value
+        values = np.full(len(text), np.nan)
+        for row in np.flatnonzero(numbers.to_numpy(zero_copy_only=False)).tolist():
+            with contextlib.suppress(ValueError):
+                values[row] = float(candidates[row].as_py())
+        return values
+
+
+def _bad_value(column: pa.Array, name: str, what: str) -> Callable[[int], str]:
+    """The reason of a bad value of numeric column ``name``, made for its row only."""
+
+    def reason(row: int) -> str:
+        value = column[row].as_py()
+        if isinstance(value, str) and len(value) > _SHOWN_CHARACTERS:
+            value = value[:_SHOWN_CHARACTERS] + "..."
+        return f"value {value!r} of numeric column {name!r} {what}"
+
+    return reason
