@@ -40,7 +40,7 @@ lint: $(DEV_STAMP)
 	$(BIN)/mypy
 
 ui: $(STAMP)
-	$(BIN)/repr-assets ui
+	$(BIN)/repr-assets ui --workspace workspace.yaml
 
 # One table of ratios (each figure against the best alternative, timed in the same run),
 # also written as JSON to benchmarks/results/. BENCH_ARGS=--quick runs small sizes in a

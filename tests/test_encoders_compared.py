@@ -94,7 +94,10 @@ def test_the_report_shows_the_encoders_side_by_side(digits_four):
 @pytest.mark.slow
 @pytest.mark.skipif(not minilm_available(), reason="needs the text extra")
 def test_minilm_beats_pca_on_topics_told_apart_by_meaning(tmp_path, home):
-    path = write_semantic_csv(tmp_path / "topics.csv", count=300)
+    # 20 sentences a topic, each drawing 2 of its 20 words: most test sentences' words were
+    # never seen in training, so only meaning tells them apart (with 300 sentences every
+    # word is seen, and TF-IDF's PCA scores 1.0 too).
+    path = write_semantic_csv(tmp_path / "topics.csv", count=100)
     spec = DatasetSpec(
         name="topics",
         modality="text",
@@ -110,8 +113,8 @@ def test_minilm_beats_pca_on_topics_told_apart_by_meaning(tmp_path, home):
     )
     assert result.success
     values = latest(home, "topics")
-    assert values["minilm"]["linear_probe_accuracy"] > values["pca"]["linear_probe_accuracy"]
-    distinct = len({text for text, _ in semantic_topic_sentences(300)})  # repeats dropped
+    assert values["minilm"]["linear_probe_accuracy"] >= values["pca"]["linear_probe_accuracy"] + 0.1
+    distinct = len({text for text, _ in semantic_topic_sentences(100)})  # repeats dropped
     assert LanceStore(home.lancedb).count("topics_minilm") == distinct
 
 
