@@ -26,8 +26,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # for tests.builders, which draws the digits
 
-from repr_assets.encoders import Autoencoder  # noqa: E402
-from repr_assets.encoders.training import TrainingSettings, cpu_threads  # noqa: E402
+from repr_assets.encoders.autoencoder import Autoencoder, AutoencoderConfig  # noqa: E402
+from repr_assets.encoders.training import cpu_threads  # noqa: E402
 from repr_assets.holdout import stratified_test_mask  # noqa: E402
 from repr_assets.metrics.probes import linear_probe_accuracy  # noqa: E402
 from tests.builders import digit_images  # noqa: E402
@@ -62,22 +62,22 @@ def _synchronise(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def _train(X: np.ndarray, device: str, settings: TrainingSettings) -> tuple[Autoencoder, float]:
+def _train(X: np.ndarray, device: str, settings: AutoencoderConfig) -> tuple[Autoencoder, float]:
     """A fitted autoencoder and its training rate in samples/s (every epoch runs)."""
-    encoder = Autoencoder(16, (256, 128), 0.1, device=device, settings=settings)
+    encoder = Autoencoder(replace(settings, device=device))
     _synchronise(device)
     started = time.perf_counter()
     encoder.fit(X)
     _synchronise(device)
     seconds = time.perf_counter() - started
-    n_train = len(X) - max(1, round(len(X) * encoder.validation_fraction))
+    n_train = len(X) - max(1, round(len(X) * encoder.config.validation_fraction))
     return encoder, n_train * len(encoder.history_.train_loss) / seconds
 
 
 def _embed_rate(encoder: Autoencoder, X: np.ndarray, device: str) -> tuple[np.ndarray, float]:
     """The codes of ``X`` and the rate (items/s) of encoding them on ``device``, from host
     memory to host memory, as ``embed_items`` does."""
-    encoder.device = device
+    encoder.config = replace(encoder.config, device=device)
     encoder.transform(X[:1024])  # the first call pays for moving the model and kernels
     _synchronise(device)
     started = time.perf_counter()
@@ -86,7 +86,7 @@ def _embed_rate(encoder: Autoencoder, X: np.ndarray, device: str) -> tuple[np.nd
     return codes, len(X) / (time.perf_counter() - started)
 
 
-def _same_steps(settings: TrainingSettings, device: str) -> TrainingSettings:
+def _same_steps(settings: AutoencoderConfig, device: str) -> AutoencoderConfig:
     """``settings`` for ``device``: on CUDA, batches are ``gpu_batch_size`` rows, so the
     GPU model trains for as many more epochs as make the same number of optimiser steps
     as the CPU's (cheap there). Its accuracy then shows what bf16 and large batches cost,
@@ -116,8 +116,14 @@ def run_check(sizes: Sizes, threads: int = 2, seed: int = 0) -> dict[str, Any]:
     ids = [f"item-{i}" for i in range(len(y))]
     test = stratified_test_mask(ids, [str(label) for label in y], seed)
     # Every epoch runs (no early stopping), so both devices do the same work.
-    settings = TrainingSettings(
-        epochs=sizes.epochs, patience=sizes.epochs + 1, seed=seed, cpu_threads=threads
+    settings = AutoencoderConfig(
+        latent_dim=16,
+        hidden_dims=(256, 128),
+        validation_fraction=0.1,
+        epochs=sizes.epochs,
+        patience=sizes.epochs + 1,
+        seed=seed,
+        cpu_threads=threads,
     )
     skipped = _cuda_status()
     devices = ["cpu"] if skipped else ["cpu", "cuda"]

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
+from repr_assets.encoders import torch_encoder
 from repr_assets.encoders.autoencoder import Autoencoder
 from repr_assets.encoders.devices import resolve_device
-from repr_assets.encoders.training import TrainingSettings
 
 N_FEATURES = 16
 LATENT = 3
@@ -33,7 +33,7 @@ def _autoencoder(**settings: float) -> Autoencoder:
         hidden_dims=(12,),
         validation_fraction=0.2,
         device="cpu",
-        settings=TrainingSettings(**{**defaults, **settings}),
+        **{**defaults, **settings},
     )
 
 
@@ -48,7 +48,7 @@ def fitted(X: np.ndarray) -> Autoencoder:
 
 
 def _weights(model: Autoencoder) -> dict[str, torch.Tensor]:
-    return {name: value.clone() for name, value in model.module_.state_dict().items()}
+    return {name: value.clone() for name, value in model.network_.state_dict().items()}
 
 
 def test_output_shapes_and_dtypes(fitted: Autoencoder, X: np.ndarray) -> None:
@@ -65,17 +65,12 @@ def test_output_shapes_and_dtypes(fitted: Autoencoder, X: np.ndarray) -> None:
     assert fitted.inverse_transform(np.zeros((0, LATENT), np.float32)).shape == (0, N_FEATURES)
 
 
-def test_transform_in_small_batches_matches_one_batch(fitted: Autoencoder, X: np.ndarray) -> None:
-    small = Autoencoder(
-        latent_dim=LATENT,
-        hidden_dims=(12,),
-        device="cpu",
-        settings=fitted.settings,
-        encode_batch_size=7,
-    )
-    small.module_ = fitted.module_
-    small.n_features_ = fitted.n_features_
-    np.testing.assert_allclose(small.transform(X), fitted.transform(X), rtol=1e-6, atol=1e-6)
+def test_transform_in_small_batches_matches_one_batch(
+    fitted: Autoencoder, X: np.ndarray, monkeypatch
+) -> None:
+    whole = fitted.transform(X)
+    monkeypatch.setattr(torch_encoder, "ENCODE_BATCH_ROWS", 7)
+    np.testing.assert_allclose(fitted.transform(X), whole, rtol=1e-6, atol=1e-6)
 
 
 def test_transform_accepts_read_only_input(fitted: Autoencoder, X: np.ndarray) -> None:
@@ -213,19 +208,30 @@ def test_non_finite_input_is_refused(X: np.ndarray, bad: float) -> None:
     [
         ((10,), {}, "2-D"),
         ((3, N_FEATURES), {}, "at least 4 rows"),
-        ((20, N_FEATURES), {"latent_dim": 0}, "positive"),
-        ((20, N_FEATURES), {"hidden_dims": (0,)}, "positive"),
-        ((20, N_FEATURES), {"validation_fraction": 0.0}, "validation_fraction"),
-        ((20, N_FEATURES), {"validation_fraction": 1.0}, "validation_fraction"),
     ],
 )
-def test_bad_input_and_parameters(shape, kwargs, message) -> None:
-    model = Autoencoder(
-        **{"latent_dim": 2, "hidden_dims": (4,), "device": "cpu", **kwargs},
-        settings=TrainingSettings(epochs=1),
-    )
+def test_bad_input_is_refused(shape, kwargs, message) -> None:
+    model = Autoencoder(latent_dim=2, hidden_dims=(4,), device="cpu", epochs=1)
     with pytest.raises(ValueError, match=message):
         model.fit(np.zeros(shape, np.float32))
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("latent_dim", 0),
+        ("hidden_dims", (0,)),
+        ("validation_fraction", 0.0),
+        ("validation_fraction", 1.0),
+        ("epochs", 0),
+        ("learning_rate", -1.0),
+        ("device", "tpu"),
+        ("no_such_option", 1),
+    ],
+)
+def test_bad_parameters_are_refused_when_the_encoder_is_built(option, value) -> None:
+    with pytest.raises(ValueError, match=option):
+        Autoencoder(**{"latent_dim": 2, option: value})
 
 
 def test_use_before_fit_raises_runtime_error(tmp_path) -> None:
@@ -267,10 +273,12 @@ def test_fit_on_cuda_gives_finite_codes_and_cpu_module(X: np.ndarray, tmp_path) 
         latent_dim=LATENT,
         hidden_dims=(12,),
         device="cuda",
-        settings=TrainingSettings(epochs=3, batch_size=32, seed=0),
+        epochs=3,
+        batch_size=32,
+        seed=0,
     ).fit(X)
     assert resolve_device("cuda").type == "cuda"
-    assert next(model.module_.parameters()).device.type == "cpu"
+    assert next(model.network_.parameters()).device.type == "cpu"
     Z = model.transform(X)
     assert Z.shape == (len(X), LATENT) and np.isfinite(Z).all()
     model.save(tmp_path / "ae")

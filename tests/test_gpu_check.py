@@ -49,9 +49,9 @@ def test_the_check_prints_and_writes_every_figure(gpu_check, tmp_path, capsys) -
 
 
 def test_the_gpu_model_trains_for_as_many_steps_as_the_cpu_one(gpu_check) -> None:
-    from repr_assets.encoders.training import TrainingSettings
+    from repr_assets.encoders.autoencoder import AutoencoderConfig
 
-    settings = TrainingSettings(epochs=3, batch_size=128, gpu_batch_size=1024)
+    settings = AutoencoderConfig(epochs=3, batch_size=128, gpu_batch_size=1024)
     assert gpu_check._same_steps(settings, "cpu") == settings
     on_gpu = gpu_check._same_steps(settings, "cuda")
     assert on_gpu.epochs == 24 and on_gpu.patience > on_gpu.epochs

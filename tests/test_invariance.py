@@ -8,7 +8,7 @@ import torch
 from sklearn.datasets import load_digits
 
 from repr_assets.augment import identity, image_augmentations
-from repr_assets.encoders import PCA
+from repr_assets.encoders.pca import PCA
 from repr_assets.holdout import stratified_test_mask
 from repr_assets.metrics.invariance import invariance_cosine, invariance_knn_overlap
 from repr_assets.quality import evaluate_encoder

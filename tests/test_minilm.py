@@ -108,14 +108,14 @@ def test_save_load_round_trip(encoder: MiniLMEncoder, embeddings: np.ndarray, tm
     encoder.save(tmp_path / "minilm")
     params = json.loads((tmp_path / "minilm" / "params.json").read_text())
     assert params["model"] == "sentence-transformers/all-MiniLM-L6-v2"
-    loaded = MiniLMEncoder.load(tmp_path / "minilm", device="cpu")
+    loaded = MiniLMEncoder.load(tmp_path / "minilm")
     assert loaded.params == encoder.params
     np.testing.assert_allclose(loaded.transform(TEXTS[:3]), embeddings[:3], atol=2e-5)
     # Another package version would give other vectors: refused.
     params["package_version"] = "0.0.0"
     (tmp_path / "minilm" / "params.json").write_text(json.dumps(params))
     with pytest.raises(ValueError, match=r"0\.0\.0"):
-        MiniLMEncoder.load(tmp_path / "minilm", device="cpu")
+        MiniLMEncoder.load(tmp_path / "minilm")
 
 
 @needs_extra

@@ -9,7 +9,7 @@ import pytest
 
 from repr_assets.encoders.autoencoder import Autoencoder
 from repr_assets.encoders.pca import PCA
-from repr_assets.encoders.training import TrainingSettings
+from repr_assets.encoders.registry import load_encoder
 from repr_assets.stores.models import ModelStore
 
 
@@ -21,8 +21,9 @@ def X() -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def autoencoder(X: np.ndarray) -> Autoencoder:
-    settings = TrainingSettings(epochs=3, batch_size=16, seed=1)
-    return Autoencoder(latent_dim=2, hidden_dims=(5,), device="cpu", settings=settings).fit(X)
+    return Autoencoder(
+        latent_dim=2, hidden_dims=(5,), device="cpu", epochs=3, batch_size=16, seed=1
+    ).fit(X)
 
 
 def test_save_and_load_pca(tmp_path, X: np.ndarray) -> None:
@@ -39,7 +40,7 @@ def test_save_and_load_pca(tmp_path, X: np.ndarray) -> None:
     # No staging folders are left behind.
     assert sorted(p.name for p in saved.path.parent.iterdir()) == ["LATEST", "v1"]
 
-    loaded, record = store.load("digits", "pca")
+    loaded, record = load_encoder(store, "digits", "pca")
     assert isinstance(loaded, PCA)
     assert record.version == "v1"
     assert record.path == saved.path
@@ -54,7 +55,7 @@ def test_save_and_load_autoencoder(tmp_path, X: np.ndarray, autoencoder: Autoenc
     assert saved.meta["params"]["latent_dim"] == 2
     assert saved.meta["params"]["seed"] == 1
 
-    loaded, record = store.load("digits", "autoencoder")
+    loaded, record = load_encoder(store, "digits", "autoencoder")
     assert isinstance(loaded, Autoencoder)
     assert record.version == "ae1"
     # The store loads on device "auto"; compare on the CPU, where the original ran.
@@ -74,11 +75,11 @@ def test_latest_follows_the_last_save_and_versions_stay_loadable(tmp_path, X: np
     assert store.latest_version("ds", "pca") == "bbb"
     assert (tmp_path / "models" / "ds" / "pca" / "LATEST").read_text().strip() == "bbb"
 
-    latest, record = store.load("ds", "pca")
+    latest, record = load_encoder(store, "ds", "pca")
     assert record.version == "bbb"
     assert latest.latent_dim == 4
 
-    old, old_record = store.load("ds", "pca", version="aaa")
+    old, old_record = load_encoder(store, "ds", "pca", version="aaa")
     assert old_record.version == "aaa"
     assert old.latent_dim == 2
     np.testing.assert_array_equal(old.transform(X), first.transform(X))
@@ -93,7 +94,7 @@ def test_saving_the_same_version_replaces_it(tmp_path, X: np.ndarray) -> None:
     store.save("ds", "pca", PCA(n_components=2).fit(X), "v")
     replacement = PCA(n_components=3).fit(X[:40])
     store.save("ds", "pca", replacement, "v")
-    loaded, _ = store.load("ds", "pca", "v")
+    loaded, _ = load_encoder(store, "ds", "pca", "v")
     np.testing.assert_array_equal(loaded.transform(X), replacement.transform(X))
     assert sorted(p.name for p in (tmp_path / "models" / "ds" / "pca").iterdir()) == ["LATEST", "v"]
 
@@ -104,13 +105,13 @@ def test_models_are_kept_apart_by_dataset_and_name(tmp_path, X: np.ndarray) -> N
     store.save("b", "pca", PCA(n_components=2).fit(X), "v2")
     assert store.latest_version("a", "pca") == "v1"
     assert store.latest_version("b", "pca") == "v2"
-    assert store.load("a", "pca")[0].latent_dim == 1
+    assert load_encoder(store, "a", "pca")[0].latent_dim == 1
 
 
 def test_missing_model_raises_file_not_found(tmp_path) -> None:
     store = ModelStore(tmp_path / "models")
     with pytest.raises(FileNotFoundError, match=r"no saved 'pca' model for data set 'digits'"):
-        store.load("digits", "pca")
+        load_encoder(store, "digits", "pca")
     with pytest.raises(FileNotFoundError, match="materialise its model asset first"):
         store.latest_version("digits", "pca")
 
@@ -119,7 +120,7 @@ def test_missing_version_raises_file_not_found(tmp_path, X: np.ndarray) -> None:
     store = ModelStore(tmp_path / "models")
     store.save("digits", "pca", PCA(n_components=2).fit(X), "v1")
     with pytest.raises(FileNotFoundError, match=r"no model version 'v9'"):
-        store.load("digits", "pca", version="v9")
+        load_encoder(store, "digits", "pca", version="v9")
 
 
 def test_a_failed_save_leaves_the_previous_model(tmp_path, X: np.ndarray) -> None:

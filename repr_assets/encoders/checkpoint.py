@@ -6,9 +6,9 @@ history), so it loads with ``weights_only=True``: no pickled code runs on load.
 Reading is defensive, in this order, so that a malformed or hostile checkpoint is refused
 with one ``ModelFileError`` line before anything large is built or read:
 
-1. ``params.json`` is checked against the kind's schema (its model fields, the training
-   settings and ``n_features``): types, bounds (``repr_assets.stores.model_files``), no
-   missing or unknown key;
+1. ``params.json`` is checked against the kind's config (``TrainingConfig.saved_schema``:
+   its fields but the runtime ones, and ``n_features``): types, bounds
+   (``repr_assets.schema``), no missing or unknown key;
 2. the module is built from them on torch's ``meta`` device, which allocates nothing, and
    its weight count bounded (``MAX_PARAMETERS``);
 3. ``state.pt`` must be an uncompressed zip no larger than those weights need, loads
@@ -29,53 +29,29 @@ from typing import Any
 import torch
 from torch import nn
 
-from repr_assets.encoders.training import TrainingHistory, TrainingSettings
-from repr_assets.stores.model_files import (
-    MAX_BATCH_SIZE,
-    MAX_EPOCHS,
+from repr_assets.encoders.config import TrainingConfig
+from repr_assets.encoders.training import TrainingHistory
+from repr_assets.schema import (
     MAX_FEATURES,
     MAX_PARAMETERS,
-    MAX_THREADS,
-    SEED_RANGE,
-    ModelFileError,
     Schema,
-    error_summary,
     integer,
-    number,
-    read_params,
-    regular_file,
 )
-
-SETTINGS_FIELDS = frozenset(TrainingSettings.__dataclass_fields__)
-
-SETTINGS_SCHEMA: Schema = {
-    "epochs": integer(1, MAX_EPOCHS),
-    "batch_size": integer(1, MAX_BATCH_SIZE),
-    "learning_rate": number(0.0, low_open=True),
-    "weight_decay": number(0.0),
-    "patience": integer(0, MAX_EPOCHS),
-    "min_delta": number(0.0),
-    "seed": integer(*SEED_RANGE),
-    "cpu_threads": integer(0, MAX_THREADS),
-    "gpu_batch_size": integer(1, MAX_BATCH_SIZE),
-}
-"""The ``TrainingSettings`` fields as ``params.json`` holds them."""
-assert set(SETTINGS_SCHEMA) == SETTINGS_FIELDS, "SETTINGS_SCHEMA must name every setting"
+from repr_assets.stores.model_files import ModelFileError, error_summary, read_params, regular_file
 
 STATE_OVERHEAD_BYTES = 1 << 20
 """What ``state.pt`` may hold beyond the tensors' data: the pickle of their layout, the
 zip's small records and the loss history (plus ``HISTORY_BYTES_PER_EPOCH`` an epoch)."""
 HISTORY_BYTES_PER_EPOCH = 64
 
-Build = Callable[[dict[str, Any], int], nn.Module]
-"""``build(model params, n_features)``: the kind's module, untrained."""
+Build = Callable[[Any, int], nn.Module]
+"""``build(config, n_features)``: the kind's module, untrained."""
 
 
 @dataclass(frozen=True)
 class Checkpoint:
-    params: dict[str, Any]
-    """The model's own parameters (neither the settings nor ``n_features``), checked."""
-    settings: TrainingSettings
+    config: Any
+    """The kind's ``TrainingConfig``, from the checked ``params.json``."""
     n_features: int
     module: nn.Module
     """Built by the kind's ``build`` and holding the saved weights, on the CPU."""
@@ -96,20 +72,21 @@ def save_checkpoint(
     )
 
 
-def checkpoint_schema(model: Schema) -> Schema:
-    """What ``params.json`` of a kind with model fields ``model`` holds."""
-    return {**model, **SETTINGS_SCHEMA, "n_features": integer(1, MAX_FEATURES)}
+def checkpoint_schema(config: type[TrainingConfig]) -> Schema:
+    """What ``params.json`` of a kind configured by ``config`` holds."""
+    return {**config.saved_schema(), "n_features": integer(1, MAX_FEATURES)}
 
 
-def read_checkpoint(directory: Path, model: Schema, build: Build) -> Checkpoint:
-    """The checkpoint in ``directory`` of a kind whose model fields are ``model`` and whose
+def read_checkpoint(directory: Path, config_type: type[TrainingConfig], build: Build) -> Checkpoint:
+    """The checkpoint in ``directory`` of a kind configured by ``config_type`` and whose
     module ``build`` makes, checked as the module docstring says."""
     params_path, state_path = directory / "params.json", directory / "state.pt"
-    params = read_params(params_path, checkpoint_schema(model))
+    params = read_params(params_path, checkpoint_schema(config_type))
     n_features = params.pop("n_features")
-    settings = TrainingSettings(**{key: params.pop(key) for key in SETTINGS_FIELDS})
+    config = config_type.from_options(params)
+    settings = config
     with torch.device("meta"):
-        module = build(params, n_features)
+        module = build(config, n_features)
     expected = module.state_dict()
     count = sum(tensor.numel() for tensor in expected.values())
     if count > MAX_PARAMETERS:
@@ -123,7 +100,7 @@ def read_checkpoint(directory: Path, model: Schema, build: Build) -> Checkpoint:
     weights = _weights(state["state_dict"], expected, state_path)
     module.load_state_dict(weights, strict=True, assign=True)
     history = _history(state["history"], settings.epochs, state_path)
-    return Checkpoint(params, settings, n_features, module, history)
+    return Checkpoint(config, n_features, module, history)
 
 
 def _load_state(path: Path, budget: int) -> dict[str, Any]:

@@ -7,28 +7,26 @@ loss). Its embeddings are the encoder's codes, L2-normalised; it has no decoder.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import dataclass
 from itertools import pairwise
-from pathlib import Path
-from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
 from repr_assets.augment import Augmentation
-from repr_assets.encoders.checkpoint import read_checkpoint, save_checkpoint
+from repr_assets.encoders.config import (
+    HIDDEN_DIMS_CHECK,
+    TrainingConfig,
+    retuned,
+    setting,
+)
 from repr_assets.encoders.contrastive_training import nt_xent_loss, train_contrastive
 from repr_assets.encoders.corruption import masking_noise, noise_and_masking
-from repr_assets.encoders.devices import resolve_device
-from repr_assets.encoders.training import ProgressCallback, TrainingHistory, TrainingSettings
-from repr_assets.stores.model_files import MAX_LAYERS, MAX_WIDTH, Schema, integer, list_of, number
-
-# Tuned on digits (latent 16, one CPU thread, about 25 s): contrastive losses keep improving
-# long after a reconstruction loss has settled, and the best epoch is mostly among the last.
-DEFAULT_SETTINGS = TrainingSettings(
-    epochs=200, batch_size=128, learning_rate=2e-3, patience=25, min_delta=1e-4
-)
+from repr_assets.encoders.kind import EncoderKind
+from repr_assets.encoders.torch_encoder import TorchEncoder, holdout
+from repr_assets.encoders.training import ProgressCallback, TrainingHistory
+from repr_assets.schema import MAX_BATCH_SIZE, MAX_WIDTH, integer, number
 
 # Features that hardly vary (the border pixels of digits) would be blown up by dividing by
 # their own spread: every spread is padded by this share of the mean spread.
@@ -89,252 +87,95 @@ def _normalised_stack(sizes: list[int]) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-class ContrastiveEncoder:
+@dataclass(frozen=True)
+class ContrastiveConfig(TrainingConfig):
+    """Tuned on digits (latent 16, one CPU thread, about 25 s): contrastive losses keep
+    improving long after a reconstruction loss has settled, and the best epoch is mostly
+    among the last, hence a higher learning rate, more patience and a coarser ``min_delta``.
+    ``view_mask``: SimCLR's lesson is that contrastive learning needs strong augmentations,
+    and the invariance metrics' are mild: on digits this masking is worth 3-5 points of
+    k-NN accuracy."""
+
+    batch_size: int = setting(
+        128, integer(2, MAX_BATCH_SIZE), "Mini-batch size (the loss needs two at least)."
+    )
+    learning_rate: float = retuned(TrainingConfig, "learning_rate", 2e-3)
+    patience: int = retuned(TrainingConfig, "patience", 25)
+    min_delta: float = retuned(TrainingConfig, "min_delta", 1e-4)
+    hidden_dims: tuple[int, ...] = setting((256,), HIDDEN_DIMS_CHECK, "Encoder hidden widths.")
+    projection_dim: int = setting(
+        64, integer(1, MAX_WIDTH), "Width of the projection head (training only)."
+    )
+    temperature: float = setting(0.2, number(0.0, low_open=True), "NT-Xent temperature.")
+    view_mask: float = setting(
+        0.2,
+        number(0.0, 1.0, high_open=True),
+        "Share of features masked in each view, on top of the augmentation.",
+    )
+    view_noise: float = setting(
+        0.1,
+        number(0.0),
+        "Noise, as a share of each feature's std, that makes the views without an augmentation.",
+    )
+
+
+class ContrastiveEncoder(TorchEncoder[ContrastiveConfig]):
     """An MLP encoder trained with the NT-Xent loss on two augmented views per item.
 
-    Parameters
-    ----------
-    latent_dim: size of the embedding.
-    hidden_dims: widths of the encoder's hidden layers.
-    projection_dim: width of the projection head, used in training only.
-    temperature: NT-Xent temperature; lower sharpens the contrast with the hardest negatives.
-    validation_fraction: share of the rows held out; their loss on fixed views stops training.
-    device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
-    settings: optimiser, batch size, epochs, patience and seed (``DEFAULT_SETTINGS``).
-    view_mask: share of features set to zero in every view, on top of the augmentation.
-        SimCLR's lesson is that contrastive learning needs strong augmentations, and the
-        invariance metrics' are mild: on digits this masking is worth 3-5 points of k-NN
-        accuracy.
-    view_noise: Gaussian noise, as a share of each feature's std, that makes the views
-        when ``fit`` gets no augmentation.
-
-    Attributes (after ``fit``)
-    --------------------------
-    network_: the trained ``ContrastiveNetwork``, on the CPU between calls.
-    n_features_: input width.
-    history_: per-epoch training and validation losses.
+    Pass the modality's augmentation to ``fit`` (the one the invariance metrics use);
+    without one, views get feature noise scaled to ``X``. Either way ``view_mask`` then
+    masks features. The embeddings are unit length; there is no decoder.
     """
 
     kind = "contrastive"
-    # No decoder: the report leaves the reconstruction metrics out.
-    reconstructs = False
-    saved_params: ClassVar[Schema] = {
-        "latent_dim": integer(1, MAX_WIDTH),
-        "hidden_dims": list_of(integer(1, MAX_WIDTH), 0, MAX_LAYERS),
-        "projection_dim": integer(1, MAX_WIDTH),
-        "temperature": number(0.0, low_open=True),
-        "validation_fraction": number(0.0, 1.0, low_open=True, high_open=True),
-        "view_mask": number(0.0, 1.0, high_open=True),
-        "view_noise": number(0.0),
-    }
-    """The model fields of ``params.json`` and their bounds (``checkpoint`` adds the
-    training settings and ``n_features``)."""
+    config_type = ContrastiveConfig
+    reconstructs = False  # the report leaves the reconstruction metrics out
 
-    def __init__(
+    def build_network(self, n_features: int) -> nn.Module:
+        c = self.config
+        return ContrastiveNetwork(n_features, c.hidden_dims, c.latent_dim, c.projection_dim)
+
+    def train(
         self,
-        latent_dim: int = 16,
-        hidden_dims: tuple[int, ...] = (256,),
-        projection_dim: int = 64,
-        temperature: float = 0.2,
-        validation_fraction: float = 0.1,
-        device: str = "auto",
-        settings: TrainingSettings | None = None,
-        view_mask: float = 0.2,
-        view_noise: float = 0.1,
-        encode_batch_size: int = 4096,
-    ) -> None:
-        self.latent_dim = latent_dim
-        self.hidden_dims = tuple(hidden_dims)
-        self.projection_dim = projection_dim
-        self.temperature = temperature
-        self.validation_fraction = validation_fraction
-        self.device = device
-        self.settings = settings or DEFAULT_SETTINGS
-        self.view_mask = view_mask
-        self.view_noise = view_noise
-        self.encode_batch_size = encode_batch_size
-
-    @property
-    def params(self) -> dict[str, Any]:
-        """What determines the fitted model: not the encode batch size, nor the device but
-        for the larger optimiser steps on CUDA (``gpu_batch_size``)."""
-        return {
-            "latent_dim": self.latent_dim,
-            "hidden_dims": list(self.hidden_dims),
-            "projection_dim": self.projection_dim,
-            "temperature": self.temperature,
-            "validation_fraction": self.validation_fraction,
-            "view_mask": self.view_mask,
-            "view_noise": self.view_noise,
-            **asdict(self.settings),
-        }
-
-    def fit(
-        self,
+        network: nn.Module,
         X: np.ndarray,
-        augmentation: Augmentation | None = None,
-        progress: ProgressCallback | None = None,
-    ) -> ContrastiveEncoder:
-        """Train on ``X`` ``(n_samples, n_features)`` with views drawn by ``augmentation``.
-
-        Pass the modality's augmentation (the one the invariance metrics use); without
-        one, views get feature noise scaled to ``X``. Either way ``view_mask`` then masks
-        features.
-        """
-        X = np.require(X, np.float32, ["C_CONTIGUOUS", "WRITEABLE"])
-        self._validate(X)
-        views = self._views(augmentation, X)
-        device = resolve_device(self.device)
-        n_validation = min(len(X) - 2, max(2, round(len(X) * self.validation_fraction)))
-        order = torch.randperm(len(X), generator=torch.Generator().manual_seed(self.settings.seed))
-        validation, train = X[order[:n_validation].numpy()], X[order[n_validation:].numpy()]
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.settings.seed)
-            network = self._network(X.shape[1])
+        augmentation: Augmentation | None,
+        progress: ProgressCallback | None,
+        device: torch.device,
+    ) -> TrainingHistory:
+        assert isinstance(network, ContrastiveNetwork)
+        order, held = holdout(len(X), self.config, smallest=2)
+        held = min(len(X) - 2, held)
+        validation, train = X[order[:held].numpy()], X[order[held:].numpy()]
         network.standardise_like(train)
         network.to(device)
-        self.history_: TrainingHistory = train_contrastive(
-            network,
-            train,
-            validation,
-            views,
-            self.temperature,
-            self.settings,
-            device,
-            progress,
+        views = self._views(augmentation, X)
+        temperature = self.config.temperature
+        return train_contrastive(
+            network, train, validation, views, temperature, self.config, device, progress
         )
-        self.network_ = network.cpu().eval()
-        self.n_features_ = X.shape[1]
-        return self
 
-    @torch.no_grad()
-    def transform(self, X: np.ndarray) -> np.ndarray:
-        """Embed ``(n, n_features)`` rows as unit-norm ``(n, latent_dim)`` float32, in batches."""
-        network = self._fitted()
-        device = resolve_device(self.device)
-        network.to(device)
-        # Arrow-backed arrays are read-only; torch wants a writable buffer.
-        tensor = torch.from_numpy(np.require(X, np.float32, ["C_CONTIGUOUS", "WRITEABLE"]))
-        outputs = [torch.zeros(0, self.latent_dim)]
-        for start in range(0, len(tensor), self.encode_batch_size):
-            codes = network.embed(tensor[start : start + self.encode_batch_size].to(device))
-            outputs.append(nn.functional.normalize(codes.float(), dim=1).cpu())
-        network.cpu()
-        return torch.cat(outputs).numpy()
-
-    def save(self, directory: Path) -> None:
-        """Write ``params.json`` and ``state.pt`` (a ``state_dict`` and the loss history)."""
-        network = self._fitted()  # first: it says when the model is not fitted yet
-        save_checkpoint(directory, self.params, self.n_features_, network, self.history_)
-
-    @classmethod
-    def load(cls, directory: Path, device: str = "auto") -> ContrastiveEncoder:
-        """Rebuild the network from its checked parameters, then load its weights
-        (``weights_only``, shapes checked first); ``ModelFileError`` when they do not fit."""
-        saved = read_checkpoint(
-            directory,
-            cls.saved_params,
-            lambda params, n_features: ContrastiveNetwork(
-                n_features,
-                tuple(params["hidden_dims"]),
-                params["latent_dim"],
-                params["projection_dim"],
-            ),
-        )
-        params = {**saved.params, "hidden_dims": tuple(saved.params["hidden_dims"])}
-        encoder = cls(**params, device=device, settings=saved.settings)
-        encoder.network_ = saved.module.eval()  # type: ignore[assignment]
-        encoder.n_features_ = saved.n_features
-        encoder.history_ = saved.history
-        return encoder
+    def encode(self, network: nn.Module, batch: torch.Tensor) -> torch.Tensor:
+        assert isinstance(network, ContrastiveNetwork)
+        return nn.functional.normalize(network.embed(batch).float(), dim=1)
 
     def _views(self, augmentation: Augmentation | None, X: np.ndarray) -> Augmentation:
         """The augmentation (generic noise when none), followed by ``view_mask`` masking."""
-        change = augmentation or noise_and_masking(X.std(axis=0), self.view_noise, 0.0)
-        mask = masking_noise(self.view_mask)
+        change = augmentation or noise_and_masking(X.std(axis=0), self.config.view_noise, 0.0)
+        mask = masking_noise(self.config.view_mask)
 
         def view(rows: np.ndarray, generator: torch.Generator) -> np.ndarray:
             return mask(change(rows, generator), generator)
 
         return view
 
-    def _network(self, n_features: int) -> ContrastiveNetwork:
-        return ContrastiveNetwork(
-            n_features, self.hidden_dims, self.latent_dim, self.projection_dim
-        )
 
-    def _fitted(self) -> ContrastiveNetwork:
-        if not hasattr(self, "network_"):
-            raise RuntimeError("this contrastive encoder is not fitted yet: call fit() first")
-        return self.network_
+KIND = EncoderKind(
+    name="contrastive",
+    summary="SimCLR-style MLP encoder: two augmented views per item, NT-Xent loss, a "
+    "projection head used in training only; unit-norm embeddings.",
+    config=ContrastiveConfig,
+    estimator=ContrastiveEncoder,
+)
 
-    def _validate(self, X: np.ndarray) -> None:
-        if X.ndim != 2:
-            raise ValueError(f"the contrastive encoder expects a 2-D matrix, got shape {X.shape}")
-        if not np.isfinite(X).all():
-            raise ValueError("contrastive encoder input holds NaN or Inf values")
-        if len(X) < 4:
-            raise ValueError(f"the contrastive encoder needs at least 4 rows, got {len(X)}")
-        if min(self.latent_dim, self.projection_dim, *self.hidden_dims) < 1:
-            raise ValueError("latent_dim, projection_dim and hidden_dims must be positive")
-        if self.temperature <= 0:
-            raise ValueError(f"temperature must be positive, got {self.temperature}")
-        if not 0.0 < self.validation_fraction < 1.0:
-            raise ValueError("validation_fraction must lie strictly between 0 and 1")
-        if not 0.0 <= self.view_mask < 1.0:
-            raise ValueError(f"view_mask must lie in [0, 1), got {self.view_mask}")
-        if self.view_noise < 0:
-            raise ValueError(f"view_noise must not be negative, got {self.view_noise}")
-        if self.settings.batch_size < 2:
-            raise ValueError("the contrastive loss needs a batch size of at least 2")
-
-
-__all__ = ["DEFAULT_SETTINGS", "ContrastiveEncoder", "ContrastiveNetwork", "nt_xent_loss"]
-
-
-def _kind() -> Any:
-    from repr_assets.encoders.registry import (
-        TRAINING_DEFAULTS,
-        TRAINING_DESCRIPTIONS,
-        EncoderKind,
-        fit_with_augmentation,
-        latent_width,
-        training_settings,
-    )
-
-    defaults = {
-        **TRAINING_DEFAULTS,
-        **{k: getattr(DEFAULT_SETTINGS, k) for k in ("epochs", "batch_size", "learning_rate")},
-        "patience": DEFAULT_SETTINGS.patience,
-        "hidden_dims": [256],
-        "projection_dim": 64,
-        "temperature": 0.2,
-        "view_mask": 0.2,
-    }
-    return EncoderKind(
-        name="contrastive",
-        summary="SimCLR-style MLP encoder: two augmented views per item, NT-Xent loss, a "
-        "projection head used in training only; unit-norm embeddings.",
-        defaults=defaults,
-        descriptions={
-            **TRAINING_DESCRIPTIONS,
-            "projection_dim": "Width of the projection head (training only).",
-            "temperature": "NT-Xent temperature.",
-            "view_mask": "Share of features masked in each view, on top of the augmentation.",
-        },
-        build=lambda config, n_features: ContrastiveEncoder(
-            latent_dim=latent_width(config, n_features),
-            hidden_dims=tuple(config["hidden_dims"]),
-            projection_dim=int(config["projection_dim"]),
-            temperature=float(config["temperature"]),
-            validation_fraction=float(config["validation_fraction"]),
-            device=str(config["device"]),
-            settings=training_settings(config, DEFAULT_SETTINGS),
-            view_mask=float(config["view_mask"]),
-        ),
-        fit=fit_with_augmentation,
-        load=ContrastiveEncoder.load,
-    )
-
-
-KIND = _kind()
+__all__ = ["ContrastiveConfig", "ContrastiveEncoder", "ContrastiveNetwork", "nt_xent_loss"]

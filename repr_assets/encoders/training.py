@@ -2,8 +2,8 @@
 
 ``fit_with_early_stopping`` owns the epochs, the patience and the best weights; a loop
 such as ``train_reconstruction`` supplies one epoch of training and one validation score.
-It knows nothing of the model's insides: any module mapping a batch to its reconstruction
-will do.
+Both read the encoder's ``TrainingConfig`` and nothing else of it: any module mapping a
+batch to its reconstruction will do.
 """
 
 from __future__ import annotations
@@ -18,31 +18,13 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from repr_assets.encoders.config import TrainingConfig
+
 ProgressCallback = Callable[[int, int, float, float], None]
 """Called after each epoch with ``(epoch, max_epochs, train_loss, validation_loss)``."""
 
 Corruption = Callable[[torch.Tensor], torch.Tensor]
 """Maps a training batch to the changed copy that a denoising model sees as its input."""
-
-
-@dataclass(frozen=True)
-class TrainingSettings:
-    epochs: int = 200
-    batch_size: int = 128
-    learning_rate: float = 1e-3
-    weight_decay: float = 0.0
-    patience: int = 15
-    min_delta: float = 1e-5
-    seed: int = 0
-    # Torch CPU threads; 0: every core this process may use (both of a 2-core machine),
-    # the same setting, and so model version, everywhere. Where other processes keep the
-    # cores busy, 1 can be several times faster: small mini-batch GEMMs wait on each
-    # other's threads (measured 5x slower with 2 threads beside two busy processes).
-    cpu_threads: int = 0
-    # On a CUDA device, mini-batches of at least this many rows: 128-row steps leave a
-    # large GPU idle between kernel launches. The learning rate is kept: scaling it up
-    # with the batch trained worse autoencoders here.
-    gpu_batch_size: int = 1024
 
 
 @dataclass
@@ -58,7 +40,7 @@ def train_reconstruction(
     data: torch.Tensor,
     train_rows: torch.Tensor,
     validation: torch.Tensor,
-    settings: TrainingSettings,
+    settings: TrainingConfig,
     progress: ProgressCallback | None = None,
     corrupt: Corruption | None = None,
 ) -> TrainingHistory:
@@ -111,14 +93,14 @@ def train_reconstruction(
         return fit_with_early_stopping(model, train_one_epoch, validate, settings, progress)
 
 
-def step_batch_size(settings: TrainingSettings, device: torch.device) -> int:
+def step_batch_size(settings: TrainingConfig, device: torch.device) -> int:
     """Rows per optimiser step: at least ``gpu_batch_size`` on CUDA."""
     on_cuda = device.type == "cuda"
     return max(settings.batch_size, settings.gpu_batch_size if on_cuda else 0)
 
 
 @contextlib.contextmanager
-def cpu_training(settings: TrainingSettings, device: torch.device) -> Iterator[None]:
+def cpu_training(settings: TrainingConfig, device: torch.device) -> Iterator[None]:
     """On the CPU: ``settings.cpu_threads`` threads, and denormals flushed to zero (Adam's
     moments decay into denormal floats late in training, and every CPU step then slows
     down several-fold). Nothing on other devices."""
@@ -134,7 +116,7 @@ def fit_with_early_stopping(
     model: nn.Module,
     train_one_epoch: Callable[[], float],
     validate: Callable[[], float],
-    settings: TrainingSettings,
+    settings: TrainingConfig,
     progress: ProgressCallback | None = None,
 ) -> TrainingHistory:
     """Run epochs until ``settings.epochs`` or ``patience`` epochs without a validation gain.
