@@ -8,12 +8,15 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 
-def short_hash(*parts: str | bytes, length: int = 12) -> str:
-    """Hex digest of ``parts``; each part is length-prefixed so that ("ab", "c") != ("a", "bc")."""
+def short_hash(*parts: str | bytes | memoryview, length: int = 12) -> str:
+    """Hex digest of ``parts``; each part is length-prefixed so that ("ab", "c") != ("a", "bc").
+
+    A part may be a ``memoryview`` of bytes (an array's buffer), hashed without a copy."""
     digest = hashlib.blake2b(digest_size=16)
     for part in parts:
         data = part.encode() if isinstance(part, str) else part
-        digest.update(len(data).to_bytes(8, "little"))
+        size = data.nbytes if isinstance(data, memoryview) else len(data)
+        digest.update(size.to_bytes(8, "little"))
         digest.update(data)
     return digest.hexdigest()[:length]
 

@@ -13,9 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import duckdb
+import lance
 import lancedb
 import pyarrow.compute as pc
 
+from repr_assets.names import embeddings_table
 from repr_assets.stores.lance import LanceStore
 from repr_assets.stores.publications import (
     Publication,
@@ -23,7 +25,6 @@ from repr_assets.stores.publications import (
     published_versions,
     record_publication,
 )
-from repr_assets.tables import embeddings_table
 
 SERVED_TAG = "served"
 
@@ -34,25 +35,23 @@ def served_version(table: lancedb.table.Table) -> int | None:
     return int(tags[SERVED_TAG]["version"]) if SERVED_TAG in tags else None
 
 
-def model_version_of(table: lancedb.table.Table) -> str:
-    """The one model version that wrote every vector of ``table`` at its checked-out version."""
-    column = table.to_lance().to_table(columns=["model_version"]).column("model_version")
+def model_version_of(store: LanceStore, name: str, version: int | None = None) -> str:
+    """The one model version that wrote every vector of ``name`` at ``version`` (the
+    newest when ``None``)."""
+    dataset = store.dataset(name, version)
+    column = dataset.to_table(columns=["model_version"]).column("model_version")
     versions = pc.unique(column.drop_null()).to_pylist()
     if len(versions) != 1:
         raise ValueError(
-            f"table {table.name!r} holds vectors of {len(versions)} model versions, "
+            f"table {name!r} holds vectors of {len(versions)} model versions, "
             "so no one model wrote it: re-materialise its embeddings"
         )
     return str(versions[0])
 
 
-def open_served(store: LanceStore, name: str) -> lancedb.table.Table:
-    """The table at its served version (the newest one if it was never published)."""
-    table = store.open(name)
-    version = served_version(table)
-    if version is not None:
-        table.checkout(version)
-    return table
+def served_dataset(store: LanceStore, name: str) -> lance.LanceDataset:
+    """``name`` at its served version (the newest one if it was never published)."""
+    return store.dataset(name, served_version(store.open(name)))
 
 
 @dataclass(frozen=True)
@@ -69,14 +68,23 @@ class PublishDecision:
         return self.version if self.published else self.previous
 
 
-def decide(newest: int, served: int | None, failed: list[str] | None) -> tuple[bool, str]:
+def decide(
+    newest: int,
+    served: int | None,
+    failed: list[str] | None,
+    rolled_back_over: int | None = None,
+) -> tuple[bool, str]:
     """Whether to serve ``newest``, judged by the checks of the model that wrote it alone:
     ``failed`` names its failed checks (``None``: it has no report yet). The model served
     now plays no part: a good new model replaces a bad old one, and a bad new one never
-    replaces anything."""
-    never = (
-        "; nothing was ever served, so searches read the newest version" if served is None else ""
-    )
+    replaces anything. After a rollback by hand, the versions that were there when it was
+    made (up to ``rolled_back_over``) stay unserved: only a version written since is
+    judged."""
+    never = ""
+    if served is None:
+        never = "; nothing was ever served, so searches read the newest version"
+    if rolled_back_over is not None and newest <= rolled_back_over:
+        return False, f"rolled back by hand to {served}: the next version a run writes is judged"
     if failed is None:
         return False, f"no quality report for its model yet{never}"
     if failed:
@@ -86,12 +94,14 @@ def decide(newest: int, served: int | None, failed: list[str] | None) -> tuple[b
     return True, "checks passed" + (" (first publication)" if served is None else "")
 
 
-def publish_if_passed(store: LanceStore, name: str, failed: list[str] | None) -> PublishDecision:
+def publish_if_passed(
+    store: LanceStore, name: str, failed: list[str] | None, rolled_back_over: int | None = None
+) -> PublishDecision:
     """Move ``served`` to the newest version of ``name`` when its model passed its checks
     (``failed`` empty), as ``decide`` says; otherwise leave the tag where it is."""
     table = store.open(name)
     newest, previous = table.version, served_version(table)
-    published, reason = decide(newest, previous, failed)
+    published, reason = decide(newest, previous, failed, rolled_back_over)
     if published and previous != newest:
         move_served(table, newest)
     return PublishDecision(name, newest, previous, published, reason)
@@ -116,8 +126,10 @@ def rollback(
     to: int | None = None,
 ) -> tuple[int, int]:
     """Move ``served`` back to ``to``, or to the newest published version before the one
-    served now. Only versions that were published (whose checks passed) are allowed.
-    Returns ``(from version, to version)``."""
+    served now. Only versions published since the table was last made (whose checks
+    passed), and that still hold the model that was published, are allowed. Until a run
+    writes a newer version, no run serves the versions rolled back from. Returns
+    ``(from version, to version)``."""
     name = embeddings_table(dataset, encoder)
     if not store.exists(name):
         raise RollbackError(f"no embeddings table {name!r}")
@@ -125,9 +137,9 @@ def rollback(
     current = served_version(table)
     if current is None:
         raise RollbackError(f"{name!r} was never published, so there is nothing to roll back")
-    published = sorted(set(published_versions(connection, dataset, encoder, publish_only=True)))
+    published = published_versions(connection, dataset, encoder)
     if to is None:
-        earlier = [v for v in published if v < current]
+        earlier = sorted(v for v in published if v < current)
         if not earlier:
             raise RollbackError(
                 f"{name!r} serves version {current}, the first it ever published: "
@@ -135,14 +147,39 @@ def rollback(
             )
         to = earlier[-1]
     elif to not in published:
-        shown = ", ".join(map(str, published)) or "none"
+        shown = ", ".join(map(str, sorted(published))) or "none"
         raise RollbackError(
             f"version {to} of {name!r} was never published (its checks did not pass, or it "
             f"was never reported); the published versions are: {shown}"
         )
+    _check_holds(store, name, to, published[to])
     move_served(table, to)
     record_publication(
         connection,
-        Publication(dataset, encoder, name, to, None, "rollback", f"from {current}", None, now()),
+        Publication(
+            dataset,
+            encoder,
+            name,
+            to,
+            published[to],
+            "rollback",
+            f"from {current}",
+            None,
+            now(),
+            newest_version=table.version,
+        ),
     )
     return current, to
+
+
+def _check_holds(store: LanceStore, name: str, version: int, model: str | None) -> None:
+    """Refuse a version the table no longer has, or that another model wrote since."""
+    try:
+        found = model_version_of(store, name, version)
+    except (ValueError, RuntimeError, OSError) as error:
+        raise RollbackError(f"version {version} of {name!r} cannot be read: {error}") from None
+    if model is not None and found != model:
+        raise RollbackError(
+            f"version {version} of {name!r} holds model {found}, not {model}, which was "
+            "published: the table was made again since"
+        )

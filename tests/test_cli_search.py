@@ -22,7 +22,7 @@ import pytest
 from sklearn.datasets import load_digits
 
 from repr_assets.cli import main
-from repr_assets.encoders import PCA
+from repr_assets.encoders.pca import PCA
 from repr_assets.featurisers.image import ImageFeaturiser
 from repr_assets.home import Home
 from repr_assets.items import encode_png, image_batches

@@ -12,7 +12,7 @@ import pytest
 
 from repr_assets.ids import hash_strings
 from repr_assets.items import vector_array, vector_schema
-from repr_assets.stores import lance
+from repr_assets.stores import lance_writes as lance
 from repr_assets.stores.lance import LanceStore
 
 DIM = 3

@@ -5,10 +5,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from repr_assets.features import FeatureMatrix, load_vectors
 from repr_assets.hashing import short_hash
 from repr_assets.items import vector_array, vector_schema
 from repr_assets.stores.lance import LanceStore
+from repr_assets.stores.vectors import FeatureMatrix, load_vectors
 
 
 def _write(store: LanceStore, ids: list[str], labels: list, X: np.ndarray, batch: int) -> None:

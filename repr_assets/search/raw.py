@@ -14,10 +14,12 @@ import numpy as np
 import pyarrow as pa
 
 from repr_assets.datasets import DatasetSpec
-from repr_assets.serving import model_version_of, open_served
+from repr_assets.encoders.registry import load_encoder
+from repr_assets.featurisers import load_featuriser
+from repr_assets.names import embeddings_table
+from repr_assets.serving import model_version_of, served_version
 from repr_assets.stores.lance import LanceStore
 from repr_assets.stores.models import ModelStore
-from repr_assets.tables import embeddings_table
 
 
 class RawQueryError(ValueError):
@@ -41,7 +43,7 @@ def featurise_raw(spec: DatasetSpec, raw: RawItem, models: ModelStore) -> np.nda
     """The ``(1, n_features)`` float32 features of ``raw``, by the data set's featuriser."""
     batch = _item_batch(spec, raw)
     try:
-        featuriser, _ = models.load_featuriser(spec.name)
+        featuriser, _ = load_featuriser(models, spec.name)
     except FileNotFoundError:
         raise RawQueryError(
             f"data set {spec.name!r} has no fitted featuriser yet: run it first"
@@ -67,8 +69,9 @@ def encode_raw(
     """
     features = featurise_raw(spec, raw, models)  # first: it names a bad raw item before any model
     try:
-        version = model_version_of(open_served(store, embeddings_table(spec.name, encoder_name)))
-        encoder, _ = models.load(spec.name, encoder_name, version)
+        table = embeddings_table(spec.name, encoder_name)
+        version = model_version_of(store, table, served_version(store.open(table)))
+        encoder, _ = load_encoder(models, spec.name, encoder_name, version)
     except (FileNotFoundError, ValueError) as error:
         raise RawQueryError(str(error)) from None
     return np.asarray(encoder.transform(features), dtype=np.float32)

@@ -27,7 +27,7 @@ from repr_assets.search.index import (
     IndexSettings,
     vector_index_state,
 )
-from repr_assets.serving import open_served
+from repr_assets.serving import served_version
 from repr_assets.stores.lance import KEY, LanceStore
 
 LABEL = "label"
@@ -70,10 +70,13 @@ class Searcher:
     ) -> None:
         # The served version, what passed its quality checks (see repr_assets.serving);
         # the quality report scores the newest one, which it is about to judge.
-        table = open_served(store, table_name) if served else store.open(table_name)
+        table = store.open(table_name)
+        version = served_version(table) if served else None
+        if version is not None:
+            table.checkout(version)
         self.table_name = table_name
         # A snapshot: the cached matrix and the index queries all see this one version.
-        self.dataset: lance.LanceDataset = table.to_lance()
+        self.dataset: lance.LanceDataset = store.dataset(table_name, version)
         self.schema: pa.Schema = self.dataset.schema
         if VECTOR_COLUMN not in self.schema.names:
             raise ValueError(f"table {table_name!r} has no {VECTOR_COLUMN!r} column to search")

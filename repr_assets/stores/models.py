@@ -5,8 +5,9 @@ Reading refuses a malformed or hostile store with one ``ModelFileError`` line na
 file (``ModelNotFoundError``, also a ``FileNotFoundError``, where nothing is saved yet):
 ``LATEST`` must name a plain version folder that exists, ``meta.json`` must be an object
 whose ``kind`` is a known one, and each kind's ``load`` checks its own files (see
-``repr_assets.stores.model_files``). This module imports neither torch nor the
-featurisers until a model is loaded.
+``repr_assets.stores.model_files``). The store knows folders and records, not what is
+in them: a caller hands ``load`` the loaders of the kinds it may find, so this module
+imports neither torch nor any encoder or featuriser.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from repr_assets.stores.model_files import (
     MAX_JSON_BYTES,
@@ -31,15 +33,16 @@ from repr_assets.stores.model_files import (
     read_json,
 )
 
-if TYPE_CHECKING:
-    from repr_assets.encoders import Encoder
-    from repr_assets.featurisers import Featuriser
+T = TypeVar("T")
 
 FEATURISER = "featuriser"
+SPLIT_SEED = "split_seed"
+"""The ``meta.json`` key of the seed of the train/test split a fit was made on."""
 
 
 class Saveable(Protocol):
-    kind: str
+    @property
+    def kind(self) -> str: ...
 
     @property
     def params(self) -> dict[str, Any]: ...
@@ -151,38 +154,25 @@ class ModelStore:
         return self.record(dataset, name)
 
     def load(
-        self, dataset: str, name: str, version: str | None = None
-    ) -> tuple[Encoder, SavedModel]:
-        """The encoder saved as ``version`` (the latest when ``None``) and its record."""
-        from repr_assets.encoders.registry import encoder_kinds
-
+        self,
+        dataset: str,
+        name: str,
+        loaders: Mapping[str, Callable[[Path], T]],
+        version: str | None = None,
+        what: str = "model",
+    ) -> tuple[T, SavedModel]:
+        """What is saved as ``version`` of ``name`` (the latest when ``None``), read by the
+        loader of its kind among ``loaders``, and its record. The store knows folders, not
+        encoders: the caller hands it the loaders (``repr_assets.encoders.registry`` and
+        ``repr_assets.featurisers`` do)."""
         saved = self.record(dataset, name, version)
-        kinds = encoder_kinds()
-        kind = kinds.get(saved.meta["kind"])
-        if kind is None:
+        load = loaders.get(saved.meta["kind"])
+        if load is None:
             raise ModelFileError(
                 saved.path / "meta.json",
-                f"kind {saved.meta['kind']!r} is not a known encoder ({', '.join(kinds)})",
+                f"kind {saved.meta['kind']!r} is not a known {what} ({', '.join(loaders)})",
             )
-        encoder: Encoder = _refusing(saved, kind.load)
-        return encoder, saved
-
-    def load_featuriser(
-        self, dataset: str, version: str | None = None
-    ) -> tuple[Featuriser, SavedModel]:
-        """The data set's fitted featuriser (the latest when ``version`` is ``None``)."""
-        from repr_assets.featurisers import FEATURISER_KINDS
-
-        saved = self.record(dataset, FEATURISER, version)
-        kind = FEATURISER_KINDS.get(saved.meta["kind"])
-        if kind is None:
-            raise ModelFileError(
-                saved.path / "meta.json",
-                f"kind {saved.meta['kind']!r} is not a known featuriser "
-                f"({', '.join(FEATURISER_KINDS)})",
-            )
-        featuriser: Featuriser = _refusing(saved, kind.load)
-        return featuriser, saved
+        return _refusing(saved, load), saved
 
     def _folder(self, dataset: str, name: str) -> Path:
         """``root/dataset/name``, each a plain folder name."""

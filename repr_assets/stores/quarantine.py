@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import duckdb
@@ -17,9 +18,26 @@ CREATE TABLE IF NOT EXISTS quarantine (
     reason          VARCHAR   NOT NULL,
     run_id          VARCHAR   NOT NULL,
     quarantined_at  TIMESTAMP NOT NULL,
+    item_id         VARCHAR,  -- an item read but not featurised: its row's content id
     PRIMARY KEY (dataset, ref)
 )
 """
+# Tables made by an earlier version lack the last column.
+ADD_ITEM_ID = "ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS item_id VARCHAR"
+
+
+@dataclass(frozen=True)
+class SetAside:
+    """What a data set's earlier runs set aside: the refs, and the ids of items read but
+    not featurised (a row of a file is known by its content, not by where it stood)."""
+
+    refs: frozenset[str] = frozenset()
+    item_ids: frozenset[str] = frozenset()
+
+
+def ensure_quarantine(connection: duckdb.DuckDBPyConnection) -> None:
+    connection.execute(QUARANTINE_DDL)
+    connection.execute(ADD_ITEM_ID)
 
 
 def record_quarantined(
@@ -33,17 +51,22 @@ def record_quarantined(
 
     Returns how many rows were added.
     """
-    connection.execute(QUARANTINE_DDL)
+    ensure_quarantine(connection)
     if not items:
         return 0
     now = datetime.now(UTC).replace(tzinfo=None)
     unique = {item.ref: item for item in items}
     before = _count(connection, dataset)
+    rows = [
+        (dataset, source, item.ref, item.reason, run_id, now, item.item_id)
+        for item in unique.values()
+    ]
     connection.execute("BEGIN TRANSACTION")
     try:
         connection.executemany(
-            "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            [(dataset, source, item.ref, item.reason, run_id, now) for item in unique.values()],
+            "INSERT INTO quarantine (dataset, source, ref, reason, run_id, quarantined_at, "
+            "item_id) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            rows,
         )
         connection.execute("COMMIT")
     except Exception:
@@ -52,11 +75,15 @@ def record_quarantined(
     return _count(connection, dataset) - before
 
 
-def quarantined_refs(connection: duckdb.DuckDBPyConnection, dataset: str) -> frozenset[str]:
-    """The refs of ``dataset`` already set aside, which a later run need not read again."""
-    connection.execute(QUARANTINE_DDL)
-    rows = connection.execute("SELECT ref FROM quarantine WHERE dataset = ?", [dataset]).fetchall()
-    return frozenset(ref for (ref,) in rows)
+def set_aside(connection: duckdb.DuckDBPyConnection, dataset: str) -> SetAside:
+    """What ``dataset``'s earlier runs set aside, which a later run need not take again."""
+    ensure_quarantine(connection)
+    rows = connection.execute(
+        "SELECT ref, item_id FROM quarantine WHERE dataset = ?", [dataset]
+    ).fetchall()
+    return SetAside(
+        frozenset(ref for ref, _ in rows), frozenset(i for _, i in rows if i is not None)
+    )
 
 
 def _count(connection: duckdb.DuckDBPyConnection, dataset: str) -> int:

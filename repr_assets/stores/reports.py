@@ -10,6 +10,8 @@ from datetime import datetime
 import duckdb
 import pandas as pd
 
+from repr_assets.stores.duckdb_file import has_table
+
 QUALITY_METRICS_DDL = """
 CREATE TABLE IF NOT EXISTS quality_metrics (
     dataset       VARCHAR   NOT NULL,
@@ -112,21 +114,7 @@ def ensure_report_tables(connection: duckdb.DuckDBPyConnection) -> None:
 
 def append_metrics(connection: duckdb.DuckDBPyConnection, rows: Sequence[MetricValue]) -> int:
     """Append ``rows`` to ``quality_metrics`` in one transaction; refuse any non-finite value."""
-    _check_finite(rows)
-    ensure_report_tables(connection)
-    if not rows:
-        return 0
-    connection.execute("BEGIN TRANSACTION")
-    try:
-        connection.executemany(
-            "INSERT INTO quality_metrics VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [astuple(row) for row in rows],
-        )
-        connection.execute("COMMIT")
-    except Exception:
-        connection.execute("ROLLBACK")
-        raise
-    return len(rows)
+    return _insert(connection, rows, None)
 
 
 def _check_finite(rows: Sequence[MetricValue]) -> None:
@@ -144,7 +132,7 @@ def latest_metrics(
     """The newest value of each metric per data set and encoder, with the change since the
     encoder's previous model version (``previous_model_version``, ``previous_value``,
     ``delta``; null when there is none)."""
-    if not _has_table(connection, "quality_changes"):
+    if not has_table(connection, "quality_changes"):
         return pd.DataFrame(columns=[*QUALITY_CHANGES_COLUMNS])
     return connection.execute(
         "SELECT * FROM quality_changes WHERE $dataset IS NULL OR dataset = $dataset "
@@ -176,13 +164,6 @@ QUALITY_CHANGES_COLUMNS = (
 )
 
 
-def _has_table(connection: duckdb.DuckDBPyConnection, name: str) -> bool:
-    found = connection.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
-    ).fetchone()
-    return bool(found and found[0])
-
-
 REPORT_RUNS_DDL = """
 CREATE TABLE IF NOT EXISTS report_runs (
     dataset      VARCHAR   NOT NULL,
@@ -205,8 +186,17 @@ def record_report(
     connection: duckdb.DuckDBPyConnection, run: ReportRun, rows: Sequence[MetricValue]
 ) -> int:
     """Append a report's metric ``rows`` and its ``report_runs`` row in one transaction."""
+    return _insert(connection, rows, run)
+
+
+def _insert(
+    connection: duckdb.DuckDBPyConnection, rows: Sequence[MetricValue], run: ReportRun | None
+) -> int:
+    """``rows`` (and ``run``'s row) in one transaction, once every value is known finite."""
     _check_finite(rows)
     ensure_report_tables(connection)
+    if not rows and run is None:
+        return 0
     connection.execute("BEGIN TRANSACTION")
     try:
         if rows:
@@ -214,7 +204,8 @@ def record_report(
                 "INSERT INTO quality_metrics VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [astuple(row) for row in rows],
             )
-        connection.execute("INSERT INTO report_runs VALUES (?, ?, ?, ?)", astuple(run))
+        if run is not None:
+            connection.execute("INSERT INTO report_runs VALUES (?, ?, ?, ?)", astuple(run))
         connection.execute("COMMIT")
     except Exception:
         connection.execute("ROLLBACK")
@@ -224,7 +215,7 @@ def record_report(
 
 def last_report(connection: duckdb.DuckDBPyConnection, dataset: str) -> ReportRun | None:
     """The newest report computed for ``dataset``, if any."""
-    if not _has_table(connection, "report_runs"):
+    if not has_table(connection, "report_runs"):
         return None
     row = connection.execute(
         "SELECT * FROM report_runs WHERE dataset = ? ORDER BY computed_at DESC LIMIT 1",
@@ -233,26 +224,34 @@ def last_report(connection: duckdb.DuckDBPyConnection, dataset: str) -> ReportRu
     return None if row is None else ReportRun(*row)
 
 
-def reported_values(
-    connection: duckdb.DuckDBPyConnection, dataset: str, run_id: str
-) -> dict[str, dict[str, float]]:
-    """``{encoder: {metric: value}}`` as the report of ``run_id`` wrote them."""
+@dataclass(frozen=True)
+class StoredReport:
+    """What one report wrote: ``values[encoder][metric]`` and each encoder's model version."""
+
+    values: dict[str, dict[str, float]]
+    versions: dict[str, str]
+
+
+def reported(connection: duckdb.DuckDBPyConnection, dataset: str, run_id: str) -> StoredReport:
+    """The report of ``run_id`` as it wrote it."""
     rows = connection.execute(
-        "SELECT encoder, metric, value FROM quality_metrics WHERE dataset = ? AND run_id = ? "
-        "ORDER BY encoder, metric",
+        "SELECT encoder, model_version, metric, value FROM quality_metrics "
+        "WHERE dataset = ? AND run_id = ? ORDER BY encoder, metric",
         [dataset, run_id],
     ).fetchall()
     values: dict[str, dict[str, float]] = {}
-    for encoder, metric, value in rows:
+    versions: dict[str, str] = {}
+    for encoder, version, metric, value in rows:
         values.setdefault(encoder, {})[metric] = float(value)
-    return values
+        versions[encoder] = str(version)
+    return StoredReport(values, versions)
 
 
 def latest_report_of_model(
     connection: duckdb.DuckDBPyConnection, dataset: str, encoder: str, model_version: str
 ) -> str | None:
     """The run id of the newest report that scored ``model_version`` of ``encoder``."""
-    if not _has_table(connection, "quality_metrics"):
+    if not has_table(connection, "quality_metrics"):
         return None
     row = connection.execute(
         "SELECT arg_max(run_id, computed_at) FROM quality_metrics "
