@@ -133,3 +133,18 @@ def test_a_table_of_current_ids_is_ingested_again_without_complaint(tmp_path, ho
     ingest_items(spec, store)
     again = ingest_items(spec, store)
     assert (again.new_items, again.total_items) == (0, 3)
+
+
+def test_a_row_inserted_above_the_others_is_a_new_item_and_they_are_not(tmp_path):
+    """A row's line is no identity: after a row is inserted at the top, every other row
+    stands one line lower, and must still be known by its content."""
+    rows = [[float(n), float(n % 7), LABELS[n % 3]] for n in range(20)]
+    path = write_rows(tmp_path / "rows.csv", ["x", "y", "kind"], rows)
+    store = LanceStore(tmp_path / "lancedb")
+    spec = table_spec(path, label_column="kind")
+    assert ingest_items(spec, store).new_items == 20
+    write_rows(path, ["x", "y", "kind"], [[99.5, 1.0, "b"], *rows])
+    again = ingest_items(spec, store)
+    assert (again.new_items, again.already_ingested, again.entries) == (1, 20, 21)
+    table = item_table(store)
+    assert table.num_rows == 21 and 99.5 in table.column("x").to_pylist()

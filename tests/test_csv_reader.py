@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from repr_assets.sources import files
+from repr_assets.sources import csv_file
 from repr_assets.sources.base import Quarantined, SourceError
 from repr_assets.sources.files import RawRows, column_names, read_rows
 from repr_assets.sources.records import inspect_record_file
@@ -420,7 +420,7 @@ def test_rows_set_aside_are_handed_over_as_they_come(tmp_path):
     ],
 )
 def test_a_file_without_a_usable_header_is_refused(tmp_path, monkeypatch, data, message):
-    monkeypatch.setattr(files, "HEADER_BYTES", 1000)
+    monkeypatch.setattr(csv_file, "HEADER_BYTES", 1000)
     path = tmp_path / "bad.csv"
     path.write_bytes(data)
     with pytest.raises(SourceError, match=message):
@@ -433,3 +433,17 @@ def test_a_header_without_rows_gives_no_batch_and_column_names_says_so(tmp_path)
     assert list(read_rows(path, 10, MAX_BYTES)) == []
     with pytest.raises(SourceError, match="no readable rows"):
         column_names(path)
+
+
+def test_a_long_field_after_a_stray_quote_comes_through_whole(tmp_path):
+    """Rows after a quote RFC 4180 does not allow are read by Python's csv module, whose
+    default limit is 131,072 characters a field: a longer field must not be set aside."""
+    csv.field_size_limit(131_072)  # Python's default, whatever an earlier test set
+    path = tmp_path / "long.csv"
+    long = "x" * 200_000
+    with path.open("w", newline="") as handle:
+        handle.write('text,tag\nsay 5" tall,b\n')
+        csv.writer(handle).writerow([long, "c"])
+    _, rows, _, quarantined, _ = read_all(path)
+    assert quarantined == []
+    assert rows == [['say 5" tall', "b"], [long, "c"]]

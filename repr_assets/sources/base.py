@@ -15,10 +15,12 @@ class SourceError(ValueError):
 
 @dataclass(frozen=True)
 class Quarantined:
-    """An item that could not be read: where it is (``ref``) and why."""
+    """An item that could not be read: where it is (``ref``) and why; ``item_id`` when it
+    was read but could not be featurised (its row then is known by its content)."""
 
     ref: str
     reason: str
+    item_id: str | None = None
 
 
 @dataclass
@@ -34,6 +36,16 @@ class ReadBatch:
     quarantined: list[Quarantined] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     not_items: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class RawRows:
+    """Raw rows of a file (``repr_assets.sources.files``): an Arrow table whose columns are
+    strings or numbers, each row's ``ref``, and the rows that could not be read."""
+
+    table: pa.Table
+    refs: list[str]
+    quarantined: list[Quarantined] = field(default_factory=list)
 
 
 class Source(Protocol):

@@ -45,7 +45,10 @@ class ImageFolderSource:
         batch = _Batch(self.schema)
         for entry in walk_files(self.root, self.max_bytes):
             if isinstance(entry, Quarantined):
-                batch.quarantined.append(entry)
+                if entry.ref in known_refs:  # set aside before: counted, not again
+                    batch.skipped.append(entry.ref)
+                else:
+                    batch.quarantined.append(entry)
             elif entry.path.suffix.lower() not in IMAGE_SUFFIXES:
                 suffix = entry.path.suffix.lower() or "(no suffix)"
                 batch.not_items[suffix] = batch.not_items.get(suffix, 0) + 1

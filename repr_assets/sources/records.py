@@ -13,7 +13,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from repr_assets.hashing import short_hash
-from repr_assets.ids import IdSet
 from repr_assets.items import RESERVED_COLUMNS, TEXT_ITEMS_SCHEMA, tabular_items_schema
 from repr_assets.sources.base import Quarantined, ReadBatch, SourceError
 from repr_assets.sources.files import RawRows, file_format, read_rows
@@ -51,16 +50,11 @@ class RecordFileSource:
         return record_file_description(self.path)
 
     def read(self, batch_size: int, known_refs: frozenset[str]) -> Iterator[ReadBatch]:
-        """Items of the rows whose ``ref`` is not in ``known_refs``: a row ingested or set
-        aside before (by this stage or by the featuriser) is not read again."""
-        known = IdSet(pa.array(list(known_refs), pa.string())) if known_refs else None
+        """Items of every row. ``known_refs`` skip nothing here: a row's ref is its line,
+        which a row inserted above changes, so rows are told apart by their ids (ingest
+        compares them with the table's)."""
         for raw in read_rows(self.path, batch_size, self.max_bytes):
-            skipped: list[str] = []
-            if known is not None:
-                raw, skipped = _unknown_rows(raw, known, known_refs)
-            read = self._items(raw)
-            read.skipped = skipped
-            yield read
+            yield self._items(raw)
 
     def _items(self, raw: RawRows) -> ReadBatch:
         table, refs = raw.table, raw.refs
@@ -175,22 +169,6 @@ class RecordFileSource:
 def _label_part(label: str | None) -> str:
     # A prefix keeps the label "" apart from no label.
     return "\x00" if label is None else f"={label}"
-
-
-def _unknown_rows(
-    raw: RawRows, known: IdSet, known_refs: frozenset[str]
-) -> tuple[RawRows, list[str]]:
-    """``raw`` less the rows, and the rows set aside, whose refs are ``known``; and the
-    refs left out."""
-    refs = pa.array(raw.refs, pa.string())
-    old = known.contains(refs)
-    quarantined = [q for q in raw.quarantined if q.ref not in known_refs]
-    skipped = [q.ref for q in raw.quarantined if q.ref in known_refs]
-    if not old.any():
-        return RawRows(raw.table, raw.refs, quarantined), skipped
-    keep = pa.array(~old)
-    skipped += refs.filter(pa.array(old)).to_pylist()
-    return RawRows(raw.table.filter(keep), refs.filter(keep).to_pylist(), quarantined), skipped
 
 
 def record_file_description(path: Path) -> str:
