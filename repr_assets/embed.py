@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from repr_assets.encoders import Encoder
+from repr_assets.encoders.kind import Encoder
 from repr_assets.items import vector_schema, vectors_of
+from repr_assets.names import embeddings_table, features_table, items_table
 from repr_assets.shards import ShardPlan, compute_shard
 from repr_assets.stores.lance import LanceStore, WriteResult
-from repr_assets.tables import embeddings_table, features_table, items_table
 from repr_assets.vectorise import Compute, Progress, write_vectors
 
 PROVENANCE_FIELDS = [pa.field("model_version", pa.string()), pa.field("run_id", pa.string())]
@@ -96,12 +95,4 @@ def _provenance(model_version: str, run_id: str) -> dict[str, str]:
 
 def read_texts(store: LanceStore, dataset: str, item_ids: list[str]) -> np.ndarray:
     """The raw texts of ``item_ids``, in that order, as an object array."""
-    table = (
-        store.open(items_table(dataset))
-        .to_lance()
-        .to_table(columns=["item_id", "text"], filter=pc.field("item_id").isin(item_ids))
-    )
-    text_of = dict(
-        zip(table.column("item_id").to_pylist(), table.column("text").to_pylist(), strict=True)
-    )
-    return np.array([text_of[item_id] for item_id in item_ids], dtype=object)
+    return np.array(store.values_of(items_table(dataset), item_ids, "text"), dtype=object)

@@ -11,10 +11,13 @@ import pyarrow as pa
 from repr_assets.datasets import DatasetSpec
 from repr_assets.ids import IdSet
 from repr_assets.memory import release_free_memory
+from repr_assets.names import items_table
 from repr_assets.sources import Quarantined, Source, SourceError, open_source
 from repr_assets.stores.lance import LanceStore
-from repr_assets.tables import items_table
+from repr_assets.stores.quarantine import SetAside
 from repr_assets.vectorise import Progress
+
+NOTHING_SET_ASIDE = SetAside()
 
 
 @dataclass
@@ -67,7 +70,7 @@ def known_item_refs(store: LanceStore, dataset: str) -> frozenset[str]:
     table = items_table(dataset)
     if not store.exists(table) or "ref" not in store.open(table).schema.names:
         return frozenset()
-    refs = store.open(table).to_lance().to_table(columns=["ref"]).column("ref")
+    refs = store.read_columns(table, ["ref"]).column("ref")
     return frozenset(refs.drop_null().to_pylist())
 
 
@@ -93,7 +96,7 @@ def _refuse_label_blind_ids(source: Source, store: LanceStore, dataset: str) -> 
 def ingest_items(
     spec: DatasetSpec,
     store: LanceStore,
-    skip_refs: frozenset[str] = frozenset(),
+    before: SetAside = NOTHING_SET_ASIDE,
     batch_size: int = 4096,
     progress: Progress | None = None,
 ) -> IngestResult:
@@ -102,8 +105,11 @@ def ingest_items(
     Items are read in batches and written in one commit. An item whose id is already in
     the table is not written again; a second item with the same id in this read is an
     exact duplicate and is dropped. Unreadable items are returned in ``quarantined``, for
-    the caller to record. Refs in ``skip_refs`` (items ingested or set aside before) may
-    be skipped unread by sources whose items are files.
+    the caller to record, unless an earlier run set them aside (``before``: by ref, or by
+    id for items it could not featurise); those count as ``set_aside_before``. Sources
+    whose items are files skip the files of refs known (ingested or set aside) unread;
+    the rows of a file are known by their ids, since a row's line is no identity (a row
+    inserted above moves every line after it).
 
     Raises ``SourceError`` when the source holds no readable item at all, or when the
     table's ids were made by an earlier scheme (``_refuse_label_blind_ids``); then nothing
@@ -121,17 +127,21 @@ def ingest_items(
                 f"{table!r} has {current.schema.names}: ingest it as a new data set"
             )
         _refuse_label_blind_ids(source, store, spec.name)
-        current_ids = current.to_lance().to_table(columns=["item_id"]).column("item_id")
+        current_ids = store.read_columns(table, ["item_id"]).column("item_id")
         existing = IdSet(current_ids.combine_chunks()) if len(current_ids) else None
-    skip = skip_refs | known_item_refs(store, spec.name)
+    skip = before.refs | known_item_refs(store, spec.name)
     seen: set[str] = set()
 
     def new_batches() -> Iterator[pa.RecordBatch]:
         for read in source.read(batch_size, known_refs=skip):
-            result.quarantined += read.quarantined
-            before = sum(ref in skip_refs for ref in read.skipped)
-            result.set_aside_before += before
-            result.already_ingested += len(read.skipped) - before
+            for item in read.quarantined:
+                if item.ref in before.refs:
+                    result.set_aside_before += 1
+                else:
+                    result.quarantined.append(item)
+            again = sum(ref in before.refs for ref in read.skipped)
+            result.set_aside_before += again
+            result.already_ingested += len(read.skipped) - again
             for suffix, count in read.not_items.items():
                 result.not_items[suffix] = result.not_items.get(suffix, 0) + count
             keep = []
@@ -140,7 +150,9 @@ def ingest_items(
             result.already_ingested += int(known.sum())
             unknown = np.flatnonzero(~known)
             for row, item_id in zip(unknown.tolist(), ids.take(unknown).to_pylist(), strict=True):
-                if item_id in seen:
+                if item_id in before.item_ids:  # read, but not featurised, by an earlier run
+                    result.set_aside_before += 1
+                elif item_id in seen:
                     result.duplicates_dropped += 1
                 else:
                     seen.add(item_id)

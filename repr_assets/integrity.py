@@ -24,7 +24,7 @@ def count_non_finite_vectors(store: LanceStore, table: str) -> tuple[int, int]:
 
 def distinct_labels(store: LanceStore, table: str) -> list[str]:
     """The table's labels, sorted, without nulls; only the label column is read."""
-    labels = store.open(table).to_lance().to_table(columns=["label"]).column("label")
+    labels = store.read_columns(table, ["label"]).column("label")
     return sorted(pc.unique(labels.drop_null()).to_pylist())
 
 
@@ -56,8 +56,8 @@ def coverage(store: LanceStore, table: str, items_table: str) -> Coverage:
     with duckdb.connect() as connection:
         # A Lance dataset is an Arrow dataset: DuckDB scans its files in place, pushing the
         # column projection down, with no copy into DuckDB.
-        connection.register("vectors", store.open(table).to_lance())
-        connection.register("items", store.open(items_table).to_lance())
+        connection.register("vectors", store.dataset(table))
+        connection.register("items", store.dataset(items_table))
         row = connection.execute(COVERAGE_SQL).fetchone()
     assert row is not None
     return Coverage(*(int(value) for value in row))

@@ -10,13 +10,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyarrow.dataset as ds
 import torch
 
 from repr_assets.augment import Augmentation
-from repr_assets.encoders import Encoder
+from repr_assets.encoders.kind import Encoder
 from repr_assets.metrics.clustering import calinski_harabasz, davies_bouldin, silhouette
 from repr_assets.metrics.invariance import (
     invariance_cosine,
@@ -120,7 +121,8 @@ def add_code_metrics(
     _supervised(report, Z, labels, test_mask, seed, embeddings)
 
 
-def _reconstruction(report: EncoderReport, encoder: Encoder, X_test: np.ndarray) -> None:
+def _reconstruction(report: EncoderReport, encoder: Any, X_test: np.ndarray) -> None:
+    """``encoder`` has a decoder (``inverse_transform``): its kind ``reconstructs``."""
     if len(X_test) == 0:
         report.notes.append("no test items: reconstruction metrics left out")
         return

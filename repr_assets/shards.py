@@ -75,7 +75,7 @@ def compute_shard(
     schema = vectors_schema(dim, constants)
     current = current_ids(store, target, schema, current_by, constants)
     start, stop = plan.bounds(shard)
-    source = store.open(plan.source).to_lance().checkout_version(plan.version)
+    source = store.dataset(plan.source, plan.version)
     batches = source.to_batches(batch_size=batch_size, offset=start, limit=stop - start)
     staged = staging_store(store).replace(
         staging_table(target, plan.run, shard, plan.shards),

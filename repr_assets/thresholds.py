@@ -6,7 +6,8 @@ measures on the data itself, so that one default serves a 10-class image set and
 
 - ``linear_probe_accuracy`` must beat chance, the share of the most frequent class among
   the test items, by ``probe_margin_over_majority``, and reach ``probe_share_of_raw`` of
-  the accuracy that the same probe gets on the raw features;
+  the accuracy that the same probe gets on the raw features; never more than the raw
+  features' own accuracy;
 - ``effective_rank`` and ``explained_variance`` have absolute defaults (a collapsed or a
   non-reconstructing code is bad whatever the data).
 """
@@ -141,6 +142,10 @@ def _probe_floor(thresholds: QualityThresholds, baselines: Mapping[str, float]) 
     others = [text for _, text in candidates if text != source]
     if others:
         source += f" (the larger of it and {others[0]})"
+    if raw is not None and minimum > raw:
+        # Where the raw features do not beat chance by the margin (a class of 96% of the
+        # items, say), no code can be asked to: the floor is what they reach.
+        return Floor(metric, raw, f"the raw-feature probe {raw:.4f}, as {source} exceeds it")
     return Floor(metric, min(minimum, 1.0), source)
 
 
@@ -159,6 +164,15 @@ def check_thresholds(
         )
         for metric, guards in THRESHOLD_CHECKS
     ]
+
+
+def report_outcomes(
+    values: Mapping[str, Mapping[str, float]], thresholds: QualityThresholds, encoder: str
+) -> list[ThresholdOutcome]:
+    """The checks of ``encoder`` in a report of ``values`` (``{encoder: {metric: value}}``,
+    its baselines under ``BASELINE_ENCODER``), with the floors of ``thresholds``."""
+    floors = resolve_floors(thresholds, values.get(BASELINE_ENCODER, {}))
+    return check_thresholds(values.get(encoder, {}), floors)
 
 
 def failed_checks(outcomes: list[ThresholdOutcome]) -> list[str]:

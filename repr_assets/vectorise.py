@@ -107,9 +107,5 @@ def current_ids(
         or not store.open(target).schema.equals(schema)
     ):
         return pa.array([], pa.string())
-    rows = (
-        store.open(target)
-        .to_lance()
-        .to_table(columns=["item_id"], filter=pc.field(current_by) == constants[current_by])
-    )
-    return rows.column("item_id").combine_chunks()
+    where = pc.field(current_by) == constants[current_by]
+    return store.read_columns(target, ["item_id"], where).column("item_id").combine_chunks()

@@ -11,15 +11,16 @@ import numpy as np
 import pyarrow as pa
 
 from repr_assets.datasets import DatasetSpec
-from repr_assets.features import current_featuriser, featurise_items, remove_items
 from repr_assets.featurisers import TabularFeaturiser
 from repr_assets.holdout import stratified_test_mask
 from repr_assets.ingest import ingest_items
 from repr_assets.items import vector_schema, vectors_of
 from repr_assets.orchestration import build_representation_assets, build_resources
+from repr_assets.pipeline.featurise import current_featuriser, featurise, remove_items
 from repr_assets.sources import Quarantined, open_source
 from repr_assets.stores.lance import LanceStore
 from repr_assets.stores.models import FEATURISER, ModelStore
+from repr_assets.stores.quarantine import set_aside
 
 MASS_MEAN, MASS_STD = 1.2, 0.3
 
@@ -38,6 +39,20 @@ def append(path: Path, *lines: str) -> None:
         handle.write("".join(f"{line}\n" for line in lines))
 
 
+def featurise_items(spec: DatasetSpec, store: LanceStore, models: ModelStore, home):
+    """The features step, recording what it sets aside in the home's reports."""
+    return featurise(spec, store, models, lambda: duckdb.connect(str(home.reports)), "run")
+
+
+def recorded(home) -> list[Quarantined]:
+    """What the quarantine table holds, in ref order."""
+    with duckdb.connect(str(home.reports)) as connection:
+        rows = connection.execute(
+            "SELECT ref, reason, item_id FROM quarantine ORDER BY ref"
+        ).fetchall()
+    return [Quarantined(ref, reason, item_id) for ref, reason, item_id in rows]
+
+
 def plants_spec(path: Path) -> DatasetSpec:
     return DatasetSpec(name="plants", modality="tabular", source=str(path), label_column="kind")
 
@@ -54,13 +69,12 @@ def test_a_later_value_of_1e300_is_set_aside_and_a_rerun_changes_nothing(tmp_pat
     path = write_plants(tmp_path / "plants.csv")
     spec = plants_spec(path)
     store, models = LanceStore(home.lancedb), ModelStore(home.models)
-    recorded: list[Quarantined] = []
     ingest_items(spec, store)
-    assert featurise_items(spec, store, models, recorded.extend).set_aside == []
+    assert featurise_items(spec, store, models, home).set_aside == []
 
     append(path, "1e300,red,a", "1.3,blue,b")
     assert ingest_items(spec, store).new_items == 2
-    written = featurise_items(spec, store, models, recorded.extend)
+    written = featurise_items(spec, store, models, home)
     featuriser = written.featuriser
     assert not written.refitted
     assert isinstance(featuriser, TabularFeaturiser) and featuriser.mean_ is not None
@@ -68,12 +82,13 @@ def test_a_later_value_of_1e300_is_set_aside_and_a_rerun_changes_nothing(tmp_pat
     mean, scale = featuriser.mean_[0], featuriser.scale_[0]
     assert (
         written.set_aside
-        == recorded
+        == recorded(home)
         == [
             Quarantined(
                 "plants.csv:line 202",
                 "value 1e+300 of numeric column 'mass' cannot be standardised to a finite feature "
                 f"(training mean {mean:.6g}, scale {scale:.6g})",
+                written.set_aside[0].item_id,  # the row's content id: how a later run knows it
             )
         ]
     )
@@ -85,11 +100,13 @@ def test_a_later_value_of_1e300_is_set_aside_and_a_rerun_changes_nothing(tmp_pat
     assert "plants.csv:line 202" not in refs
 
     state = table_state(store)
-    skip = frozenset(q.ref for q in recorded)  # what the items asset reads from quarantine
-    again = ingest_items(spec, store, skip_refs=skip)
-    assert (again.new_items, again.quarantined) == (0, [])
-    assert featurise_items(spec, store, models, recorded.extend).set_aside == []
-    assert len(recorded) == 1
+    with duckdb.connect(str(home.reports)) as connection:
+        before = set_aside(connection, "plants")  # what the items step reads
+    assert before.item_ids == {written.set_aside[0].item_id}
+    again = ingest_items(spec, store, before)
+    assert (again.new_items, again.quarantined, again.set_aside_before) == (0, [], 1)
+    assert featurise_items(spec, store, models, home).set_aside == []
+    assert len(recorded(home)) == 1
     assert table_state(store) == state
 
 
@@ -108,15 +125,14 @@ def test_a_test_split_value_of_1e300_is_set_aside_on_the_first_run(tmp_path, hom
     assert test[-1], "no colour put the row on the test side"
     store = LanceStore(home.lancedb)
     ingest_items(spec, store)
-    recorded: list[Quarantined] = []
-    written = featurise_items(spec, store, ModelStore(home.models), recorded.extend)
-    assert [q.ref for q in recorded] == ["plants.csv:line 202"]
+    written = featurise_items(spec, store, ModelStore(home.models), home)
+    assert [q.ref for q in recorded(home)] == ["plants.csv:line 202"]
     # The training rows' statistics, untouched by the row set aside: about 1.2 and 0.3.
     assert re.fullmatch(
         r"value 1e\+300 of numeric column 'mass' cannot be standardised to a finite feature "
         r"\(training mean 1\.[12]\d*, scale 0\.[23]\d*\)",
-        recorded[0].reason,
-    ), recorded[0].reason
+        recorded(home)[0].reason,
+    ), recorded(home)[0].reason
     assert written.write.rows_written == store.count("plants_items") == 200
     features = store.read_table("plants_features", columns=["vector"]).column("vector")
     assert np.isfinite(vectors_of(features)).all()

@@ -9,7 +9,7 @@ import torch
 from sklearn.feature_extraction.text import HashingVectorizer, TfidfVectorizer
 from sklearn.preprocessing import normalize
 
-from repr_assets.featurisers import TabularFeaturiser, TextFeaturiser, load_featuriser
+from repr_assets.featurisers import TabularFeaturiser, TextFeaturiser
 from tests.builders import tabular_rows, topic_sentences
 
 TEXTS = [text for text, _ in topic_sentences(60)] + ["", "zzz unknownword"]
@@ -57,7 +57,7 @@ def test_hashing_matches_scikit_learn():
 def test_text_featuriser_round_trips_with_its_version(tmp_path):
     featuriser = TextFeaturiser("tfidf", (1, 2), 300).fit(text_batches(TEXTS))
     featuriser.save(tmp_path)
-    loaded = load_featuriser("text", tmp_path)
+    loaded = TextFeaturiser.load(tmp_path)
     assert loaded.version == featuriser.version
     batch = text_batches(TEXTS)[0]
     np.testing.assert_array_equal(loaded.featurise(batch), featuriser.featurise(batch))
@@ -131,4 +131,50 @@ def test_table_noise_is_five_percent_of_the_standardised_numbers_only(tmp_path):
     assert np.std(augmented[:, :3] - X[:, :3]) == pytest.approx(0.05, rel=0.05)
     np.testing.assert_array_equal(augmented[:, 3:], X[:, 3:])
     featuriser.save(tmp_path)
-    assert load_featuriser("tabular", tmp_path).version == featuriser.version
+    assert TabularFeaturiser.load(tmp_path).version == featuriser.version
+
+
+def _png(image) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_transparent_pixels_are_white_and_pillow_says_nothing(recwarn):
+    """A cut-out is drawn for a light page: its transparent pixels (black in their colour
+    channels, as often) are featurised as the white they show, in every mode that holds
+    transparency, and Pillow's advice on palettes does not reach the terminal."""
+    import pyarrow as pa
+    from PIL import Image
+
+    from repr_assets.featurisers.image import ImageFeaturiser
+
+    clear = Image.new("RGBA", (4, 4), (0, 0, 0, 0))
+    palette = Image.new("P", (4, 4), 0)
+    palette.putpalette([0, 0, 0, 255, 255, 255])
+    palette.info["transparency"] = b"\x00"  # colour 0 transparent, as bytes: Pillow warns
+    grey_alpha = Image.new("LA", (4, 4), (0, 0))
+    opaque_black = Image.new("RGB", (4, 4), (0, 0, 0))
+    images = [_png(i) for i in (clear, palette, grey_alpha, opaque_black)]
+    batch = pa.RecordBatch.from_pydict({"item_id": ["a", "b", "c", "d"], "image": images})
+    features = ImageFeaturiser(4).featurise(batch)
+    np.testing.assert_array_equal(features[:3], 1.0)
+    np.testing.assert_array_equal(features[3], 0.0)  # black that is not transparent stays
+    assert [str(w.message) for w in recwarn] == []
+    # A featuriser saved before compositing (revision 1) featurises as it did.
+    old = ImageFeaturiser(4, revision=1).featurise(batch)
+    np.testing.assert_array_equal(old[0], 0.0)
+    assert ImageFeaturiser(4).version != ImageFeaturiser(4, revision=1).version
+
+
+def test_a_revision_1_featuriser_loads_as_revision_1(tmp_path):
+    import json
+
+    from repr_assets.featurisers.image import ImageFeaturiser
+
+    (tmp_path / "featuriser.json").write_text(json.dumps({"params": {"size": 8}}))
+    assert ImageFeaturiser.load(tmp_path) == ImageFeaturiser(8, revision=1)
+    ImageFeaturiser(8).save(tmp_path)
+    assert ImageFeaturiser.load(tmp_path) == ImageFeaturiser(8)

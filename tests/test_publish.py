@@ -19,8 +19,9 @@ from repr_assets.datasets import DatasetSpec
 from repr_assets.embed import embedding_schema
 from repr_assets.items import vector_array
 from repr_assets.pipeline.publish import publish_encoders
-from repr_assets.serving import decide, move_served, served_version
+from repr_assets.serving import RollbackError, decide, move_served, rollback, served_version
 from repr_assets.stores.lance import LanceStore
+from repr_assets.stores.publications import Publication, now, record_publication
 from repr_assets.stores.reports import MetricValue, append_metrics
 from repr_assets.thresholds import BASELINE_ENCODER, MAJORITY_SHARE, RAW_PROBE, QualityThresholds
 
@@ -32,24 +33,36 @@ BASELINES = {MAJORITY_SHARE: 0.1, RAW_PROBE: 0.95}  # relative probe floor: 0.66
 # --- the decision alone, as a plain truth table ---------------------------------------
 
 
-def expected(served: int | None, newest: int, failed: list[str] | None) -> bool:
-    """Serve the newest version exactly when its own model has a report and passed it."""
-    return failed is not None and not failed
+FAILS = ["effective_rank_at_least"]
+# served now | the newest model's checks (None: no report) | rolled back over | serve newest?
+TRUTH_TABLE = [
+    (None, [], None, True),  # first publication, passing
+    (None, FAILS, None, False),  # first publication, failing
+    (None, None, None, False),  # first publication, no report yet
+    ("older", [], None, True),  # a passing model replaces whatever is served
+    ("older", FAILS, None, False),  # a failing one replaces nothing
+    ("older", None, None, False),
+    ("newest", [], None, True),  # already served
+    ("newest", FAILS, None, False),  # (its report failed since: it is not judged again here)
+    ("older", [], "newest", False),  # rolled back by hand from the newest: it stays unserved
+    ("older", [], "older", True),  # a version written after the rollback is judged
+]
 
 
-@given(
-    newest=st.integers(2, 50),
-    served=st.one_of(st.none(), st.just("older"), st.just("newest")),
-    failed=st.one_of(st.none(), st.just([]), st.just(["effective_rank_at_least"])),
-)
-def test_the_decision_follows_the_newest_models_checks_alone(newest, served, failed):
-    served_at = {None: None, "older": newest - 1, "newest": newest}[served]
-    published, reason = decide(newest, served_at, failed)
-    assert published == expected(served_at, newest, failed)
-    # When nothing was ever served and nothing is now, the reason says so.
-    assert ("nothing was ever served" in reason) == (served_at is None and not published)
-    if failed:
-        assert "effective_rank_at_least" in reason
+@pytest.mark.parametrize(("served", "failed", "rolled_back", "serves"), TRUTH_TABLE)
+def test_the_decision_follows_the_newest_models_checks_alone(served, failed, rolled_back, serves):
+    newest = 7
+    at = {None: None, "older": 5, "newest": newest}
+    published, reason = decide(newest, at[served], failed, at[rolled_back])
+    assert published is serves
+    assert ("nothing was ever served" in reason) == (served is None and not published)
+    assert ("effective_rank_at_least" in reason) == (failed == FAILS and rolled_back is None)
+
+
+@given(newest=st.integers(2, 10_000), served=st.integers(1, 10_000))
+def test_a_passing_newest_model_is_served_whatever_is_served_now(newest, served):
+    assert decide(newest, min(served, newest), [])[0]
+    assert not decide(newest, min(served, newest), FAILS)[0]
 
 
 # --- the step, on a real LanceDB table and a real DuckDB report -------------------------
@@ -173,3 +186,64 @@ def test_relative_floor_uses_the_newest_reports_own_baselines(tmp_path):
         )
     result, _ = publish(store, reports, RELATIVE)
     assert result.decision.published
+
+
+def test_a_rollback_holds_until_a_run_writes_a_new_version(tmp_path):
+    store, reports = LanceStore(tmp_path / "lancedb"), tmp_path / "reports.duckdb"
+    for minute, model in enumerate(("m1", "m2")):
+        write_version(store, model)
+        report(reports, model, GOOD, minute, baselines=True)
+        publish(store, reports, RELATIVE)
+    with duckdb.connect(str(reports)) as connection:
+        assert rollback(store, connection, "d", "pca") == (2, 1)
+    # The next run finds the newest version (2) passing: a rollback by hand still stands.
+    result, _ = publish(store, reports, RELATIVE)
+    assert not result.decision.published and "rolled back by hand" in result.decision.reason
+    assert served_version(store.open("d_pca")) == 1
+    write_version(store, "m3")
+    report(reports, "m3", GOOD, 9, baselines=True)
+    result, _ = publish(store, reports, RELATIVE)
+    assert result.decision.published and served_version(store.open("d_pca")) == 3
+
+
+def test_after_a_drop_no_earlier_decision_speaks_for_the_table_made_again(tmp_path):
+    store, reports = LanceStore(tmp_path / "lancedb"), tmp_path / "reports.duckdb"
+    for minute, model in enumerate(("m1", "m2")):
+        write_version(store, model)
+        report(reports, model, GOOD, minute, baselines=True)
+        publish(store, reports, RELATIVE)
+    with duckdb.connect(str(reports)) as connection:
+        record_publication(
+            connection,
+            Publication("d", "pca", "d_pca", 2, None, "drop", "dropped", None, now()),
+        )
+    store.db.drop_table("d_pca")
+    # Made again: version 1 fails its checks, version 2 passes.
+    write_version(store, "bad")
+    report(reports, "bad", BAD, 10, baselines=True)
+    assert not publish(store, reports, RELATIVE)[0].decision.published
+    write_version(store, "good")
+    report(reports, "good", GOOD, 11, baselines=True)
+    assert publish(store, reports, RELATIVE)[0].decision.published
+    with duckdb.connect(str(reports)) as connection:
+        # Version 1 was published before the drop, by another table: it is not a target.
+        with pytest.raises(RollbackError, match="the first it ever published"):
+            rollback(store, connection, "d", "pca")
+        with pytest.raises(RollbackError, match="never published"):
+            rollback(store, connection, "d", "pca", to=1)
+    assert served_version(store.open("d_pca")) == 2
+
+
+def test_rollback_refuses_a_version_that_another_model_wrote_since(tmp_path):
+    store, reports = LanceStore(tmp_path / "lancedb"), tmp_path / "reports.duckdb"
+    for minute, model in enumerate(("m1", "m2")):
+        write_version(store, model)
+        report(reports, model, GOOD, minute, baselines=True)
+        publish(store, reports, RELATIVE)
+    # Version 1's record says m1; pretend the table was made again without a drop row.
+    store.db.drop_table("d_pca")
+    write_version(store, "other")
+    write_version(store, "m2")
+    move_served(store.open("d_pca"), 2)
+    with duckdb.connect(str(reports)) as connection, pytest.raises(RollbackError, match="m1"):
+        rollback(store, connection, "d", "pca", to=1)

@@ -16,7 +16,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import StandardScaler
 
 from repr_assets.embed import embedding_schema
-from repr_assets.encoders import PCA
+from repr_assets.encoders.pca import PCA
 from repr_assets.holdout import stratified_test_mask
 from repr_assets.items import vector_array
 from repr_assets.quality import evaluate_encoder
@@ -69,7 +69,7 @@ def _embeddings(
         schema=schema,
     )
     store.upsert("synthetic_pca", schema, [batch])
-    return store.open("synthetic_pca").to_lance()
+    return store.dataset("synthetic_pca")
 
 
 def _assert_finite(values: dict[str, float]) -> None:

@@ -31,21 +31,14 @@ from repr_assets.encoders.contrastive import ContrastiveEncoder
 from repr_assets.encoders.denoising import DenoisingAutoencoder
 from repr_assets.encoders.minilm import MiniLMEncoder
 from repr_assets.encoders.pca import PCA
-from repr_assets.encoders.training import TrainingSettings
-from repr_assets.featurisers import ImageFeaturiser, TextFeaturiser
-from repr_assets.stores.model_files import (
-    ModelFileError,
-    ModelNotFoundError,
-    boolean,
-    list_of,
-    mapping_of,
-    object_of,
-    string,
-)
+from repr_assets.encoders.registry import load_encoder
+from repr_assets.featurisers import ImageFeaturiser, TextFeaturiser, load_featuriser
+from repr_assets.schema import boolean, list_of, mapping_of, object_of, string
+from repr_assets.stores.model_files import ModelFileError, ModelNotFoundError
 from repr_assets.stores.models import FEATURISER, ModelStore
 
 N_FEATURES = 6
-FAST = TrainingSettings(epochs=2, batch_size=16, patience=5, seed=3, cpu_threads=1)
+FAST = {"epochs": 2, "batch_size": 16, "patience": 5, "seed": 3, "cpu_threads": 1}
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -68,10 +61,12 @@ def _fitted(kind: str, X: np.ndarray, hidden: tuple[int, ...] = (5,)) -> Any:
     if kind == "pca":
         return PCA(n_components=3).fit(X)
     if kind == "autoencoder":
-        return Autoencoder(2, hidden, device="cpu", settings=FAST).fit(X)
+        return Autoencoder(latent_dim=2, hidden_dims=hidden, device="cpu", **FAST).fit(X)
     if kind == "denoising_autoencoder":
-        return DenoisingAutoencoder(2, hidden, device="cpu", settings=FAST).fit(X)
-    return ContrastiveEncoder(2, hidden, projection_dim=4, device="cpu", settings=FAST).fit(X)
+        return DenoisingAutoencoder(latent_dim=2, hidden_dims=hidden, device="cpu", **FAST).fit(X)
+    return ContrastiveEncoder(
+        latent_dim=2, hidden_dims=hidden, projection_dim=4, device="cpu", **FAST
+    ).fit(X)
 
 
 KINDS = ("pca", "autoencoder", "denoising_autoencoder", "contrastive")
@@ -169,7 +164,7 @@ def test_a_pickle_bomb_is_refused_through_the_store(
     record = store.save("ds", "autoencoder", Autoencoder.load(saved["autoencoder"]), "v1")
     marker = tmp_path / "the-bomb-ran"
     torch.save({"state_dict": Bomb(marker), "history": {}}, record.path / "state.pt")
-    refused(lambda: store.load("ds", "autoencoder"), record.path / "state.pt")
+    refused(lambda: load_encoder(store, "ds", "autoencoder"), record.path / "state.pt")
     assert not marker.exists()
 
 
@@ -402,7 +397,7 @@ def test_minilm_params_are_checked_before_the_model_is_read(
     }
     path = tmp_path / "params.json"
     path.write_text(json.dumps({**good, **params}))
-    refused(lambda: MiniLMEncoder.load(tmp_path, device="cpu"), path, *words)
+    refused(lambda: MiniLMEncoder.load(tmp_path), path, *words)
 
 
 # --- PCA's state.npz --------------------------------------------------------------------
@@ -602,7 +597,7 @@ def store(tmp_path: Path, X: np.ndarray) -> ModelStore:
 def test_a_latest_that_names_a_path_is_refused(store: ModelStore, pointer: str) -> None:
     latest = store.root / "ds" / "pca" / "LATEST"
     latest.write_text(pointer)
-    refused(lambda: store.load("ds", "pca"), latest, "plain name")
+    refused(lambda: load_encoder(store, "ds", "pca"), latest, "plain name")
     refused(lambda: store.record("ds", "pca"), latest)
 
 
@@ -617,18 +612,20 @@ def test_a_latest_that_is_huge_or_binary_is_refused(store: ModelStore) -> None:
 def test_a_latest_naming_a_missing_folder_is_not_found(store: ModelStore) -> None:
     latest = store.root / "ds" / "pca" / "LATEST"
     latest.write_text("v9")
-    error = refused(lambda: store.load("ds", "pca"), latest, "no model version 'v9'")
+    error = refused(lambda: load_encoder(store, "ds", "pca"), latest, "no model version 'v9'")
     assert isinstance(error, ModelNotFoundError) and isinstance(error, FileNotFoundError)
 
 
 @pytest.mark.parametrize("version", ["../../etc", "../ds/pca/v1", "v1/", "..", "a\nb"])
 def test_a_version_asked_for_must_be_a_plain_name(store: ModelStore, version: str) -> None:
-    refused(lambda: store.load("ds", "pca", version), store.root / "ds" / "pca", "plain name")
+    refused(
+        lambda: load_encoder(store, "ds", "pca", version), store.root / "ds" / "pca", "plain name"
+    )
 
 
 def test_a_data_set_or_model_name_must_be_a_plain_name(store: ModelStore) -> None:
-    refused(lambda: store.load("../ds", "pca"), store.root, "data set")
-    refused(lambda: store.load("ds", "../pca"), store.root / "ds", "model name")
+    refused(lambda: load_encoder(store, "../ds", "pca"), store.root, "data set")
+    refused(lambda: load_encoder(store, "ds", "../pca"), store.root / "ds", "model name")
 
 
 @pytest.mark.parametrize(
@@ -644,7 +641,7 @@ def test_a_data_set_or_model_name_must_be_a_plain_name(store: ModelStore) -> Non
 def test_a_bad_meta_json_is_refused(store: ModelStore, meta: str, words: Any) -> None:
     path = store.root / "ds" / "pca" / "v1" / "meta.json"
     path.write_text(meta)
-    refused(lambda: store.load("ds", "pca"), path, *words)
+    refused(lambda: load_encoder(store, "ds", "pca"), path, *words)
     refused(lambda: store.latest("ds", "pca"), path, *words)
 
 
@@ -656,27 +653,29 @@ def _set_kind(path: Path, kind: str) -> None:
 def test_a_meta_json_of_an_unknown_kind_is_refused(store: ModelStore) -> None:
     path = store.root / "ds" / "pca" / "v1" / "meta.json"
     _set_kind(path, "os.system")
-    refused(lambda: store.load("ds", "pca"), path, "'os.system' is not a known encoder")
+    refused(lambda: load_encoder(store, "ds", "pca"), path, "'os.system' is not a known encoder")
     featuriser_meta = store.root / "ds" / FEATURISER / "f1" / "meta.json"
     _set_kind(featuriser_meta, "pickle")
-    refused(lambda: store.load_featuriser("ds"), featuriser_meta, "not a known featuriser")
+    refused(lambda: load_featuriser(store, "ds"), featuriser_meta, "not a known featuriser")
 
 
 def test_a_meta_json_of_the_wrong_known_kind_is_refused_in_one_line(store: ModelStore) -> None:
     path = store.root / "ds" / "pca" / "v1"
     _set_kind(path / "meta.json", "autoencoder")
-    refused(lambda: store.load("ds", "pca"), path / "params.json", "missing key 'latent_dim'")
+    refused(
+        lambda: load_encoder(store, "ds", "pca"), path / "params.json", "missing key 'latent_dim'"
+    )
 
 
 def test_a_featuriser_json_with_a_negative_size_is_refused_by_the_store(store: ModelStore) -> None:
     path = store.root / "ds" / FEATURISER / "f1" / "featuriser.json"
     path.write_text(json.dumps({"params": {"size": -8}}))
-    refused(lambda: store.load_featuriser("ds"), path, "size")
+    refused(lambda: load_featuriser(store, "ds"), path, "size")
 
 
 def test_a_missing_model_is_still_a_file_not_found_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError) as caught:
-        ModelStore(tmp_path).load("ds", "pca")
+        load_encoder(ModelStore(tmp_path), "ds", "pca")
     assert isinstance(caught.value, ModelFileError)
     assert "materialise its model asset first" in str(caught.value)
 
@@ -766,7 +765,7 @@ def test_each_encoder_saved_and_loaded_gives_the_same_codes(
     encoder = _fitted(kind, X)
     store = ModelStore(tmp_path / "models")
     store.save("ds", kind, encoder, "v1")
-    loaded, record = store.load("ds", kind)
+    loaded, record = load_encoder(store, "ds", kind)
     assert type(loaded) is type(encoder) and record.meta["kind"] == kind
     if hasattr(loaded, "device"):
         loaded.device = "cpu"
@@ -782,7 +781,7 @@ def test_minilm_saved_and_loaded_keeps_its_params(tmp_path: Path) -> None:
     encoder = MiniLMEncoder(max_seq_length=32, device="cpu")
     store = ModelStore(tmp_path / "models")
     store.save("ds", "minilm", encoder, "v1")
-    loaded, _ = store.load("ds", "minilm")
+    loaded, _ = load_encoder(store, "ds", "minilm")
     assert loaded.params == encoder.params
 
 
@@ -802,7 +801,7 @@ def test_each_featuriser_saved_and_loaded_keeps_its_version(
         featuriser = featuriser.fit(_text_batches(TEXTS))
     store = ModelStore(tmp_path / "models")
     store.save("ds", FEATURISER, featuriser, "f1")
-    loaded, _ = store.load_featuriser("ds")
+    loaded, _ = load_featuriser(store, "ds")
     assert loaded.version == featuriser.version
     if featuriser.kind == "text":
         batch = _text_batches(TEXTS)[0]

@@ -60,7 +60,7 @@ def _lance_dataset(tmp_path: Path, Z: np.ndarray, labels: Sequence[str | None]) 
     store = LanceStore(tmp_path / "lancedb")
     table = _table(Z, labels)
     store.upsert("toy_pca", table.schema, table.to_batches(max_chunksize=37))
-    return store.open("toy_pca").to_lance()
+    return store.dataset("toy_pca")
 
 
 def _blobs(

@@ -12,13 +12,14 @@ import pytest
 
 from repr_assets.datasets import DIGITS
 from repr_assets.embed import embed_items
+from repr_assets.encoders.registry import load_encoder
 from repr_assets.home import HOME_VARIABLE, Home, home_from_environment
+from repr_assets.names import embeddings_table
 from repr_assets.orchestration.definitions import build_definitions, pipeline_job_name
 from repr_assets.orchestration.instance import open_instance
 from repr_assets.shards import staging_store
 from repr_assets.stores.lance import LanceStore
 from repr_assets.stores.models import ModelStore
-from repr_assets.tables import embeddings_table
 
 SHARDED = dataclasses.replace(DIGITS, encoders=("pca",), embed_shards=2)
 
@@ -81,7 +82,7 @@ def test_sharded_rows_equal_an_unsplit_run(home: Home, sharded_run, tmp_path) ->
     shutil.copytree(home.lancedb, unsplit_home)
     unsplit = LanceStore(unsplit_home)
     unsplit.db.drop_table(table)
-    encoder, saved = ModelStore(home.models).load("digits", "pca")
+    encoder, saved = load_encoder(ModelStore(home.models), "digits", "pca")
     run_id = sharded.column("run_id")[0].as_py()
     embed_items(unsplit, "digits", "pca", encoder, saved.version, run_id)
     assert unsplit.read_table(table).equals(sharded)

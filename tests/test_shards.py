@@ -9,8 +9,9 @@ import pyarrow as pa
 import pytest
 
 from repr_assets.embed import embed_items, embed_shard
-from repr_assets.encoders import PCA
+from repr_assets.encoders.pca import PCA
 from repr_assets.items import vector_array, vector_schema
+from repr_assets.names import embeddings_table, features_table
 from repr_assets.shards import (
     drop_staging,
     plan_shards,
@@ -20,7 +21,6 @@ from repr_assets.shards import (
     write_shards,
 )
 from repr_assets.stores.lance import LanceStore
-from repr_assets.tables import embeddings_table, features_table
 
 DATASET = "shardy"
 TARGET = embeddings_table(DATASET, "pca")

@@ -162,7 +162,7 @@ def test_a_second_ingest_adds_only_the_new_rows_and_counts_the_rest(tmp_path, ho
     assert first.new_items == 20
     # The rows read before are skipped by their refs, as a folder's files are, and counted.
     assert (second.already_ingested, second.new_items, second.duplicates_dropped) == (20, 5, 1)
-    ids = store.open("reviews_items").to_lance().to_table(columns=["item_id"]).column("item_id")
+    ids = store.dataset("reviews_items").to_table(columns=["item_id"]).column("item_id")
     assert second.total_items == len(ids) == len(set(ids.to_pylist())) == 25
 
 

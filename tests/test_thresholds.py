@@ -41,10 +41,28 @@ def test_the_relative_probe_floor_by_hand():
     margin=st.floats(0.0, 0.5, allow_subnormal=False),
     share=st.floats(0.0, 1.0, allow_subnormal=False),
 )
-def test_the_relative_probe_floor_is_the_larger_of_its_two_parts(majority, raw, margin, share):
+def test_the_relative_probe_floor_asks_no_more_than_the_raw_features_reach(
+    majority, raw, margin, share
+):
     thresholds = QualityThresholds(probe_margin_over_majority=margin, probe_share_of_raw=share)
     floor = resolve_floors(thresholds, {MAJORITY_SHARE: majority, RAW_PROBE: raw})[PROBE]
-    assert floor.minimum == pytest.approx(min(1.0, max(majority + margin, share * raw)))
+    assert floor.minimum is not None
+    # The raw features themselves always pass; so does a code as good as them.
+    assert floor.minimum <= raw + 1e-12
+    # Below the raw probe, the floor is at least each of its parts.
+    if majority + margin <= raw:
+        assert floor.minimum >= majority + margin - 1e-12
+    assert floor.minimum >= min(share * raw, raw) - 1e-12
+
+
+def test_an_imbalanced_data_set_is_held_to_what_its_raw_features_reach():
+    # 96% of the items in one class, a raw probe of 0.97: chance + 0.05 would be 1.01.
+    floor = resolve_floors(QualityThresholds(), {MAJORITY_SHARE: 0.96, RAW_PROBE: 0.97})[PROBE]
+    assert floor.minimum == pytest.approx(0.97)
+    assert "raw-feature probe 0.9700" in floor.source
+    floors = resolve_floors(QualityThresholds(), {MAJORITY_SHARE: 0.96, RAW_PROBE: 0.97})
+    outcomes = check_thresholds({PROBE: 0.97, "effective_rank": 5.0}, floors)
+    assert failed_checks(outcomes) == []
 
 
 def test_an_absolute_floor_ignores_the_baselines():

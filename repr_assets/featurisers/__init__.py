@@ -21,6 +21,7 @@ from repr_assets.featurisers.image import ImageFeaturiser
 from repr_assets.featurisers.tabular import TabularFeaturiser
 from repr_assets.featurisers.text import TextFeaturiser
 from repr_assets.items import ITEM_KEY_FIELDS
+from repr_assets.stores.models import FEATURISER, ModelStore, SavedModel
 
 
 class Featuriser(Protocol):
@@ -69,15 +70,14 @@ def build_featuriser(spec: DatasetSpec, items_schema: pa.Schema) -> Featuriser:
     )
 
 
-def load_featuriser(kind: str, directory: Path) -> Featuriser:
-    try:
-        cls = FEATURISER_KINDS[kind]
-    except KeyError:
-        raise ValueError(
-            f"unknown featuriser kind {kind!r}; known: {sorted(FEATURISER_KINDS)}"
-        ) from None
-    featuriser: Featuriser = cls.load(directory)
-    return featuriser
+def load_featuriser(
+    models: ModelStore, dataset: str, version: str | None = None
+) -> tuple[Featuriser, SavedModel]:
+    """The data set's fitted featuriser (the latest when ``version`` is ``None``)."""
+    loaders = {kind: cls.load for kind, cls in FEATURISER_KINDS.items()}
+    featuriser: Featuriser
+    featuriser, saved = models.load(dataset, FEATURISER, loaders, version, "featuriser")
+    return featuriser, saved
 
 
 __all__ = [

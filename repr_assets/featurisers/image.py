@@ -17,16 +17,19 @@ from PIL import Image
 from repr_assets.augment import Augmentation, image_augmentations
 from repr_assets.hashing import canonical_json, short_hash
 from repr_assets.png import decode_grey
-from repr_assets.stores.model_files import (
-    MAX_FEATURISER_JSON_BYTES,
-    MAX_IMAGE_SIZE,
-    integer,
-    object_of,
-    read_params,
-)
+from repr_assets.schema import MAX_IMAGE_SIZE, integer, object_of
+from repr_assets.stores.model_files import MAX_FEATURISER_JSON_BYTES, ModelFileError, read_params
 
-SAVED_STATE = {"params": object_of({"size": integer(1, MAX_IMAGE_SIZE)})}
-"""``featuriser.json`` and its bounds."""
+REVISION = 2
+"""How images become pixels: 2 composites transparency on white (1, before it, read the
+colour channels of transparent pixels, often black). A saved featuriser of revision 1
+keeps featurising as it did, so that a search by a new image matches its table; a run
+fits the current one, whose other version refits what depends on it."""
+SAVED_STATE = {
+    "params": object_of({"size": integer(1, MAX_IMAGE_SIZE), "revision": integer(1, REVISION)})
+}
+SAVED_STATE_1 = {"params": object_of({"size": integer(1, MAX_IMAGE_SIZE)})}
+"""``featuriser.json`` and its bounds, now and as revision 1 wrote it."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class ImageFeaturiser:
     """
 
     size: int
+    revision: int = REVISION
     kind = "image"
     fitted = True
 
@@ -70,7 +74,11 @@ class ImageFeaturiser:
     def load(cls, directory: Path) -> ImageFeaturiser:
         """The featuriser saved in ``directory``; ``ModelFileError`` when it does not fit."""
         path = directory / "featuriser.json"
-        return cls(**read_params(path, SAVED_STATE, MAX_FEATURISER_JSON_BYTES)["params"])
+        try:
+            return cls(**read_params(path, SAVED_STATE, MAX_FEATURISER_JSON_BYTES)["params"])
+        except ModelFileError:
+            old = read_params(path, SAVED_STATE_1, MAX_FEATURISER_JSON_BYTES)["params"]
+            return cls(**old, revision=1)
 
     def featurise(self, batch: pa.RecordBatch) -> np.ndarray:
         """Features of an image item batch, shape ``(batch.num_rows, size * size)``."""
@@ -93,7 +101,7 @@ class ImageFeaturiser:
                 # Pillow's advice on palettes and EXIF is not for our users' terminals.
                 warnings.simplefilter("ignore")
                 with Image.open(io.BytesIO(data)) as image:
-                    grey = grey_on_background(image)
+                    grey = grey_on_background(image) if self.revision > 1 else image.convert("L")
         except Image.UnidentifiedImageError:
             raise ValueError(
                 f"item {item_id!r}: cannot decode its image: not an image format Pillow reads"

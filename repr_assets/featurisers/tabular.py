@@ -153,9 +153,13 @@ class TabularFeaturiser:
                 # Halves: x - mean overflows for x near 1.8e308 and a mean of the other sign.
                 standard = (values * 0.5 - state.mean_[:, None] * 0.5) / state.scale_[:, None]
                 standard = (standard * 2.0).astype(np.float32)
-            bad = ~missing & ~np.isfinite(standard)
+            # Finite is not enough: 2.4e38 is a finite float32 whose square, and any sum
+            # the report takes over a row, is not. A feature stays within a bound that
+            # keeps a row's sum of squares finite in float32.
+            bound = np.float32(np.sqrt(np.finfo(np.float32).max / (4 * max(self.dim, 1))))
+            bad = ~missing & ~(np.abs(standard) <= bound)
             if bad.any():
-                unfit = self._reasons(values, bad)
+                unfit = self._reasons(values, standard, bad, float(bound))
             standard[missing | bad] = 0.0
             blocks.append(standard.T)
             gaps = np.array(state.has_missing_)
@@ -189,19 +193,27 @@ class TabularFeaturiser:
             ]
         ).reshape(len(self.numeric), batch.num_rows)
 
-    def _reasons(self, values: np.ndarray, bad: np.ndarray) -> dict[int, str]:
+    def _reasons(
+        self, values: np.ndarray, standard: np.ndarray, bad: np.ndarray, bound: float
+    ) -> dict[int, str]:
         """Why each row of ``bad`` (``(columns, rows)``) has no features: its first bad value."""
         state = self._state()
         rows = np.flatnonzero(bad.any(axis=0))
         columns = bad[:, rows].argmax(axis=0)
-        return {
-            int(row): (
-                f"value {float(values[j, row])!r} of numeric column {self.numeric[j]!r} cannot "
-                "be standardised to a finite feature (training mean "
-                f"{float(state.mean_[j]):.6g}, scale {float(state.scale_[j]):.6g})"
+        reasons = {}
+        for row, j in zip(rows.tolist(), columns.tolist(), strict=True):
+            what = (
+                "a finite feature"
+                if not np.isfinite(standard[j, row])
+                else f"a feature within ±{bound:.3g} (it lies {float(standard[j, row]):.3g} "
+                "deviations out)"
             )
-            for row, j in zip(rows.tolist(), columns.tolist(), strict=True)
-        }
+            reasons[int(row)] = (
+                f"value {float(values[j, row])!r} of numeric column {self.numeric[j]!r} cannot "
+                f"be standardised to {what} (training mean {float(state.mean_[j]):.6g}, scale "
+                f"{float(state.scale_[j]):.6g})"
+            )
+        return reasons
 
     def augmentations(self) -> dict[str, Augmentation]:
         # Standardised numeric columns have unit deviation: 5% of it is 0.05.

@@ -16,21 +16,18 @@ from sklearn.preprocessing import normalize
 
 from repr_assets.augment import Augmentation, word_dropout
 from repr_assets.hashing import canonical_json, short_hash
-from repr_assets.stores.model_files import (
+from repr_assets.schema import (
     MAX_FEATURES,
-    MAX_FEATURISER_JSON_BYTES,
     MAX_NGRAM,
-    ArraySpec,
-    ModelFileError,
     integer,
     list_of,
     object_of,
     one_of,
     optional,
-    read_npy,
-    read_params,
     string,
 )
+from repr_assets.stores.model_files import MAX_FEATURISER_JSON_BYTES, ModelFileError, read_params
+from repr_assets.stores.saved_arrays import ArraySpec, read_npy
 
 SAVED_STATE = {
     "params": object_of(

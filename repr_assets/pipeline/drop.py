@@ -1,18 +1,27 @@
 """Dropping a data set: its tables, models, stored spec and run options go; its history
-(``quality_metrics``, ``publications``, ``models``) stays, for the record."""
+(``quality_metrics``, ``publications``, ``models``) stays, for the record.
+
+``reports.duckdb`` is opened first, so that a file held by a running report refuses the
+drop before anything is removed. Each embeddings table dropped gets a ``drop`` row in
+``publications``: a table made again under its name starts its versions at 1, and no
+decision recorded before may speak for them (``repr_assets.stores.publications``).
+"""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import duckdb
 
 from repr_assets.catalog import Catalog
 from repr_assets.encoders.registry import encoder_kinds
+from repr_assets.names import embeddings_table, features_table, items_table
 from repr_assets.shards import drop_staging, staging_runs
+from repr_assets.stores.duckdb_file import connect, has_table
 from repr_assets.stores.lance import LanceStore
-from repr_assets.tables import embeddings_table, features_table, items_table
+from repr_assets.stores.publications import Publication, now, record_publication
 
 # Rows that describe the data set's current items and reports, not its history: a later
 # run of the same name must start afresh (re-read what was set aside, report again).
@@ -31,35 +40,59 @@ class Dropped:
 
 
 def drop_dataset(catalog: Catalog, name: str) -> Dropped:
-    """Remove what ``name`` has under the catalog's home; what was removed."""
+    """Remove what ``name`` has under the catalog's home; what was removed. Raises
+    ``duckdb.IOException`` before removing anything when the reports cannot be opened."""
     home = catalog.home
     dropped = Dropped()
-    if home.lancedb.is_dir():
-        store = LanceStore(home.lancedb)
-        names = set(store.table_names())
-        tables = [items_table(name), features_table(name)]
-        tables += [embeddings_table(name, kind) for kind in encoder_kinds()]
-        for table in tables:
-            if table in names:
+    with _reports(catalog) as connection:
+        if home.lancedb.is_dir():
+            store = LanceStore(home.lancedb)
+            names = set(store.table_names())
+            encoders = {embeddings_table(name, kind): kind for kind in encoder_kinds()}
+            for table in [items_table(name), features_table(name), *encoders]:
+                if table not in names:
+                    continue
                 for run in staging_runs(store, table):
                     drop_staging(store, table, run)
+                version = store.open(table).version
                 store.db.drop_table(table)
                 dropped.tables.append(table)
-    dropped.models = catalog.drop_models(name)
-    if home.reports.exists():
-        dropped.rows = _forget_rows(home.reports, name)
+                if table in encoders and connection is not None:
+                    record_publication(
+                        connection,
+                        Publication(
+                            name,
+                            encoders[table],
+                            table,
+                            version,
+                            None,
+                            "drop",
+                            "the data set was dropped",
+                            None,
+                            now(),
+                        ),
+                    )
+        dropped.models = catalog.drop_models(name)
+        if connection is not None:
+            dropped.rows = _forget_rows(connection, name)
     return dropped
 
 
-def _forget_rows(reports: Path, name: str) -> dict[str, int]:
+@contextlib.contextmanager
+def _reports(catalog: Catalog) -> Iterator[duckdb.DuckDBPyConnection | None]:
+    if not catalog.home.reports.exists():
+        yield None
+        return
+    with connect(catalog.home.reports, read_only=False) as connection:
+        yield connection
+
+
+def _forget_rows(connection: duckdb.DuckDBPyConnection, name: str) -> dict[str, int]:
     counts = {}
-    with duckdb.connect(str(reports)) as connection:
-        listed = connection.execute("SELECT table_name FROM information_schema.tables")
-        present = {row[0] for row in listed.fetchall()}
-        for table in FORGOTTEN_ROWS:
-            if table in present:
-                found = connection.execute(
-                    f"DELETE FROM {table} WHERE dataset = ? RETURNING 1", [name]
-                ).fetchall()
-                counts[table] = len(found)
+    for table in FORGOTTEN_ROWS:
+        if has_table(connection, table):
+            found = connection.execute(
+                f"DELETE FROM {table} WHERE dataset = ? RETURNING 1", [name]
+            ).fetchall()
+            counts[table] = len(found)
     return counts

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from repr_assets.datasets import DatasetSpec
 from repr_assets.ingest import IngestResult, ingest_items
+from repr_assets.names import items_table
 from repr_assets.pipeline import Connect
 from repr_assets.sources import SourceError, open_source
 from repr_assets.stores.lance import LanceStore
-from repr_assets.stores.quarantine import quarantined_refs, record_quarantined
-from repr_assets.tables import items_table
+from repr_assets.stores.quarantine import record_quarantined, set_aside
 from repr_assets.vectorise import Progress
 
 
@@ -21,10 +21,13 @@ def ingest(
     progress: Progress | None = None,
 ) -> IngestResult:
     """Add the source's new items; record the unreadable ones, once each. Entries set
-    aside by an earlier run are not read again (they count as ``set_aside_before``)."""
+    aside by an earlier run are not taken again (they count as ``set_aside_before``).
+    A data set too small to fit is refused first (``check_enough_items``), whoever runs
+    it: the command line, a schedule or the UI."""
+    check_enough_items(spec, store)
     with connect() as connection:
-        set_aside_before = quarantined_refs(connection, spec.name)
-    result = ingest_items(spec, store, skip_refs=set_aside_before, progress=progress)
+        before = set_aside(connection, spec.name)
+    result = ingest_items(spec, store, before, progress=progress)
     with connect() as connection:
         record_quarantined(connection, spec.name, result.source, result.quarantined, run_id)
     return result

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import duckdb
 
 from repr_assets.datasets import DatasetSpec
+from repr_assets.names import embeddings_table
 from repr_assets.serving import PublishDecision, model_version_of, publish_if_passed
 from repr_assets.stores.lance import LanceStore
 from repr_assets.stores.publications import (
@@ -22,15 +23,10 @@ from repr_assets.stores.publications import (
     last_publication,
     now,
     record_publication,
+    rolled_back_over,
 )
-from repr_assets.stores.reports import latest_report_of_model, reported_values
-from repr_assets.tables import embeddings_table
-from repr_assets.thresholds import (
-    BASELINE_ENCODER,
-    check_thresholds,
-    failed_checks,
-    resolve_floors,
-)
+from repr_assets.stores.reports import latest_report_of_model, reported
+from repr_assets.thresholds import failed_checks, report_outcomes
 
 
 @dataclass(frozen=True)
@@ -49,9 +45,8 @@ def failed_checks_of(
     run_id = latest_report_of_model(connection, spec.name, encoder, model_version)
     if run_id is None:
         return None
-    values = reported_values(connection, spec.name, run_id)
-    floors = resolve_floors(spec.thresholds, values.get(BASELINE_ENCODER, {}))
-    return failed_checks(check_thresholds(values.get(encoder, {}), floors))
+    values = reported(connection, spec.name, run_id).values
+    return failed_checks(report_outcomes(values, spec.thresholds, encoder))
 
 
 def publish_encoders(
@@ -61,10 +56,10 @@ def publish_encoders(
     published = []
     for encoder in spec.encoders:
         table = embeddings_table(spec.name, encoder)
-        model = model_version_of(store.open(table))  # the newest version's model
-        decision = publish_if_passed(
-            store, table, failed_checks_of(connection, spec, encoder, model)
-        )
+        model = model_version_of(store, table)  # the newest version's model
+        failed = failed_checks_of(connection, spec, encoder, model)
+        held_over = rolled_back_over(connection, spec.name, encoder)
+        decision = publish_if_passed(store, table, failed, held_over)
         action = "publish" if decision.published else "hold"
         last = last_publication(connection, spec.name, encoder)
         if last is None or last[:2] != (decision.version, action):
@@ -80,6 +75,7 @@ def publish_encoders(
                     decision.reason,
                     run_id,
                     now(),
+                    newest_version=decision.version,
                 ),
             )
         published.append(EncoderPublication(encoder, model, decision))

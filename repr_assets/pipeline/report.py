@@ -19,12 +19,13 @@ import numpy as np
 from repr_assets.augment import drop_words
 from repr_assets.datasets import DatasetSpec
 from repr_assets.embed import read_texts
-from repr_assets.encoders.registry import encoder_kind
-from repr_assets.features import FeatureMatrix, load_features, load_vectors
+from repr_assets.encoders.registry import encoder_kind, load_encoder
+from repr_assets.featurisers import load_featuriser
 from repr_assets.figures import map_points, query_neighbours
 from repr_assets.hashing import canonical_json, package_version, short_hash
 from repr_assets.holdout import stratified_test_mask
 from repr_assets.memory import release_free_memory
+from repr_assets.names import embeddings_table, features_table, items_table
 from repr_assets.pipeline import Connect
 from repr_assets.plots import embedding_map_png, neighbour_grid_png
 from repr_assets.quality import EncoderReport, add_code_metrics, add_input_metrics, baseline_report
@@ -36,9 +37,9 @@ from repr_assets.stores.reports import (
     ReportRun,
     last_report,
     record_report,
-    reported_values,
+    reported,
 )
-from repr_assets.tables import embeddings_table, features_table, items_table
+from repr_assets.stores.vectors import FeatureMatrix, load_features, load_vectors
 from repr_assets.thresholds import (
     BASELINE_ENCODER,
     Floor,
@@ -121,20 +122,15 @@ def run_quality_report(
 def _stored_report(
     spec: DatasetSpec, connection: duckdb.DuckDBPyConnection, run_id: str
 ) -> QualityReport:
-    values = reported_values(connection, spec.name, run_id)
-    baselines = values.pop(BASELINE_ENCODER, {})
-    rows = connection.execute(
-        "SELECT DISTINCT encoder, model_version FROM quality_metrics "
-        "WHERE dataset = ? AND run_id = ?",
-        [spec.name, run_id],
-    ).fetchall()
+    stored = reported(connection, spec.name, run_id)
+    baselines = stored.values.get(BASELINE_ENCODER, {})
     return QualityReport(
         current=True,
         run_id=run_id,
-        values={encoder: values.get(encoder, {}) for encoder in spec.encoders},
+        values={encoder: stored.values.get(encoder, {}) for encoder in spec.encoders},
         baselines=baselines,
         floors=resolve_floors(spec.thresholds, baselines),
-        versions={str(e): str(v) for e, v in rows if e != BASELINE_ENCODER},
+        versions={e: v for e, v in stored.versions.items() if e != BASELINE_ENCODER},
     )
 
 
@@ -142,7 +138,7 @@ def _compute(
     spec: DatasetSpec, store: LanceStore, models: ModelStore, run_id: str
 ) -> QualityReport:
     name, encoders = spec.name, spec.encoders
-    augmentations = models.load_featuriser(name)[0].augmentations()
+    augmentations = load_featuriser(models, name)[0].augmentations()
     data = load_features(store, name)
     item_ids, labels = data.item_ids, data.labels
     test_mask = stratified_test_mask(item_ids, labels, seed=spec.seed)
@@ -153,7 +149,7 @@ def _compute(
     # First pass: the metrics that read the features. They are freed before the second
     # pass (probes, searches, plots): 256 MiB at a million items of 64 features.
     for encoder_name in encoders:
-        encoder, saved = models.load(name, encoder_name)
+        encoder, saved = load_encoder(models, name, encoder_name)
         versions[encoder_name] = saved.version
         codes = _codes(store, name, encoder_name, item_ids)
         reads_text = encoder_kind(encoder_name).reads == "text"
@@ -179,7 +175,7 @@ def _compute(
         codes = _codes(store, name, encoder_name, item_ids)
         report = reports[encoder_name]
         add_code_metrics(
-            report, codes.X, labels, test_mask, spec.seed, embeddings=store.open(table).to_lance()
+            report, codes.X, labels, test_mask, spec.seed, embeddings=store.dataset(table)
         )
         # The newest version, which this report scores, not the one served until now.
         recall = search_recall(store, table, k=10, queries=200, seed=spec.seed, served=False)
