@@ -22,8 +22,7 @@ import pyarrow as pa
 
 from repr_assets.augment import image_augmentations
 from repr_assets.embed import embedding_schema
-from repr_assets.encoders import Autoencoder
-from repr_assets.encoders.training import TrainingSettings
+from repr_assets.encoders.autoencoder import Autoencoder
 from repr_assets.holdout import stratified_test_mask
 from repr_assets.items import vector_array
 from repr_assets.quality import evaluate_encoder
@@ -93,7 +92,7 @@ def measure(items: int, epochs: int) -> ReportVsTraining:
     test_mask = stratified_test_mask(ids, labels, seed=0)
 
     started = time.perf_counter()
-    encoder = Autoencoder(settings=TrainingSettings(epochs=epochs, seed=0, patience=5))
+    encoder = Autoencoder(epochs=epochs, seed=0, patience=5)
     encoder.fit(X[~test_mask])
     training = time.perf_counter() - started
 
@@ -110,7 +109,7 @@ def measure(items: int, epochs: int) -> ReportVsTraining:
             test_mask,
             seed=0,
             augmentations=image_augmentations(SIZE),
-            embeddings=store.open("bench_autoencoder").to_lance(),
+            embeddings=store.dataset("bench_autoencoder"),
         )
         reporting = time.perf_counter() - started
     return ReportVsTraining(

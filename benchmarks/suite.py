@@ -62,10 +62,10 @@ import report_vs_training  # noqa: E402
 import search as search_bench  # noqa: E402
 
 from repr_assets.embed import embed_items, embedding_schema  # noqa: E402
-from repr_assets.encoders import PCA, Autoencoder  # noqa: E402
+from repr_assets.encoders.autoencoder import Autoencoder, AutoencoderConfig  # noqa: E402
 from repr_assets.encoders.mlp import MLPAutoencoder  # noqa: E402
+from repr_assets.encoders.pca import PCA  # noqa: E402
 from repr_assets.encoders.training import (  # noqa: E402
-    TrainingSettings,
     cpu_threads,
     usable_cores,
 )
@@ -321,7 +321,7 @@ def digit_pixels(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 def bare_training(
-    X: np.ndarray, hidden_dims: tuple[int, ...], latent_dim: int, settings: TrainingSettings
+    X: np.ndarray, hidden_dims: tuple[int, ...], latent_dim: int, settings: AutoencoderConfig
 ) -> float:
     """The plain PyTorch loop: the same model, Adam, shuffled mini-batches; its last loss."""
     train = torch.from_numpy(X)
@@ -349,17 +349,24 @@ def measure_autoencoder(sizes: Sizes) -> list[Row]:
     X = pixels.reshape(len(pixels), -1).astype(np.float32) / np.float32(255.0)
     hidden, latent, validation = (256, 128), 16, 0.1
     # No early stopping: both run every epoch.
-    settings = TrainingSettings(epochs=sizes.ae_epochs, patience=sizes.ae_epochs + 1, seed=0)
+    settings = AutoencoderConfig(
+        latent_dim=latent,
+        hidden_dims=hidden,
+        validation_fraction=validation,
+        epochs=sizes.ae_epochs,
+        patience=sizes.ae_epochs + 1,
+        seed=0,
+        device="cpu",
+    )
     n_train = len(X) - max(1, round(len(X) * validation))
 
     def ours() -> Autoencoder:
-        encoder = Autoencoder(latent, hidden, validation, device="cpu", settings=settings)
-        return encoder.fit(X)
+        return Autoencoder(settings).fit(X)
 
     # The first training in a process pays PyTorch's one-time set-up (seconds): both paths
     # run once on a few rows before anything is timed.
     warm_up = replace(settings, epochs=1, patience=2)
-    Autoencoder(latent, hidden, validation, device="cpu", settings=warm_up).fit(X[:2048])
+    Autoencoder(warm_up).fit(X[:2048])
     bare_training(X[:2048], hidden, latent, warm_up)
     times, results = best_times(
         {"ours": ours, "bare": lambda: bare_training(X[:n_train], hidden, latent, settings)},

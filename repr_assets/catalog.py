@@ -10,11 +10,13 @@ notebooks all resolve names here.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import json
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ DECLARED_VARIABLE = "REPR_ASSETS_DATASETS"
 DEFAULT_DECLARED = Path("pipelines") / "datasets.yaml"
 SPEC_FILE = "dataset.json"
 OPTIONS_FILE = "run_options.json"
+LOCK_FILE = ".catalog.lock"
 
 
 class UnknownDatasetError(KeyError):
@@ -50,25 +53,19 @@ class RunOptions:
 
     def over(self, earlier: RunOptions) -> RunOptions:
         """These options given after ``earlier``: each given value replaces the earlier one."""
-        encoder_options = {e: dict(o) for e, o in earlier.encoder_options.items()}
-        for encoder, options in self.encoder_options.items():
-            encoder_options.setdefault(encoder, {}).update(options)
         return RunOptions(
             encoders=self.encoders if self.encoders is not None else earlier.encoders,
-            encoder_options=encoder_options,
+            encoder_options=_merged(earlier.encoder_options, self.encoder_options),
             thresholds={**earlier.thresholds, **self.thresholds},
             seed=self.seed if self.seed is not None else earlier.seed,
         )
 
     def apply(self, spec: DatasetSpec) -> DatasetSpec:
         """``spec`` with these options on top."""
-        encoder_options = {e: dict(o) for e, o in spec.encoder_options.items()}
-        for encoder, options in self.encoder_options.items():
-            encoder_options.setdefault(encoder, {}).update(options)
         return dataclasses.replace(
             spec,
             encoders=self.encoders if self.encoders is not None else spec.encoders,
-            encoder_options=encoder_options,
+            encoder_options=_merged(spec.encoder_options, self.encoder_options),
             thresholds=dataclasses.replace(spec.thresholds, **self.thresholds),
             seed=self.seed if self.seed is not None else spec.seed,
         )
@@ -86,6 +83,16 @@ class RunOptions:
             thresholds=fields.get("thresholds", {}),
             seed=fields.get("seed"),
         )
+
+
+def _merged(
+    earlier: Mapping[str, Mapping[str, Any]], later: Mapping[str, Mapping[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """Encoder options ``later`` given over ``earlier``: each encoder's, key by key."""
+    merged = {encoder: dict(options) for encoder, options in earlier.items()}
+    for encoder, options in later.items():
+        merged.setdefault(encoder, {}).update(options)
+    return merged
 
 
 def declared_file() -> Path | None:
@@ -153,6 +160,16 @@ class Catalog:
 
     def store_run_options(self, name: str, options: RunOptions) -> None:
         atomic_write(self._folder(name) / OPTIONS_FILE, options.to_json())
+
+    @contextlib.contextmanager
+    def storing(self, name: str) -> Iterator[None]:
+        """An exclusive lock on ``name``'s stored spec and options, so that two runs that
+        read, merge and write them one after the other lose neither's options."""
+        folder = self._folder(name)
+        folder.mkdir(parents=True, exist_ok=True)
+        with (folder / LOCK_FILE).open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
 
     def drop_models(self, name: str) -> bool:
         """Remove the data set's models, stored spec and run options; ``False`` if none."""

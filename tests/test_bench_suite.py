@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from sklearn.decomposition import PCA as SklearnPCA
 
-from repr_assets.encoders import PCA
+from repr_assets.encoders.pca import PCA
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -147,6 +148,30 @@ def test_a_changed_option_says_what_it_changes(table_home):
     assert "pca: epochs" not in result.stderr  # PCA has no epochs
 
 
+def test_a_new_seed_is_a_new_split_and_refits_every_model(table_home):
+    home, *_ = table_home
+    result = repr_assets(home, "run", "--dataset", "plants", "--seed", "1")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "seed 0 -> 1" in result.stderr
+    assert "kept" not in result.stderr  # a model fitted on the old split saw test items
+    assert result.stderr.count("fitted on") == 2
+
+
+def test_a_source_run_that_would_remake_a_data_set_is_refused(table_home, tmp_path):
+    home, *_ = table_home
+    spec = (home / "models" / "plants" / "dataset.json").read_text()
+    other = write_rows(tmp_path / "other.csv", 20)
+    for source in ([str(other)], [str(other), "--label-column", "species"]):
+        result = repr_assets(home, "run", "--source", *source, "--dataset", "plants")
+        assert result.returncode == 2
+        assert "was made with source" in one_line(result)
+    # The same source without its label column is another data set too.
+    same = json.loads(spec)["source"]
+    result = repr_assets(home, "run", "--source", same, "--dataset", "plants")
+    assert result.returncode == 2 and "label_column 'species' (now None)" in one_line(result)
+    assert (home / "models" / "plants" / "dataset.json").read_text() == spec
+
+
 def test_floors_set_on_the_command_line_are_absolute_and_shown(table_home):
     home, *_ = table_home
     result = repr_assets(home, "run", "--dataset", "plants", "--min-probe-accuracy", "0.999")
@@ -164,10 +189,12 @@ def test_an_image_folder_accounts_for_every_entry_across_runs(tmp_path):
     root = write_image_folder(tmp_path / "photos", count=20, size=12)
     (root / "notes.txt").write_text("not an image")
     (root / "3" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    (tmp_path / "outside.png").write_bytes(b"")
+    (root / "2" / "link.png").symlink_to(tmp_path / "outside.png")  # set aside unread
     home = tmp_path / "home"
     first = repr_assets(home, "run", "--source", str(root), "--encoders", "pca")
     assert first.returncode == 0, first.stderr[-2000:]
-    assert "21 entries read: 20 new, 0 ingested before, 0 duplicates dropped, 1 set aside" in (
+    assert "22 entries read: 20 new, 0 ingested before, 0 duplicates dropped, 2 set aside" in (
         first.stdout
     )
     assert "1 files that are not items skipped (1 .txt)" in first.stdout
@@ -176,8 +203,8 @@ def test_an_image_folder_accounts_for_every_entry_across_runs(tmp_path):
     second = repr_assets(home, "run", "--dataset", "photos")
     assert second.returncode == 0, second.stderr[-2000:]
     assert (
-        "25 entries read: 4 new, 20 ingested before, 0 duplicates dropped, 0 set aside, "
-        "1 set aside before" in second.stdout
+        "26 entries read: 4 new, 20 ingested before, 0 duplicates dropped, 0 set aside, "
+        "2 set aside before" in second.stdout
     )
 
 
@@ -288,3 +315,77 @@ def test_four_first_runs_at_once_on_a_fresh_home_all_succeed(tmp_path):
     for result in results:
         assert result.returncode == 0, result.stderr[-2000:]
     assert LanceStore(home / "lancedb").count("digits_pca") == 1797
+
+
+def test_latent_dim_and_epochs_go_to_the_encoders_the_data_set_runs_with():
+    from repr_assets.cli.parser import build_parser
+    from repr_assets.cli.run import _given_options
+
+    args = build_parser().parse_args(["run", "--latent-dim", "3", "--epochs", "7"])
+    given = _given_options(args, ("pca", "contrastive"))  # the data set's stored encoders
+    assert given.encoder_options == {
+        "pca": {"latent_dim": 3},  # PCA has no epochs
+        "contrastive": {"latent_dim": 3, "epochs": 7},
+    }
+
+
+def test_two_runs_storing_options_at_once_lose_neither(tmp_path):
+    import threading
+
+    from repr_assets.catalog import Catalog, RunOptions
+    from repr_assets.home import Home
+
+    catalog = Catalog(Home.at(tmp_path / "home"))
+    catalog.store_run_options("plants", RunOptions())
+    started = threading.Barrier(2)
+
+    def run(option: str, value: int) -> None:
+        started.wait()
+        with catalog.storing("plants"):
+            latest = catalog.stored_run_options("plants") or RunOptions()
+            time.sleep(0.2)  # long enough for the other to read the same, without the lock
+            given = RunOptions(encoder_options={"autoencoder": {option: value}})
+            catalog.store_run_options("plants", given.over(latest))
+
+    threads = [threading.Thread(target=run, args=a) for a in (("epochs", 5), ("latent_dim", 8))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stored = catalog.stored_run_options("plants")
+    assert stored is not None
+    assert stored.encoder_options == {"autoencoder": {"epochs": 5, "latent_dim": 8}}
+
+
+def test_drop_waits_for_a_run_writing_the_reports_and_refuses_past_the_wait(tmp_path, monkeypatch):
+    source = write_rows(tmp_path / "held.csv", 40)
+    home = tmp_path / "home"
+    assert repr_assets(home, "run", "--source", str(source), "--encoders", "pca").returncode == 0
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time\n"
+            f"c = duckdb.connect({str(home / 'reports.duckdb')!r}); print('held', flush=True)\n"
+            "time.sleep(float(sys.argv[1]))",
+            "600",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        from repr_assets.cli import main
+        from repr_assets.stores import duckdb_file
+
+        monkeypatch.setenv("REPR_ASSETS_HOME", str(home))
+        monkeypatch.setattr(duckdb_file, "WAIT_SECONDS", 1.0)
+        status = main(["drop", "--dataset", "held"])
+        assert status == 2
+        assert LanceStore(home / "lancedb").table_names() != []  # nothing was removed
+        assert (home / "models" / "held").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    # Once the holder is gone, the drop goes through.
+    assert repr_assets(home, "drop", "--dataset", "held").returncode == 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+import duckdb
+
 from repr_assets.catalog import Catalog, declared_file
 from repr_assets.cli.common import UsageError
 from repr_assets.datasets import validate_dataset_name
@@ -17,7 +19,13 @@ def main(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise UsageError(str(error)) from None
     catalog = Catalog(home_from_environment(), declared_file())
-    dropped = drop_dataset(catalog, name)
+    try:
+        dropped = drop_dataset(catalog, name)
+    except duckdb.IOException as error:
+        raise UsageError(
+            f"cannot open {catalog.home.reports} to drop {name!r}; nothing was removed "
+            f"({str(error).splitlines()[0]})"
+        ) from None
     if not dropped.anything:
         raise UsageError(f"data set {name!r} has nothing under {catalog.home.root} to drop")
     print(f"dropped {name}: tables {', '.join(dropped.tables) or 'none'}", end="")

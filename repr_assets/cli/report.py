@@ -13,8 +13,9 @@ from repr_assets.catalog import Catalog, UnknownDatasetError, declared_file
 from repr_assets.cli.common import UsageError
 from repr_assets.compare import format_rankings, rank_encoders
 from repr_assets.home import Home, home_from_environment
+from repr_assets.stores.duckdb_file import connect
 from repr_assets.stores.reports import latest_metrics
-from repr_assets.thresholds import BASELINE_ENCODER, check_thresholds, resolve_floors
+from repr_assets.thresholds import BASELINE_ENCODER, report_outcomes
 
 
 def main(args: argparse.Namespace) -> int:
@@ -27,7 +28,7 @@ def main(args: argparse.Namespace) -> int:
 
 def print_report(home: Home, dataset: str | None, output_format: str, catalog: Catalog) -> None:
     try:
-        with duckdb.connect(str(home.reports), read_only=True) as connection:
+        with connect(home.reports, read_only=True) as connection:
             latest = latest_metrics(connection, dataset)
     except duckdb.IOException as error:
         raise UsageError(f"cannot read {home.reports} (is a run writing it?): {error}") from None
@@ -85,13 +86,10 @@ def _checks(latest: Any, dataset: str, encoder: str, catalog: Catalog | None) ->
         thresholds = catalog.get(dataset).thresholds
     except UnknownDatasetError:  # dropped since: its history stays, its floors are gone
         return []
-    rows = latest[latest["dataset"] == dataset]
-    baselines = rows[rows["encoder"] == BASELINE_ENCODER]
-    own = rows[rows["encoder"] == encoder]
-    floors = resolve_floors(
-        thresholds, dict(zip(baselines["metric"], baselines["value"], strict=True))
-    )
-    outcomes = check_thresholds(dict(zip(own["metric"], own["value"], strict=True)), floors)
+    values: dict[str, dict[str, float]] = {}
+    for row in latest[latest["dataset"] == dataset].itertuples():
+        values.setdefault(str(row.encoder), {})[str(row.metric)] = float(row.value)
+    outcomes = report_outcomes(values, thresholds, encoder)
     lines = ["  checks"]
     for outcome in outcomes:
         if outcome.value is None or outcome.minimum is None:

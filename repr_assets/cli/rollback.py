@@ -9,6 +9,7 @@ import duckdb
 from repr_assets.cli.common import UsageError
 from repr_assets.home import home_from_environment
 from repr_assets.serving import RollbackError, rollback
+from repr_assets.stores.duckdb_file import connect
 from repr_assets.stores.lance import LanceStore
 
 
@@ -17,7 +18,7 @@ def main(args: argparse.Namespace) -> int:
     if not home.lancedb.is_dir() or not home.reports.exists():
         raise UsageError(f"nothing has been published under {home.root} yet")
     try:
-        with duckdb.connect(str(home.reports)) as connection:
+        with connect(home.reports, read_only=False) as connection:
             before, after = rollback(
                 LanceStore(home.lancedb), connection, args.dataset, args.encoder, args.to
             )

@@ -24,16 +24,18 @@ from repr_assets.encoders.minilm import TEXT_EXTRA_MESSAGE, minilm_available
 from repr_assets.encoders.registry import (
     UnknownEncoderError,
     check_encoders,
-    effective_defaults,
+    configured,
     encoder_kind,
 )
 from repr_assets.home import Home, home_from_environment
+from repr_assets.names import items_table
 from repr_assets.pipeline.ingest import check_enough_items
 from repr_assets.sources import SourceError, open_source, source_modality
 from repr_assets.stores.lance import LanceStore
-from repr_assets.tables import items_table
 
 SOURCE_OPTIONS = ("modality", "label_column", "text_column", "id_column")
+# What a data set made by --source is: a run that names other values makes another one.
+SOURCE_FIELDS = ("source", "modality", "label_column", "text_column", "id_column")
 # --option: the encoder parameter it sets, on every encoder that has that parameter.
 ENCODER_OPTIONS = {"latent_dim": "latent_dim", "epochs": "epochs"}
 FLOOR_OPTIONS = {
@@ -47,10 +49,9 @@ def main(args: argparse.Namespace) -> int:
     home = home_from_environment()
     catalog = Catalog(home, declared_file())
     base, is_new_source = _base_spec(args, catalog)
-    given = _given_options(args, base)
     stored = catalog.stored_run_options(base.name)
-    options = given.over(stored or RunOptions())
-    spec = _checked(options.apply(base), args.device)
+    given = _given_options(args, (stored or RunOptions()).apply(base).encoders)
+    spec = _checked(given.over(stored or RunOptions()).apply(base), args.device)
     _check_items(spec, home)
     if stored is not None:  # a first run changes nothing: there is nothing before it
         for line in _changes(stored.apply(base), spec):
@@ -59,9 +60,12 @@ def main(args: argparse.Namespace) -> int:
     # Imported here, once the input is known to be good: Dagster and torch take seconds.
     from repr_assets.orchestration.run import run_pipeline
 
-    if is_new_source:
-        catalog.store_source_spec(base)
-    catalog.store_run_options(spec.name, options)
+    with catalog.storing(base.name):  # another run's options are merged, not lost
+        latest = catalog.stored_run_options(base.name) or RunOptions()
+        spec = _checked(given.over(latest).apply(base), args.device)
+        if is_new_source:
+            catalog.store_source_spec(base)
+        catalog.store_run_options(spec.name, given.over(latest))
     summary = run_pipeline(spec, home, refit=args.refit, device=args.device)
     if not summary.success:
         for failure in summary.failures:
@@ -128,18 +132,41 @@ def _base_spec(args: argparse.Namespace, catalog: Catalog) -> tuple[DatasetSpec,
         open_source(spec)
     except (SourceError, ValueError) as error:
         raise UsageError(str(error)) from None
+    _same_as_stored(catalog, spec)
     return spec, True
 
 
-def _given_options(args: argparse.Namespace, base: DatasetSpec) -> RunOptions:
-    """The options this command line gives, nothing else."""
+def _same_as_stored(catalog: Catalog, spec: DatasetSpec) -> None:
+    """Refuse a ``--source`` run that would make an existing data set of another source or
+    other columns: its items would not fit its table, and its stored spec would be gone."""
+    try:
+        stored = catalog.base(spec.name)
+    except UnknownDatasetError:
+        return
+    differ = [
+        f"{field} {getattr(stored, field)!r} (now {getattr(spec, field)!r})"
+        for field in SOURCE_FIELDS
+        if getattr(stored, field) != getattr(spec, field)
+    ]
+    if differ:
+        raise UsageError(
+            f"data set {spec.name!r} was made with {'; '.join(differ)}: run it again with "
+            f"--dataset {spec.name} alone, or drop it first (repr-assets drop --dataset "
+            f"{spec.name}) to make it anew"
+        )
+
+
+def _given_options(args: argparse.Namespace, current: tuple[str, ...]) -> RunOptions:
+    """The options this command line gives, nothing else. ``--latent-dim`` and
+    ``--epochs`` go to every encoder this run fits that has the setting: those of
+    ``--encoders``, else those the data set runs with (``current``)."""
     encoders = None
     if args.encoders is not None:
         encoders = tuple(name.strip() for name in args.encoders.split(",") if name.strip())
     encoder_options: dict[str, dict[str, Any]] = {}
-    for encoder in encoders or base.encoders:
+    for encoder in encoders or current:
         try:
-            defaults = encoder_kind(encoder).defaults
+            defaults = encoder_kind(encoder).defaults()
         except UnknownEncoderError as error:
             raise UsageError(f"--encoders: {error}") from None
         for option, parameter in ENCODER_OPTIONS.items():
@@ -159,7 +186,7 @@ def _checked(spec: DatasetSpec, device: str) -> DatasetSpec:
     try:
         check_encoders(spec.encoders, spec.modality, spec.name)
         for encoder in spec.encoders:
-            effective_defaults(encoder_kind(encoder), spec.encoder_options.get(encoder, {}))
+            configured(encoder_kind(encoder), spec.encoder_options.get(encoder, {}))
     except ValueError as error:
         raise UsageError(f"--encoders: {error}") from None
     if "minilm" in spec.encoders and not minilm_available():
@@ -188,7 +215,7 @@ def _changes(before: DatasetSpec, after: DatasetSpec) -> list[str]:
     for encoder in after.encoders:
         old = before.encoder_options.get(encoder, {})
         new = after.encoder_options.get(encoder, {})
-        defaults = encoder_kind(encoder).defaults
+        defaults = encoder_kind(encoder).defaults()
         for key in sorted(set(old) | set(new)):
             was, now = old.get(key, defaults.get(key)), new.get(key, defaults.get(key))
             if was != now:

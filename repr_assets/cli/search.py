@@ -15,11 +15,12 @@ from repr_assets.catalog import Catalog, UnknownDatasetError, declared_file
 from repr_assets.cli.common import UsageError
 from repr_assets.cli.output import aligned
 from repr_assets.home import Home, home_from_environment
+from repr_assets.names import embeddings_table, items_table
 from repr_assets.search import FilterError, Hits, Searcher, UnknownItemError, parse_where
 from repr_assets.serving import served_version
+from repr_assets.stores.duckdb_file import connect
 from repr_assets.stores.lance import LanceStore
 from repr_assets.stores.publications import last_publication
-from repr_assets.tables import embeddings_table, items_table
 
 
 def main(args: argparse.Namespace) -> int:
@@ -104,7 +105,7 @@ def _warn_if_never_published(home: Home, store: LanceStore, dataset: str, encode
     if served_version(store.open(table)) is not None or not home.reports.exists():
         return
     try:
-        with duckdb.connect(str(home.reports), read_only=True) as connection:
+        with connect(home.reports, read_only=True, wait=5.0) as connection:
             last = last_publication(connection, dataset, encoder)
     except duckdb.Error:
         return  # a run is writing the reports: no warning is better than no search

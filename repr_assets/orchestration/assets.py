@@ -4,31 +4,26 @@
                       (one model and one embeddings asset per encoder of the data set)
                                                                  --> served_embeddings
 
-Every asset persists its result to a store (LanceDB, the model store or DuckDB) and
-returns ``MaterializeResult`` metadata; the computing is done by the core.
+Each asset body calls one step of ``repr_assets.pipeline`` and turns its result into
+``MaterializeResult`` metadata (``repr_assets.orchestration.metadata``).
 """
-
-from typing import Any
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from repr_assets.datasets import DatasetSpec
-from repr_assets.embed import read_texts
-from repr_assets.encoders.registry import (
-    EncoderKind,
-    check_encoders,
-    effective_defaults,
-    encoder_kind,
-)
-from repr_assets.features import featurise_items, load_features, quarantine_recorder
-from repr_assets.hashing import canonical_json, model_version
-from repr_assets.holdout import stratified_test_mask
+from repr_assets.encoders.kind import EncoderKind
+from repr_assets.encoders.registry import check_encoders, configured, encoder_kind
+from repr_assets.names import FEATURES, ITEMS, embeddings_table, items_table, model_asset
 from repr_assets.orchestration import metadata
 from repr_assets.orchestration.checks import build_embedding_checks
-from repr_assets.orchestration.config import FeaturesConfig, encoder_config_schema, encoder_params
+from repr_assets.orchestration.common import asset_fields
+from repr_assets.orchestration.config import (
+    FeaturesConfig,
+    encoder_config_schema,
+    run_encoder_config,
+)
 from repr_assets.orchestration.embeddings import build_embeddings_asset
-from repr_assets.orchestration.pool import STORE_POOL
 from repr_assets.orchestration.progress import epoch_logger, read_logger, row_logger
 from repr_assets.orchestration.publish import build_publish_asset
 from repr_assets.orchestration.report import build_quality_report_asset
@@ -38,18 +33,14 @@ from repr_assets.orchestration.versions import (
     features_code_version,
     source_code_version,
 )
+from repr_assets.pipeline.featurise import featurise
+from repr_assets.pipeline.fit import fit_encoder
 from repr_assets.pipeline.ingest import ingest
-from repr_assets.plots import loss_curve_png, scree_png
-from repr_assets.quality import COMBINED_AUGMENTATION
-from repr_assets.refit import reusable_fit
-from repr_assets.stores.model_records import record_model
-from repr_assets.stores.models import FEATURISER, ModelStore, SavedModel
-from repr_assets.tables import embeddings_table, features_table, items_table
+
+AssetList = list[dg.AssetsDefinition | dg.AssetChecksDefinition]
 
 
-def build_representation_assets(
-    spec: DatasetSpec,
-) -> list[dg.AssetsDefinition | dg.AssetChecksDefinition]:
+def build_representation_assets(spec: DatasetSpec) -> AssetList:
     """The assets and checks of ``spec``, keyed under its name and grouped by it.
 
     Add them to your own ``Definitions`` together with ``build_resources(home)``::
@@ -60,25 +51,35 @@ def build_representation_assets(
             resources=build_resources(Home.at(".repr_assets")),
         )
     """
-    name = spec.name
+    check_encoders(spec.encoders, spec.modality, spec.name)
+    items = _items_asset(spec)
+    features = _features_asset(spec, items)
+    kinds = [encoder_kind(encoder) for encoder in spec.encoders]
+    models = {kind.name: _model_asset(spec, kind, features) for kind in kinds}
+    embeddings = {k.name: build_embeddings_asset(spec, k, models[k.name]) for k in kinds}
+    report = build_quality_report_asset(spec, list(embeddings), list(embeddings.values()))
+    checks: AssetList = []
+    for encoder, asset in embeddings.items():
+        checks += build_embedding_checks(spec, asset.key, embeddings_table(spec.name, encoder))
+    served = build_publish_asset(spec, list(embeddings), report)
+    return [items, features, *models.values(), *embeddings.values(), report, served, *checks]
 
-    def key(asset: str) -> dg.AssetKey:
-        return dg.AssetKey([name, asset])
 
+def _items_asset(spec: DatasetSpec) -> dg.AssetsDefinition:
     @dg.asset(
-        key=key("items"),
-        group_name=name,
-        kinds={"lancedb"},
-        code_version=source_code_version(spec),
-        tags={"modality": spec.modality},
-        owners=list(spec.owners),
-        pool=STORE_POOL,
-        description=(
-            f"Raw items of {name} with stable ``item_id`` s, added to the LanceDB table "
-            f"``{items_table(name)}``: new items only, each once. Items that cannot be read "
-            f"are set aside in the DuckDB table ``quarantine`` with the reason. "
-            f"{spec.description}"
+        **asset_fields(
+            spec,
+            ITEMS,
+            kinds={"lancedb"},
+            code_version=source_code_version(spec),
+            description=(
+                f"Raw items of {spec.name} with stable ``item_id`` s, added to the LanceDB "
+                f"table ``{items_table(spec.name)}``: new items only, each once. Items that "
+                "cannot be read are set aside in the DuckDB table ``quarantine`` with the "
+                f"reason. Every entry of the source is counted once. {spec.description}"
+            ),
         ),
+        tags={"modality": spec.modality},
     )
     def items(
         context: dg.AssetExecutionContext, lancedb: LanceDBResource, duckdb: DuckDBResource
@@ -93,19 +94,24 @@ def build_representation_assets(
             metadata=metadata.ingest_metadata(result, store),
         )
 
+    return items
+
+
+def _features_asset(spec: DatasetSpec, items: dg.AssetsDefinition) -> dg.AssetsDefinition:
     @dg.asset(
-        key=key("features"),
-        deps=[items],
-        group_name=name,
-        kinds={"numpy", "lancedb"},
-        code_version=features_code_version(spec),
-        owners=list(spec.owners),
-        pool=STORE_POOL,
-        description=(
-            f"Items turned into float32 feature rows ({spec.modality} featuriser, fitted on "
-            f"the training items and reused for new ones), upserted into the LanceDB table "
-            f"``{features_table(name)}``."
+        **asset_fields(
+            spec,
+            FEATURES,
+            kinds={"numpy", "lancedb"},
+            code_version=features_code_version(spec),
+            description=(
+                f"Items turned into float32 feature rows ({spec.modality} featuriser, fitted "
+                "on the training items and reused for new ones), upserted into the LanceDB "
+                f"table ``{spec.name}_features``. An item with no finite features is set "
+                "aside in ``quarantine`` and removed from the data set's tables."
+            ),
         ),
+        deps=[items],
     )
     def features(
         context: dg.AssetExecutionContext,
@@ -114,77 +120,43 @@ def build_representation_assets(
         model_store: ModelStoreResource,
         duckdb: DuckDBResource,
     ) -> dg.MaterializeResult:
-        written = featurise_items(
+        written = featurise(
             spec,
             lancedb.get_store(),
             model_store.get_store(),
-            quarantine_recorder(duckdb.get_connection, spec, context.run_id),
+            duckdb.get_connection,
+            context.run_id,
             refit=config.refit,
             progress=row_logger(context, "featurised"),
         )
-        featuriser = written.featuriser
-        how = "fitted" if written.refitted else "reused"
-        context.log.info(
-            f"featuriser {featuriser.version} ({how}): {written.write.rows_written} items "
-            f"featurised into {featuriser.dim} features, {len(written.set_aside)} set aside"
-        )
+        context.log.info(written.summary())
         for item in written.set_aside[:20]:
             context.log.warning(f"quarantined {item.ref}: {item.reason}")
         return dg.MaterializeResult(
-            data_version=dg.DataVersion(f"{featuriser.version}@{written.write.version}"),
-            metadata={
-                "table": written.write.table,
-                "dagster/row_count": written.write.total_rows,
-                "featurised_now": written.write.rows_written,
-                "quarantined": len(written.set_aside),
-                "dimensions": featuriser.dim,
-                "featuriser_version": featuriser.version,
-                "featuriser": f"{featuriser.kind} ({how}) {canonical_json(featuriser.params)}",
-            },
+            data_version=dg.DataVersion(f"{written.featuriser.version}@{written.write.version}"),
+            metadata=metadata.features_metadata(written),
         )
 
-    check_encoders(spec.encoders, spec.modality, name)
-    kinds = [encoder_kind(encoder) for encoder in spec.encoders]
-    models = {kind.name: _model_asset(spec, kind, features) for kind in kinds}
-    embeddings = {
-        kind.name: build_embeddings_asset(spec, kind, models[kind.name]) for kind in kinds
-    }
-
-    quality_report = build_quality_report_asset(spec, list(embeddings), list(embeddings.values()))
-    served = build_publish_asset(spec, list(embeddings), quality_report)
-
-    checks: list[dg.AssetChecksDefinition] = []
-    for encoder_name, asset in embeddings.items():
-        checks += build_embedding_checks(spec, asset.key, embeddings_table(name, encoder_name))
-    return [
-        items,
-        features,
-        *models.values(),
-        *embeddings.values(),
-        quality_report,
-        served,
-        *checks,
-    ]
+    return features
 
 
 def _model_asset(
     spec: DatasetSpec, kind: EncoderKind, features: dg.AssetsDefinition
 ) -> dg.AssetsDefinition:
     """Fits ``kind`` on the training split, unless a saved fit still serves."""
-    name = spec.name
-    options = spec.encoder_options.get(kind.name, {})
+    config = configured(kind, spec.encoder_options.get(kind.name, {}))
 
     @dg.asset(
-        key=dg.AssetKey([name, f"{kind.name}_model"]),
+        **asset_fields(
+            spec,
+            model_asset(kind.name),
+            kinds={kind.compute_kind},
+            code_version=encoder_code_version(spec, kind.name, config.values()),
+            description=f"{kind.summary} A saved fit with the same parameters and "
+            "featuriser is kept unless ``refit`` is set.",
+        ),
         deps=[features],
-        group_name=name,
-        kinds={kind.compute_kind},
-        config_schema=encoder_config_schema(kind, options),
-        code_version=encoder_code_version(spec, kind.name, effective_defaults(kind, options)),
-        owners=list(spec.owners),
-        pool=STORE_POOL,
-        description=f"{kind.summary} A saved fit with the same parameters and featuriser is "
-        "kept unless ``refit`` is set.",
+        config_schema=encoder_config_schema(kind, config),
     )
     def model(
         context: dg.AssetExecutionContext,
@@ -192,104 +164,21 @@ def _model_asset(
         model_store: ModelStoreResource,
         duckdb: DuckDBResource,
     ) -> dg.MaterializeResult:
-        models = model_store.get_store()
-        config = context.op_config
-        params = encoder_params(kind, config)
-        encoder = kind.build(params, _feature_dim(models, name))
-        kept = reusable_fit(models, name, kind.name, encoder.params, bool(config["refit"]))
-        if kept is not None:
-            return _kept_result(context, kept)
-        store = lancedb.get_store()
-        data = load_features(store, name)
-        train = ~stratified_test_mask(data.item_ids, data.labels, seed=spec.seed)
-        data_version = f"{data.data_version}:split-seed-{spec.seed}"
-        if kind.reads == "text":
-            inputs: Any = read_texts(
-                store, name, [i for i, t in zip(data.item_ids, train, strict=True) if t]
-            )
-            augmentation = None
-        else:
-            inputs = data.X[train]
-            featuriser, _ = models.load_featuriser(name)
-            augmentation = featuriser.augmentations().get(COMBINED_AUGMENTATION)
-        del data  # the training rows are copied out: the whole matrix need not outlive them
-        epochs = int(params.get("epochs", 0))
-        kind.fit(encoder, inputs, augmentation, epoch_logger(context, epochs or 1))
-        version = model_version(encoder.kind, encoder.params, data_version)
-        fitted = int(train.sum())
-        models.save(name, kind.name, encoder, version, _fit_meta(context, models, fitted))
-        with duckdb.get_connection() as connection:
-            record_model(
-                connection, name, kind.name, version, encoder.params, fitted, context.run_id
-            )
-        context.log.info(f"{kind.name} {version}: fitted on {fitted} items")
+        run_config = run_encoder_config(kind, context.op_config)
+        fit = fit_encoder(
+            spec,
+            kind,
+            run_config,
+            lancedb.get_store(),
+            model_store.get_store(),
+            duckdb.get_connection,
+            context.run_id,
+            refit=bool(context.op_config["refit"]),
+            progress=epoch_logger(context, getattr(run_config, "epochs", 1)),
+        )
+        context.log.info(metadata.fit_line(kind.name, fit))
         return dg.MaterializeResult(
-            data_version=dg.DataVersion(version),
-            metadata={
-                "model_version": version,
-                "fitted_now": True,
-                "latent_dim": encoder.latent_dim,
-                "fitted_items": fitted,
-                **_fit_figures(encoder),
-            },
+            data_version=dg.DataVersion(fit.version), metadata=metadata.fit_metadata(fit)
         )
 
     return model
-
-
-def _fit_figures(encoder: Any) -> dict[str, Any]:
-    """What a fit shows in the UI: the scree plot of a PCA, the loss curve of a training."""
-    figures: dict[str, Any] = {}
-    ratios = getattr(encoder, "explained_variance_ratio_", None)
-    if ratios is not None:
-        figures["explained_variance"] = float(ratios.sum())
-        figures["scree_plot"] = metadata.image(scree_png(ratios), "scree plot")
-    history = getattr(encoder, "history_", None)
-    if history is not None and history.train_loss:
-        best = history.best_epoch - 1
-        figures.update(
-            {
-                "epochs_run": len(history.train_loss),
-                "best_epoch": history.best_epoch,
-                "stopped_early": history.stopped_early,
-                "final_train_loss": history.train_loss[best],
-                "final_validation_loss": history.validation_loss[best],
-                "loss_curve": metadata.image(
-                    loss_curve_png(history.train_loss, history.validation_loss, history.best_epoch),
-                    "loss curve",
-                ),
-            }
-        )
-    return figures
-
-
-def _fit_meta(
-    context: dg.AssetExecutionContext, models: ModelStore, fitted_items: int
-) -> dict[str, object]:
-    featuriser = models.latest_version(context.asset_key.path[0], FEATURISER)
-    return {
-        "run_id": context.run_id,
-        "fitted_items": fitted_items,
-        "featuriser_version": featuriser,
-    }
-
-
-def _feature_dim(models: ModelStore, dataset: str) -> int:
-    """Width of the features, from the saved featuriser's record."""
-    return int(models.record(dataset, FEATURISER).meta["dim"])
-
-
-def _kept_result(context: dg.AssetExecutionContext, kept: SavedModel) -> dg.MaterializeResult:
-    context.log.info(
-        f"kept {kept.encoder} {kept.version}, fitted by run {kept.meta.get('run_id')}: same "
-        "parameters and featuriser (refit to fit again)"
-    )
-    return dg.MaterializeResult(
-        data_version=dg.DataVersion(kept.version),
-        metadata={
-            "model_version": kept.version,
-            "fitted_now": False,
-            "fitted_by_run": str(kept.meta.get("run_id")),
-            "fitted_items": int(kept.meta.get("fitted_items", 0)),
-        },
-    )

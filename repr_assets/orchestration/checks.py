@@ -4,8 +4,8 @@ import dagster as dg
 
 from repr_assets.datasets import DatasetSpec
 from repr_assets.integrity import count_non_finite_vectors, coverage
+from repr_assets.names import items_table
 from repr_assets.orchestration.resources import LanceDBResource
-from repr_assets.tables import items_table
 
 
 def build_embedding_checks(

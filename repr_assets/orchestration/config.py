@@ -1,7 +1,9 @@
 """Run configuration of the assets: the features' refit switch, and each encoder's fields.
 
-An encoder's config schema is made from its kind's defaults (``encoders.registry``), so an
-encoder module adds its own configuration without a class here.
+An encoder's config schema is made from its kind's config class
+(``repr_assets.encoders.config``): a Dagster field per field, whose default is the data
+set's value and whose description is the field's help. The model asset turns the run
+config back into that typed config before anything reads it.
 """
 
 from __future__ import annotations
@@ -12,8 +14,11 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
-from repr_assets.encoders.registry import EncoderKind, effective_defaults
+from repr_assets.encoders.config import EncoderConfig
+from repr_assets.encoders.kind import EncoderKind
+from repr_assets.encoders.registry import configured
 
+REFIT = "refit"
 REFIT_DESCRIPTION = (
     "Fit again even when a saved fit with the same parameters exists. Without it, new items "
     "are embedded by the current fit, unchanged."
@@ -24,26 +29,23 @@ class FeaturesConfig(dg.Config):
     refit: bool = Field(False, description=REFIT_DESCRIPTION)
 
 
-def encoder_config_schema(kind: EncoderKind, options: Mapping[str, Any]) -> dict[str, dg.Field]:
-    """A Dagster config field per default of ``kind`` (the data set's ``options`` over the
-    kind's defaults), plus ``refit``."""
-    defaults = effective_defaults(kind, options)
+def encoder_config_schema(kind: EncoderKind, config: EncoderConfig) -> dict[str, dg.Field]:
+    """A Dagster config field per field of ``config`` (its value the default), plus
+    ``refit``."""
+    help = kind.config.help()
     fields = {
         name: dg.Field(
-            _config_type(value),
-            default_value=value,
-            is_required=False,
-            description=kind.descriptions.get(name),
+            _config_type(value), default_value=value, is_required=False, description=help[name]
         )
-        for name, value in defaults.items()
+        for name, value in config.values().items()
     }
-    fields["refit"] = dg.Field(bool, default_value=False, description=REFIT_DESCRIPTION)
+    fields[REFIT] = dg.Field(bool, default_value=False, description=REFIT_DESCRIPTION)
     return fields
 
 
-def encoder_params(kind: EncoderKind, config: Mapping[str, Any]) -> dict[str, Any]:
-    """The run config without ``refit``: what the encoder is built from."""
-    return {name: config.get(name, default) for name, default in kind.defaults.items()}
+def run_encoder_config(kind: EncoderKind, op_config: Mapping[str, Any]) -> EncoderConfig:
+    """The typed config of a model asset's run config (``refit`` left out)."""
+    return configured(kind, {k: v for k, v in op_config.items() if k != REFIT})
 
 
 def _config_type(value: Any) -> Any:

@@ -10,8 +10,9 @@ import dagster as dg
 from repr_assets.catalog import Catalog
 from repr_assets.datasets import DatasetSpec
 from repr_assets.home import Home
+from repr_assets.names import pipeline_job_name
 from repr_assets.orchestration.assets import build_representation_assets
-from repr_assets.orchestration.jobs import build_pipeline_job, pipeline_job_name
+from repr_assets.orchestration.jobs import build_pipeline_job
 from repr_assets.orchestration.resources import build_resources
 from repr_assets.orchestration.schedules import build_incremental_schedule, build_refit_schedule
 from repr_assets.orchestration.sensors import build_landing_sensor

@@ -5,10 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from repr_assets.datasets import DatasetSpec
-
-
-def pipeline_job_name(dataset: str) -> str:
-    return f"{dataset}_pipeline"
+from repr_assets.names import pipeline_job_name
 
 
 def build_pipeline_job(spec: DatasetSpec) -> dg.UnresolvedAssetJobDefinition:

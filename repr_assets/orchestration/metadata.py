@@ -11,9 +11,14 @@ import dagster as dg
 import pyarrow as pa
 
 from repr_assets.compare import MetricRanking
+from repr_assets.hashing import canonical_json
 from repr_assets.ingest import IngestResult
 from repr_assets.integrity import distinct_labels
-from repr_assets.plots import image_grid_png
+from repr_assets.pipeline.embed import Embedded
+from repr_assets.pipeline.featurise import FeaturesWritten
+from repr_assets.pipeline.fit import Fit
+from repr_assets.pipeline.publish import EncoderPublication
+from repr_assets.plots import image_grid_png, loss_curve_png, scree_png
 from repr_assets.stores.lance import LanceStore
 
 # Metadata keys that ``repr_assets.orchestration.run`` reads back into a ``RunSummary``.
@@ -112,4 +117,89 @@ def ingest_metadata(result: IngestResult, store: LanceStore) -> dict[str, Any]:
         "lance_version": result.version,
         "preview": preview(head),
         **extra,
+    }
+
+
+def features_metadata(written: FeaturesWritten) -> dict[str, Any]:
+    featuriser = written.featuriser
+    how = "fitted" if written.refitted else "reused"
+    return {
+        "table": written.write.table,
+        "dagster/row_count": written.write.total_rows,
+        "featurised_now": written.write.rows_written,
+        QUARANTINED: len(written.set_aside),
+        "dimensions": featuriser.dim,
+        "featuriser_version": featuriser.version,
+        "featuriser": f"{featuriser.kind} ({how}) {canonical_json(featuriser.params)}",
+    }
+
+
+def fit_line(encoder: str, fit: Fit) -> str:
+    if fit.fitted_now:
+        return f"{encoder} {fit.version}: fitted on {fit.fitted_items} items"
+    return (
+        f"kept {encoder} {fit.version}, fitted by run {fit.saved.meta.get('run_id')}: same "
+        "parameters and featuriser (refit to fit again)"
+    )
+
+
+def fit_metadata(fit: Fit) -> dict[str, Any]:
+    """What a fit shows in the UI: its version and size, and for a model fitted now the
+    scree plot of a PCA or the loss curve of a training."""
+    meta: dict[str, Any] = {
+        "model_version": fit.version,
+        "fitted_now": fit.fitted_now,
+        "fitted_items": fit.fitted_items,
+    }
+    if fit.encoder is None:
+        meta["fitted_by_run"] = str(fit.saved.meta.get("run_id"))
+        return meta
+    meta["latent_dim"] = fit.encoder.latent_dim
+    ratios = getattr(fit.encoder, "explained_variance_ratio_", None)
+    if ratios is not None:
+        meta["explained_variance"] = float(ratios.sum())
+        meta["scree_plot"] = image(scree_png(ratios), "scree plot")
+    history = getattr(fit.encoder, "history_", None)
+    if history is not None and history.train_loss:
+        best = history.best_epoch - 1
+        curve = loss_curve_png(history.train_loss, history.validation_loss, history.best_epoch)
+        meta.update(
+            {
+                "epochs_run": len(history.train_loss),
+                "best_epoch": history.best_epoch,
+                "stopped_early": history.stopped_early,
+                "final_train_loss": history.train_loss[best],
+                "final_validation_loss": history.validation_loss[best],
+                "loss_curve": image(curve, "loss curve"),
+            }
+        )
+    return meta
+
+
+def embedded_metadata(embedded: Embedded) -> dict[str, Any]:
+    written, index = embedded.write, embedded.index
+    return {
+        "table": written.table,
+        "dagster/row_count": written.total_rows,
+        "dimensions": embedded.latent_dim,
+        "model_version": embedded.model_version,
+        "lance_version": written.version,
+        "vector_index": f"{index.action}: {index.reason}",
+        "preview": preview(embedded.preview),
+    }
+
+
+def publish_metadata(published: Sequence[EncoderPublication]) -> dict[str, Any]:
+    """The decisions as a table, and the encoders held back and never served."""
+    rows = [
+        f"| {p.encoder} | {p.model_version} | {p.decision.version} | "
+        f"{'none' if p.decision.served is None else p.decision.served} | "
+        f"{'published' if p.decision.published else 'held back'}: {p.decision.reason} |"
+        for p in published
+    ]
+    header = "| encoder | model | newest | served | decision |\n|---|---|---|---|---|\n"
+    return {
+        "served": dg.MetadataValue.md(header + "\n".join(rows)),
+        HELD_BACK: [p.encoder for p in published if not p.decision.published],
+        NEVER_SERVED: [p.encoder for p in published if p.decision.served is None],
     }

@@ -9,8 +9,9 @@ from dagster_duckdb import DuckDBResource
 from repr_assets.compare import rank_encoders
 from repr_assets.datasets import DatasetSpec
 from repr_assets.hashing import canonical_json, short_hash
+from repr_assets.names import QUALITY_REPORT
 from repr_assets.orchestration import metadata
-from repr_assets.orchestration.pool import STORE_POOL
+from repr_assets.orchestration.common import asset_fields, asset_key
 from repr_assets.orchestration.resources import LanceDBResource, ModelStoreResource
 from repr_assets.orchestration.versions import report_code_version
 from repr_assets.pipeline.report import QualityReport, run_quality_report
@@ -21,7 +22,7 @@ def build_quality_report_asset(
     spec: DatasetSpec, encoders: Sequence[str], embeddings: Sequence[dg.AssetsDefinition]
 ) -> dg.AssetsDefinition:
     name = spec.name
-    key = dg.AssetKey([name, "quality_report"])
+    key = asset_key(spec, QUALITY_REPORT)
     check_specs = [
         dg.AssetCheckSpec(
             f"{encoder}_{metric}_at_least",
@@ -33,21 +34,22 @@ def build_quality_report_asset(
     ]
 
     @dg.asset(
-        key=key,
-        deps=list(embeddings),
-        group_name=name,
-        kinds={"duckdb"},
-        check_specs=check_specs,
-        code_version=report_code_version(spec),
-        owners=list(spec.owners),
-        pool=STORE_POOL,
-        description=(
-            f"The quality metrics of each encoder of {name} (docs/interface.md), appended "
-            "to the DuckDB table ``quality_metrics`` with model version and run id, with the "
-            "baselines its floors are measured against; a 2-D map of each embedding and, "
-            "for images, query images with their nearest neighbours. Recomputed only when "
-            "the features, a model, an embeddings table or a report setting changed."
+        **asset_fields(
+            spec,
+            QUALITY_REPORT,
+            kinds={"duckdb"},
+            code_version=report_code_version(spec),
+            description=(
+                f"The quality metrics of each encoder of {name} (docs/interface.md), "
+                "appended to the DuckDB table ``quality_metrics`` with model version and run "
+                "id, with the baselines its floors are measured against; a 2-D map of each "
+                "embedding and, for images, query images with their nearest neighbours. "
+                "Recomputed only when the features, a model, an embeddings table or a "
+                "report setting changed."
+            ),
         ),
+        deps=list(embeddings),
+        check_specs=check_specs,
     )
     def quality_report(
         context: dg.AssetExecutionContext,

@@ -15,12 +15,13 @@ from typing import Any
 import dagster as dg
 
 from repr_assets.datasets import DatasetSpec
+from repr_assets.encoders.registry import encoder_kind
 from repr_assets.home import Home
+from repr_assets.names import pipeline_job_name, run_config
 from repr_assets.orchestration import metadata
-from repr_assets.orchestration.definitions import build_definitions, pipeline_job_name
+from repr_assets.orchestration.definitions import build_definitions
 from repr_assets.orchestration.instance import open_instance
 from repr_assets.orchestration.pool import process_tags
-from repr_assets.orchestration.schedules import model_steps, refit_run_config
 from repr_assets.orchestration.terminal import TERMINAL_LOGGER
 
 
@@ -68,13 +69,14 @@ def run_pipeline(
 
 
 def _run_config(spec: DatasetSpec, refit: bool, device: str) -> dict[str, Any]:
-    config: dict[str, Any] = refit_run_config(spec) if refit else {"ops": {}}
-    for step, kind in model_steps(spec):
-        if "device" in kind.defaults:
-            op = config["ops"].setdefault(step, {"config": {}})
-            op["config"]["device"] = device
-    config["loggers"] = {TERMINAL_LOGGER: {}}
-    return config
+    """``refit`` for every fitting step, ``device`` for every encoder that has one."""
+    devices = {e: {"device": device} for e in spec.encoders if "device" in _options(e)}
+    config = run_config(spec.name, spec.encoders, refit=refit, encoder_config=devices)
+    return {**config, "loggers": {TERMINAL_LOGGER: {}}}
+
+
+def _options(encoder: str) -> dict[str, Any]:
+    return encoder_kind(encoder).defaults()
 
 
 def _summary(result: dg.ExecuteInProcessResult, dataset: str) -> RunSummary:

@@ -2,25 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import dagster as dg
 
 from repr_assets.datasets import DatasetSpec
-from repr_assets.encoders.registry import EncoderKind, encoder_kind
-from repr_assets.orchestration.jobs import pipeline_job_name
-
-
-def model_steps(spec: DatasetSpec) -> list[tuple[str, EncoderKind]]:
-    """The step name of each encoder's model asset, with the encoder's kind."""
-    return [(f"{spec.name}__{e}_model", encoder_kind(e)) for e in spec.encoders]
-
-
-def refit_run_config(spec: DatasetSpec) -> dict[str, Any]:
-    """Run config of the pipeline job that asks every fitting step to fit again."""
-    steps = [f"{spec.name}__features", *(step for step, _ in model_steps(spec))]
-    return {"ops": {step: {"config": {"refit": True}} for step in steps}}
-
+from repr_assets.names import pipeline_job_name, run_config
 
 DEFAULT_REFIT_CRON = "0 3 * * 0"
 
@@ -35,7 +20,7 @@ def build_refit_schedule(spec: DatasetSpec, cron: str | None = None) -> dg.Sched
         name=f"{spec.name}_refit_schedule",
         job_name=pipeline_job_name(spec.name),
         cron_schedule=cron or DEFAULT_REFIT_CRON,
-        run_config=refit_run_config(spec),
+        run_config=run_config(spec.name, spec.encoders, refit=True),
         default_status=dg.DefaultScheduleStatus.STOPPED,
         description=f"Fit the featuriser and encoders of {spec.name} again, then embed and report.",
     )

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from repr_assets.datasets import DatasetSpec
-from repr_assets.orchestration.jobs import pipeline_job_name
+from repr_assets.names import pipeline_job_name
 from repr_assets.sources import source_fingerprint
 
 
