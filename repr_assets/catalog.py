@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from repr_assets.datasets import BUILTIN_DATASETS, DatasetSpec, validate_dataset_name
-from repr_assets.declared import DeclaredDataset, load_declared
+from repr_assets.declared import DeclarationError, Declarations, DeclaredDataset, read_declarations
 from repr_assets.home import Home
 from repr_assets.stores.models import atomic_write
 
@@ -109,7 +109,8 @@ class Catalog:
 
     def __init__(self, home: Home, declared: Path | None = None) -> None:
         self.home = home
-        self.declared: list[DeclaredDataset] = load_declared(declared) if declared else []
+        self.declarations = read_declarations(declared) if declared else Declarations()
+        self.declared: tuple[DeclaredDataset, ...] = self.declarations.datasets
 
     # -- reading -------------------------------------------------------------------------
 
@@ -122,9 +123,14 @@ class Catalog:
 
     def base(self, name: str) -> DatasetSpec:
         """The data set as built in, declared or stored, before any run option; an
-        ``UnknownDatasetError`` says which names there are. A name declared in the YAML
-        wins over a spec stored by an earlier ``run --source``."""
+        ``UnknownDatasetError`` says which names there are, a ``DeclarationError`` what is
+        wrong with its entry in the YAML. A name declared in the YAML wins over a spec
+        stored by an earlier ``run --source``."""
+        if name in self.declarations.broken:
+            raise DeclarationError(self.declarations.broken[name])
         found = self._base(name)
+        if found is None and self.declarations.file_error:
+            raise DeclarationError(self.declarations.file_error)
         if found is None:
             raise UnknownDatasetError(
                 f"unknown data set {name!r}: the data sets are {', '.join(self.names())}; "
@@ -140,6 +146,10 @@ class Catalog:
             return declared
         stored = self._folder(name) / SPEC_FILE
         return DatasetSpec.from_json(stored.read_text()) if stored.is_file() else None
+
+    def is_declared(self, name: str) -> bool:
+        """Whether the YAML declares ``name``, well or badly."""
+        return name in self._declared_specs() or name in self.declarations.broken
 
     def specs(self) -> list[DatasetSpec]:
         return [self.get(name) for name in self.names()]

@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from repr_assets.thresholds import QualityThresholds
@@ -115,6 +116,18 @@ class DatasetSpec:
 
 
 SPEC_VERSION = 2
+
+
+def implied_modality(source: str | Path, text_column: str | None) -> Modality:
+    """The modality a source implies when none is named: text for a table with a text
+    column, images for a folder (or a path without a suffix, not there yet), else tabular
+    rows. The command line and YAML decide the same way."""
+    if text_column:
+        return "text"
+    path = Path(source).expanduser()
+    if path.is_dir() or (not path.exists() and not path.suffix):
+        return "image"
+    return "tabular"
 
 
 def default_thresholds(modality: Modality) -> QualityThresholds:

@@ -19,12 +19,13 @@ names the data set and the field.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from repr_assets.datasets import DatasetSpec, default_thresholds
+from repr_assets.datasets import DatasetSpec, default_thresholds, implied_modality
 from repr_assets.thresholds import QualityThresholds
 
 SPEC_FIELDS = {f.name for f in dataclasses.fields(DatasetSpec)} - {"name"}
@@ -41,18 +42,51 @@ class DeclaredDataset:
     refit_schedule: str | None = None
 
 
-def load_declared(path: Path) -> list[DeclaredDataset]:
-    """The data sets declared in ``path`` (none when it does not exist)."""
+@dataclasses.dataclass(frozen=True)
+class Declarations:
+    """What a YAML file declares: its good data sets, and one line for each bad one, so
+    that a typo in one entry refuses that data set and leaves the others to run.
+    ``file_error``: the file as a whole could not be read (every entry unknown)."""
+
+    datasets: tuple[DeclaredDataset, ...] = ()
+    broken: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    file_error: str | None = None
+
+    @property
+    def problems(self) -> list[str]:
+        return [self.file_error] if self.file_error else list(self.broken.values())
+
+
+def read_declarations(path: Path) -> Declarations:
+    """The data sets declared in ``path`` (none when it does not exist), bad ones apart."""
     if not path.exists():
-        return []
+        return Declarations()
     try:
         document = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as error:
-        raise DeclarationError(f"{path}: not valid YAML ({error})") from None
+        return Declarations(file_error=f"{path}: not valid YAML ({_one_line(error)})")
     datasets = document.get("datasets") if isinstance(document, dict) else None
     if not isinstance(datasets, dict):
-        raise DeclarationError(f"{path}: expected a mapping under 'datasets:'")
-    return [declared_dataset(path, name, fields) for name, fields in datasets.items()]
+        return Declarations(file_error=f"{path}: expected a mapping under 'datasets:'")
+    good, broken = [], {}
+    for name, fields in datasets.items():
+        try:
+            good.append(declared_dataset(path, str(name), fields))
+        except DeclarationError as error:
+            broken[str(name)] = str(error)
+    return Declarations(tuple(good), broken)
+
+
+def load_declared(path: Path) -> list[DeclaredDataset]:
+    """The data sets declared in ``path``; ``DeclarationError`` for the first bad one."""
+    declarations = read_declarations(path)
+    if declarations.problems:
+        raise DeclarationError(declarations.problems[0])
+    return list(declarations.datasets)
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())
 
 
 def declared_dataset(path: Path, name: str, fields: Any) -> DeclaredDataset:
@@ -67,10 +101,12 @@ def declared_dataset(path: Path, name: str, fields: Any) -> DeclaredDataset:
             f"{', '.join(sorted(SPEC_FIELDS | EXTRA_FIELDS))}"
         )
     values = {k: v for k, v in fields.items() if k in SPEC_FIELDS}
-    modality = values.get("modality", "image")
     if "source" in values:
         source = Path(str(values["source"])).expanduser()
         values["source"] = str(source if source.is_absolute() else path.parent / source)
+    modality = values.get("modality") or implied_modality(
+        values.get("source", ""), values.get("text_column")
+    )
     floors = {**dataclasses.asdict(default_thresholds(modality)), **values.get("thresholds", {})}
     try:
         values["thresholds"] = QualityThresholds(**floors)

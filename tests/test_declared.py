@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import runpy
 import shutil
 from pathlib import Path
@@ -9,8 +10,13 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from repr_assets.catalog import Catalog
 from repr_assets.declared import DeclarationError, load_declared
+from repr_assets.home import Home
+from repr_assets.orchestration.definitions import build_location
 from tests.builders import write_image_folder, write_text_csv
+from tests.helpers import one_line, repr_assets
+from tests.test_cli_promises import write_rows
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -74,3 +80,84 @@ def test_a_second_data_set_in_the_yaml_is_a_whole_graph_in_the_code_location(tmp
     assert defs.resolve_schedule_def("reviews_refit_schedule").cron_schedule == "0 4 * * 1"
     assert defs.resolve_sensor_def("photos_landing_sensor").job_name == "photos_pipeline"
     assert defs.resolve_job_def("reviews_pipeline") is not None
+
+
+GOOD_AND_BAD = """
+datasets:
+  irises:
+    source: irises.csv
+    label_column: species
+  badone:
+    source: irises.csv
+    label_colum: species
+  empty:
+"""
+
+
+@pytest.fixture
+def good_and_bad(tmp_path: Path) -> Path:
+    write_rows(tmp_path / "irises.csv", 60)
+    path = tmp_path / "datasets.yaml"
+    path.write_text(GOOD_AND_BAD)
+    return path
+
+
+def test_a_bad_entry_refuses_that_data_set_alone(tmp_path, good_and_bad):
+    catalog = Catalog(Home.at(tmp_path / "home"), good_and_bad)
+    # The good entry is whole, and its modality is implied by its source, as on the CLI.
+    assert catalog.get("irises").modality == "tabular"
+    assert "badone" not in catalog.names() and "irises" in catalog.names()
+    with pytest.raises(DeclarationError, match="data set 'badone': unknown field 'label_colum'"):
+        catalog.get("badone")
+    with pytest.raises(DeclarationError, match="data set 'empty': expected a mapping"):
+        catalog.get("empty")
+    assert catalog.get("digits").name == "digits"  # built-in data sets are untouched
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        ("run", "data set 'badone': unknown field 'label_colum'"),
+        # Neither needs the entry: on a fresh home there is nothing to show or drop.
+        ("report", "no reports under"),
+        ("drop", "data set 'badone' has nothing under"),
+    ],
+)
+def test_a_bad_entry_is_one_line_on_every_command(tmp_path, good_and_bad, command, message):
+    home = tmp_path / "home"
+    result = repr_assets(
+        home, command, "--dataset", "badone", REPR_ASSETS_DATASETS=str(good_and_bad)
+    )
+    assert result.returncode == 2
+    assert message in one_line(result)
+    assert not home.exists()
+
+
+def test_a_source_run_may_not_take_the_name_of_a_bad_entry(tmp_path, good_and_bad):
+    result = repr_assets(
+        tmp_path / "home",
+        "run",
+        "--source",
+        str(tmp_path / "irises.csv"),
+        "--dataset",
+        "badone",
+        REPR_ASSETS_DATASETS=str(good_and_bad),
+    )
+    assert result.returncode == 2 and "declared in YAML" in one_line(result)
+
+
+def test_the_code_location_loads_the_good_entries_and_logs_the_bad(tmp_path, good_and_bad, caplog):
+    with caplog.at_level(logging.WARNING, logger="repr_assets"):
+        defs = build_location(Home.at(tmp_path / "home"), good_and_bad)
+    keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert "irises/items" in keys and not any(key.startswith("badone/") for key in keys)
+    assert "unknown field 'label_colum'" in caplog.text and "'empty'" in caplog.text
+
+
+def test_an_unreadable_file_names_itself_for_a_name_found_nowhere_else(tmp_path):
+    path = tmp_path / "datasets.yaml"
+    path.write_text("datasets: {x: {source: [\n")
+    catalog = Catalog(Home.at(tmp_path / "home"), path)
+    with pytest.raises(DeclarationError, match="not valid YAML"):
+        catalog.get("x")
+    assert catalog.get("digits").name == "digits"

@@ -18,7 +18,7 @@ from typing import Any
 from repr_assets.catalog import Catalog, RunOptions, UnknownDatasetError, declared_file
 from repr_assets.cli.common import UsageError
 from repr_assets.cli.report import print_report
-from repr_assets.datasets import BUILTIN_DATASETS, DatasetSpec, default_thresholds
+from repr_assets.datasets import BUILTIN_DATASETS, DatasetSpec, default_thresholds, implied_modality
 from repr_assets.datasets import validate_dataset_name as valid_name
 from repr_assets.encoders.minilm import TEXT_EXTRA_MESSAGE, minilm_available
 from repr_assets.encoders.registry import (
@@ -30,7 +30,7 @@ from repr_assets.encoders.registry import (
 from repr_assets.home import Home, home_from_environment
 from repr_assets.names import items_table
 from repr_assets.pipeline.ingest import check_enough_items
-from repr_assets.sources import SourceError, open_source, source_modality
+from repr_assets.sources import SourceError, open_source
 from repr_assets.stores.lance import LanceStore
 
 SOURCE_OPTIONS = ("modality", "label_column", "text_column", "id_column")
@@ -116,9 +116,9 @@ def _base_spec(args: argparse.Namespace, catalog: Catalog) -> tuple[DatasetSpec,
     name = args.dataset or _name_from_path(path)
     if name in BUILTIN_DATASETS:
         raise UsageError(f"{name!r} is a built-in data set: name yours with --dataset")
-    if any(d.spec.name == name for d in catalog.declared):
+    if catalog.is_declared(name):
         raise UsageError(f"{name!r} is declared in YAML: run it with --dataset {name} alone")
-    modality = args.modality or source_modality(path, args.text_column)
+    modality = args.modality or implied_modality(path, args.text_column)
     try:
         spec = DatasetSpec(
             name=name,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -52,6 +53,8 @@ def build_location(home: Home, declared: Path | None) -> dg.Definitions:
     """The definitions of every data set the catalog of ``home`` knows: built in, declared
     in the YAML file ``declared``, or stored by ``repr-assets run --source``."""
     catalog = Catalog(home, declared)
+    for problem in catalog.declarations.problems:  # the other data sets still load
+        logging.getLogger("repr_assets").warning("left out of the code location: %s", problem)
     return build_definitions(catalog.specs(), home, catalog.refit_crons())
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from repr_assets.datasets import DatasetSpec, Modality
+from repr_assets.datasets import DatasetSpec
 from repr_assets.hashing import short_hash
 from repr_assets.sources.base import Quarantined, ReadBatch, Source, SourceError
 from repr_assets.sources.digits import DigitsSource
@@ -17,14 +17,6 @@ from repr_assets.sources.idx import IDXFolderSource, looks_like_idx_folder
 from repr_assets.sources.images import ImageFolderSource
 from repr_assets.sources.records import inspect_record_file
 from repr_assets.sources.safety import SourceFile, walk_files
-
-
-def source_modality(path: Path, text_column: str | None) -> Modality:
-    """The modality a source implies: images for a folder, text for a file with a text
-    column, tabular rows otherwise."""
-    if path.is_dir():
-        return "image"
-    return "text" if text_column else "tabular"
 
 
 def source_fingerprint(spec: DatasetSpec) -> str:
@@ -85,5 +77,4 @@ __all__ = [
     "SourceError",
     "open_source",
     "source_fingerprint",
-    "source_modality",
 ]
