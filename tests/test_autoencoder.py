@@ -11,7 +11,9 @@ import torch
 
 from repr_assets.encoders import torch_encoder
 from repr_assets.encoders.autoencoder import Autoencoder
+from repr_assets.encoders.config import TrainingConfig
 from repr_assets.encoders.devices import resolve_device
+from repr_assets.encoders.training import fit_with_early_stopping
 
 N_FEATURES = 16
 LATENT = 3
@@ -284,3 +286,27 @@ def test_fit_on_cuda_gives_finite_codes_and_cpu_module(X: np.ndarray, tmp_path) 
     model.save(tmp_path / "ae")
     cpu = Autoencoder.load(tmp_path / "ae", device="cpu")
     np.testing.assert_allclose(cpu.transform(X), Z, rtol=1e-3, atol=1e-3)
+
+
+def _stopping_epochs(scale: float) -> tuple[int, int]:
+    """(best epoch, epochs run) on a validation loss that keeps falling by 5% of its
+    excess over a floor, ``scale * (1 + 0.95**epoch)``."""
+    epoch = [0]
+
+    def train() -> float:
+        epoch[0] += 1
+        return scale * (1.0 + 0.95 ** epoch[0])
+
+    settings = TrainingConfig(epochs=1000, patience=5)
+    history = fit_with_early_stopping(
+        torch.nn.Linear(1, 1), train, lambda: scale * (1.0 + 0.95 ** epoch[0]), settings
+    )
+    return history.best_epoch, len(history.validation_loss)
+
+
+def test_early_stopping_does_not_depend_on_the_scale_of_the_loss() -> None:
+    # A text autoencoder's losses are near 2e-4: with an absolute min_delta of 1e-5 the
+    # 1e-4 curve stopped at epoch 6 (no fall beat 1e-5), and PCA beat the autoencoder.
+    best, run = _stopping_epochs(1.0)
+    assert best > 100 and run == best + 5
+    assert _stopping_epochs(1e-4) == _stopping_epochs(1e4) == (best, run)

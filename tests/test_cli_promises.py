@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -155,6 +156,29 @@ def test_a_new_seed_is_a_new_split_and_refits_every_model(table_home):
     assert "seed 0 -> 1" in result.stderr
     assert "kept" not in result.stderr  # a model fitted on the old split saw test items
     assert result.stderr.count("fitted on") == 2
+
+
+def test_a_code_wider_than_the_features_is_cut_and_says_so(tmp_path):
+    source = write_rows(tmp_path / "narrow.csv", 60)
+    result = repr_assets(
+        tmp_path / "home",
+        "run",
+        "--source",
+        str(source),
+        "--label-column",
+        "species",
+        "--encoders",
+        "pca",
+        "--latent-dim",
+        "64",
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    features = re.search(r"featurised into (\d+) features", result.stderr)
+    assert features is not None and int(features[1]) < 64
+    assert (
+        f"latent_dim 64 cut to {features[1]}: a code is never wider than its {features[1]} "
+        "features" in result.stderr
+    )
 
 
 def test_a_source_run_that_would_remake_a_data_set_is_refused(table_home, tmp_path):

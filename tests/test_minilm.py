@@ -92,15 +92,17 @@ def test_progress_reports_each_batch(encoder: MiniLMEncoder) -> None:
 
 
 @needs_extra
-def test_loads_without_the_network(monkeypatch) -> None:
+def test_loads_without_the_network_or_a_progress_bar(monkeypatch, capfd) -> None:
     def refuse(*args, **kwargs):
         raise OSError("the network is off limits")
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
     minilm._pretrained.cache_clear()
+    capfd.readouterr()
     vectors = MiniLMEncoder(device="cpu").transform(["offline works"])
     assert vectors.shape == (1, EMBEDDING_DIM)
+    assert "Loading weights" not in capfd.readouterr().err
 
 
 @needs_extra

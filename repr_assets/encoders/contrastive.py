@@ -91,7 +91,7 @@ def _normalised_stack(sizes: list[int]) -> nn.Sequential:
 class ContrastiveConfig(TrainingConfig):
     """Tuned on digits (latent 16, one CPU thread, about 25 s): contrastive losses keep
     improving long after a reconstruction loss has settled, and the best epoch is mostly
-    among the last, hence a higher learning rate, more patience and a coarser ``min_delta``.
+    among the last, hence a higher learning rate and more patience.
     ``view_mask``: SimCLR's lesson is that contrastive learning needs strong augmentations,
     and the invariance metrics' are mild: on digits this masking is worth 3-5 points of
     k-NN accuracy."""
@@ -101,7 +101,6 @@ class ContrastiveConfig(TrainingConfig):
     )
     learning_rate: float = retuned(TrainingConfig, "learning_rate", 2e-3)
     patience: int = retuned(TrainingConfig, "patience", 25)
-    min_delta: float = retuned(TrainingConfig, "min_delta", 1e-4)
     hidden_dims: tuple[int, ...] = setting((256,), HIDDEN_DIMS_CHECK, "Encoder hidden widths.")
     projection_dim: int = setting(
         64, integer(1, MAX_WIDTH), "Width of the projection head (training only)."

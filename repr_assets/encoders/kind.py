@@ -67,7 +67,8 @@ class EncoderKind:
 
     ``config``: the frozen dataclass of its settings and their defaults; ``estimator``:
     the class that ``from_config`` builds, ``fit`` s, and ``load`` s from a folder.
-    ``reads``: the feature matrix, or the items' raw ``"text"``.
+    ``reads``: the feature matrix, or the items' raw ``"text"``. ``trains``: ``False``
+    for a pretrained encoder, whose ``fit`` learns nothing.
     """
 
     name: str
@@ -77,6 +78,7 @@ class EncoderKind:
     reads: Literal["features", "text"] = "features"
     modalities: tuple[str, ...] = ALL_MODALITIES
     compute_kind: str = "pytorch"
+    trains: bool = True
 
     def build(self, config: EncoderConfig, n_features: int) -> Encoder:
         """An unfitted encoder of ``config`` for inputs ``n_features`` wide."""

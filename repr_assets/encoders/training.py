@@ -119,7 +119,8 @@ def fit_with_early_stopping(
     settings: TrainingConfig,
     progress: ProgressCallback | None = None,
 ) -> TrainingHistory:
-    """Run epochs until ``settings.epochs`` or ``patience`` epochs without a validation gain.
+    """Run epochs until ``settings.epochs`` or ``patience`` epochs without a validation gain
+    (a fall below the best loss by more than ``min_delta`` of it).
 
     ``train_one_epoch`` trains for one pass and returns its mean loss; ``validate`` returns
     the validation loss, lower being better. ``model`` ends holding the weights of its best
@@ -136,7 +137,7 @@ def fit_with_early_stopping(
         history.validation_loss.append(validation_loss)
         if progress is not None:
             progress(epoch, settings.epochs, train_loss, validation_loss)
-        if validation_loss < best_loss - settings.min_delta:
+        if validation_loss < _gain_below(best_loss, settings.min_delta):
             best_loss, history.best_epoch, stale_epochs = validation_loss, epoch, 0
             best_state = copy.deepcopy(model.state_dict())
         else:
@@ -146,6 +147,11 @@ def fit_with_early_stopping(
                 break
     model.load_state_dict(best_state)
     return history
+
+
+def _gain_below(best_loss: float, min_delta: float) -> float:
+    """The loss an epoch must beat to count as a gain: ``min_delta`` of the best below it."""
+    return best_loss - min_delta * abs(best_loss) if math.isfinite(best_loss) else best_loss
 
 
 def autocast_for(device: torch.device) -> contextlib.AbstractContextManager[object]:

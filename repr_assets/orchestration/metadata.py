@@ -10,7 +10,7 @@ from typing import Any
 import dagster as dg
 import pyarrow as pa
 
-from repr_assets.compare import MetricRanking
+from repr_assets.compare import MetricRanking, format_value
 from repr_assets.hashing import canonical_json
 from repr_assets.ingest import IngestResult
 from repr_assets.integrity import distinct_labels
@@ -87,7 +87,9 @@ def ranking_table(rankings: Sequence[MetricRanking]) -> dg.MetadataValue:
         cells: dict[str, Any] = {"metric": ranking.metric}
         for encoder in encoders:
             value = ranking.values[encoder]
-            cells[encoder] = "-" if value is None else f"{value:.4f} ({ranking.rank(encoder)})"
+            cells[encoder] = (
+                "-" if value is None else f"{format_value(value)} ({ranking.rank(encoder)})"
+            )
         cells["best"] = ranking.best or "-"
         records.append(dg.TableRecord(cells))
     return dg.MetadataValue.table(records=records, schema=schema)
@@ -135,12 +137,16 @@ def features_metadata(written: FeaturesWritten) -> dict[str, Any]:
 
 
 def fit_line(encoder: str, fit: Fit) -> str:
-    if fit.fitted_now:
-        return f"{encoder} {fit.version}: fitted on {fit.fitted_items} items"
-    return (
-        f"kept {encoder} {fit.version}, fitted by run {fit.saved.meta.get('run_id')}: same "
-        "parameters and featuriser (refit to fit again)"
-    )
+    if not fit.trained:
+        line = f"{encoder} {fit.version}: pretrained, nothing to fit"
+    elif fit.fitted_now:
+        line = f"{encoder} {fit.version}: fitted on {fit.fitted_items} items"
+    else:
+        line = (
+            f"kept {encoder} {fit.version}, fitted by run {fit.saved.meta.get('run_id')}: "
+            "same parameters and featuriser (refit to fit again)"
+        )
+    return "; ".join((line, *fit.notes))
 
 
 def fit_metadata(fit: Fit) -> dict[str, Any]:
@@ -151,6 +157,8 @@ def fit_metadata(fit: Fit) -> dict[str, Any]:
         "fitted_now": fit.fitted_now,
         "fitted_items": fit.fitted_items,
     }
+    if fit.notes:
+        meta["notes"] = "; ".join(fit.notes)
     if fit.encoder is None:
         meta["fitted_by_run"] = str(fit.saved.meta.get("run_id"))
         return meta

@@ -28,12 +28,15 @@ from repr_assets.stores.vectors import load_features
 @dataclass(frozen=True)
 class Fit:
     """What a fitting step did: ``encoder`` is the model fitted now, or ``None`` when the
-    saved one (``saved``) still serves."""
+    saved one (``saved``) still serves. ``trained``: ``False`` for a pretrained encoder;
+    ``notes``: what the step changed of what it was asked."""
 
     version: str
     fitted_items: int
     saved: SavedModel
     encoder: Encoder | None = None
+    trained: bool = True
+    notes: tuple[str, ...] = ()
 
     @property
     def fitted_now(self) -> bool:
@@ -55,10 +58,13 @@ def fit_encoder(
     """Fit ``kind`` with ``config`` on ``spec``'s training items, save it, and record it
     in the DuckDB table ``models``; or keep the saved fit when it still serves."""
     featuriser = models.record(spec.name, FEATURISER)
-    encoder = kind.build(config, int(featuriser.meta["dim"]))
+    n_features = int(featuriser.meta["dim"])
+    encoder = kind.build(config, n_features)
+    notes = _narrowed(config, encoder, n_features)
     kept = None if refit else _reusable(models, spec, kind.name, encoder.params)
     if kept is not None:
-        return Fit(kept.version, int(kept.meta.get("fitted_items", 0)), kept)
+        fitted_items = int(kept.meta.get("fitted_items", 0))
+        return Fit(kept.version, fitted_items, kept, None, kind.trains, notes)
     inputs, augmentation, data_version = _training_inputs(spec, kind, store, models)
     encoder.fit(inputs, augmentation=augmentation, progress=progress)
     version = model_version(encoder.kind, encoder.params, data_version)
@@ -72,7 +78,18 @@ def fit_encoder(
     saved = models.save(spec.name, kind.name, encoder, version, meta)
     with connect() as connection:
         record_model(connection, spec.name, kind.name, version, encoder.params, fitted, run_id)
-    return Fit(version, fitted, saved, encoder)
+    return Fit(version, fitted, saved, encoder, kind.trains, notes)
+
+
+def _narrowed(config: EncoderConfig, encoder: Encoder, n_features: int) -> tuple[str, ...]:
+    """A note when the code is narrower than asked: never wider than its input."""
+    asked = getattr(config, "latent_dim", None)
+    if asked is None or encoder.latent_dim >= asked:
+        return ()
+    return (
+        f"latent_dim {asked} cut to {encoder.latent_dim}: a code is never wider than its "
+        f"{n_features} features",
+    )
 
 
 def _reusable(
