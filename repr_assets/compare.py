@@ -9,6 +9,15 @@ from dataclasses import dataclass
 LOWER_IS_BETTER = frozenset({"davies_bouldin", "reconstruction_mse"})
 
 
+def format_value(value: float, signed: bool = False) -> str:
+    """A metric as reports print it: four decimals, or four significant digits below 0.01,
+    where four decimals would hide it (a text autoencoder's error near 2e-4 read 0.0002)."""
+    sign = "+" if signed else ""
+    if value != 0 and abs(value) < 0.01:
+        return f"{value:{sign}.3e}"
+    return f"{value:{sign}.4f}"
+
+
 @dataclass(frozen=True)
 class MetricRanking:
     metric: str
@@ -22,11 +31,13 @@ class MetricRanking:
         return self.order[0] if self.order else None
 
     def rank(self, encoder: str) -> int:
-        """1 + the number of encoders strictly better: ties share a rank."""
+        """1 + the number of encoders strictly better as printed: values that print alike
+        (0.9988 and 0.9988) tie, so a table never ranks what it shows as equal."""
         value = self.values[encoder]
         assert value is not None
+        shown = float(format_value(value))
         return 1 + sum(
-            self.sign * other < self.sign * value
+            self.sign * float(format_value(other)) < self.sign * shown
             for other in self.values.values()
             if other is not None
         )
@@ -53,7 +64,9 @@ def format_rankings(dataset: str, rankings: list[MetricRanking]) -> str:
     encoders = list(rankings[0].values)
     cells = [
         [
-            "-" if ranking.values[e] is None else f"{ranking.values[e]:.4f} ({ranking.rank(e)})"
+            "-"
+            if (value := ranking.values[e]) is None
+            else f"{format_value(value)} ({ranking.rank(e)})"
             for e in encoders
         ]
         for ranking in rankings

@@ -38,7 +38,7 @@ from repr_assets.metrics.probes import (
 from repr_assets.metrics.reconstruction import explained_variance, reconstruction_mse
 from repr_assets.metrics.separation import cluster_separation
 from repr_assets.metrics.spectrum import effective_rank
-from repr_assets.thresholds import MAJORITY_SHARE, RAW_PROBE
+from repr_assets.thresholds import FEATURE_COUNT, MAJORITY_SHARE, RAW_PROBE
 
 INVARIANCE_MAX_ITEMS = 5_000
 COMBINED_AUGMENTATION = "all"
@@ -194,9 +194,10 @@ def baseline_report(
     X: np.ndarray, labels: Sequence[str | None], test_mask: np.ndarray, seed: int
 ) -> EncoderReport:
     """The baselines that relative floors are measured against (``repr_assets.thresholds``):
-    the majority-class share of the test items and the linear probe on the raw features
-    ``X`` ``(n, f)``. Empty, with a note, for a data set without two classes."""
+    the number of raw features of ``X`` ``(n, f)``, and for a data set of two classes or
+    more the majority-class share of the test items and the linear probe on ``X``."""
     report = EncoderReport()
+    report.add(FEATURE_COUNT, float(X.shape[1]))
     classes = _classes(report, labels)
     if classes is None:
         return report

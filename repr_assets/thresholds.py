@@ -9,7 +9,9 @@ measures on the data itself, so that one default serves a 10-class image set and
   the accuracy that the same probe gets on the raw features; never more than the raw
   features' own accuracy;
 - ``effective_rank`` and ``explained_variance`` have absolute defaults (a collapsed or a
-  non-reconstructing code is bad whatever the data).
+  non-reconstructing code is bad whatever the data), but the rank floor never asks for
+  more than ``rank_share_of_features`` of the number of raw features: no code of 2
+  features has an effective rank above 2, and only a perfectly round one reaches it.
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ baselines below, measured on the featurised items."""
 
 MAJORITY_SHARE = "majority_class_share"
 RAW_PROBE = "linear_probe_accuracy"
+FEATURE_COUNT = "feature_count"
 """The baselines' metric names, under ``BASELINE_ENCODER``: the share of the most frequent
-class among the test items, and the linear probe's accuracy on the raw features."""
+class among the test items, the linear probe's accuracy on the raw features, and the
+number of raw features."""
 
 
 @dataclass(frozen=True)
@@ -40,16 +44,18 @@ class QualityThresholds:
     probe_margin_over_majority: float = 0.05
     probe_share_of_raw: float = 0.7
     min_effective_rank: float = 2.0
+    rank_share_of_features: float = 0.9
     min_explained_variance: float = 0.3
 
     def __post_init__(self) -> None:
         for name, value in vars(self).items():
             if value is not None and not (isinstance(value, int | float) and value == value):
                 raise ValueError(f"thresholds: {name} must be a number, got {value!r}")
-        if not 0.0 <= self.probe_share_of_raw <= 1.0:
-            raise ValueError(
-                f"thresholds: probe_share_of_raw must lie in [0, 1], got {self.probe_share_of_raw}"
-            )
+        for name in ("probe_share_of_raw", "rank_share_of_features"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(
+                    f"thresholds: {name} must lie in [0, 1], got {getattr(self, name)}"
+                )
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,11 @@ def describe_floor(metric: str, thresholds: QualityThresholds) -> str:
             "measured in the same report"
         )
     minimum = getattr(thresholds, f"min_{metric}")
+    if metric == "effective_rank":
+        return (
+            f">= {minimum:g} (absolute), at most {thresholds.rank_share_of_features:g} x the "
+            "number of raw features"
+        )
     return f">= {minimum:g} (absolute)"
 
 
@@ -113,15 +124,27 @@ def resolve_floors(
     thresholds: QualityThresholds, baselines: Mapping[str, float]
 ) -> dict[str, Floor]:
     """Each check's floor, given the report's ``baselines`` (``MAJORITY_SHARE`` and
-    ``RAW_PROBE``; absent for a data set without labels)."""
+    ``RAW_PROBE``, absent for a data set without labels; ``FEATURE_COUNT``)."""
     floors = {
-        "effective_rank": Floor("effective_rank", thresholds.min_effective_rank, "absolute"),
+        "effective_rank": _rank_floor(thresholds, baselines.get(FEATURE_COUNT)),
         "explained_variance": Floor(
             "explained_variance", thresholds.min_explained_variance, "absolute"
         ),
     }
     floors["linear_probe_accuracy"] = _probe_floor(thresholds, baselines)
     return floors
+
+
+def _rank_floor(thresholds: QualityThresholds, features: float | None) -> Floor:
+    minimum = thresholds.min_effective_rank
+    if features is not None and thresholds.rank_share_of_features * features < minimum:
+        share = thresholds.rank_share_of_features
+        return Floor(
+            "effective_rank",
+            share * features,
+            f"{share:g} x the {features:g} raw features, as the absolute {minimum:g} exceeds it",
+        )
+    return Floor("effective_rank", minimum, "absolute")
 
 
 def _probe_floor(thresholds: QualityThresholds, baselines: Mapping[str, float]) -> Floor:

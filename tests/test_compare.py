@@ -27,6 +27,24 @@ def test_ties_share_a_rank():
     assert [knn.rank(e) for e in ("contrastive", "pca", "autoencoder")] == [1, 2, 2]
 
 
+def test_values_that_print_alike_share_a_rank_and_small_ones_stay_readable():
+    # From a text corpus: invariance 0.99883 and 0.99879 print alike, and errors near 2e-4
+    # would all read 0.0002 with four decimals.
+    values = {
+        "pca": {"invariance_cosine": 0.99883, "reconstruction_mse": 0.000223},
+        "autoencoder": {"invariance_cosine": 0.99879, "reconstruction_mse": 0.000231},
+    }
+    rankings = {r.metric: r for r in rank_encoders(values)}
+    assert [rankings["invariance_cosine"].rank(e) for e in values] == [1, 1]
+    assert [rankings["reconstruction_mse"].rank(e) for e in values] == [1, 2]
+    rows = {
+        line.split()[0]: line.split()[1:]
+        for line in format_rankings("texts", list(rankings.values())).splitlines()[2:]
+    }
+    assert rows["invariance_cosine"] == ["0.9988", "(1)", "0.9988", "(1)", "pca"]
+    assert rows["reconstruction_mse"] == ["2.230e-04", "(1)", "2.310e-04", "(2)", "pca"]
+
+
 def test_the_text_table_has_a_row_per_metric_and_the_best():
     text = format_rankings("toy", rank_encoders(VALUES))
     row = next(line for line in text.splitlines() if line.strip().startswith("reconstruction_mse"))

@@ -19,7 +19,7 @@ INVARIANCE = {
     for suffix in ("", "_shift", "_rotation", "_noise")
 }
 FULL_REPORT = INTERFACE_METRICS | INVARIANCE
-BASELINES = {"majority_class_share", "linear_probe_accuracy"}
+BASELINES = {"majority_class_share", "linear_probe_accuracy", "feature_count"}
 
 
 def materialize(home) -> dg.ExecuteInProcessResult:

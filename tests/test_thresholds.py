@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from repr_assets.thresholds import (
+    FEATURE_COUNT,
     MAJORITY_SHARE,
     RAW_PROBE,
     QualityThresholds,
@@ -53,6 +54,28 @@ def test_the_relative_probe_floor_asks_no_more_than_the_raw_features_reach(
     if majority + margin <= raw:
         assert floor.minimum >= majority + margin - 1e-12
     assert floor.minimum >= min(share * raw, raw) - 1e-12
+
+
+@pytest.mark.parametrize(
+    ("features", "floor", "source"),
+    [
+        # Two features: a code of them reaches an effective rank of 2 only if perfectly
+        # round (PCA of two standardised columns measured 1.991), so 2 could never pass.
+        (2, 1.8, "0.9 x the 2 raw features, as the absolute 2 exceeds it"),
+        (3, 2.0, "absolute"),  # 0.9 x 3 = 2.7 asks no more than 2
+        (13, 2.0, "absolute"),
+        (None, 2.0, "absolute"),  # a report from before the baseline was measured
+    ],
+)
+def test_the_rank_floor_asks_no_more_than_the_raw_features_allow(features, floor, source):
+    baselines = {} if features is None else {FEATURE_COUNT: features}
+    floors = resolve_floors(QualityThresholds(), baselines)
+    assert (floors["effective_rank"].minimum, floors["effective_rank"].source) == (
+        pytest.approx(floor),
+        source,
+    )
+    outcomes = {o.metric: o for o in check_thresholds({"effective_rank": 1.991}, floors)}
+    assert outcomes["effective_rank"].passed is (features == 2)
 
 
 def test_an_imbalanced_data_set_is_held_to_what_its_raw_features_reach():

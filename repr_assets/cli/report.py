@@ -11,7 +11,8 @@ import duckdb
 
 from repr_assets.catalog import Catalog, UnknownDatasetError, declared_file
 from repr_assets.cli.common import UsageError
-from repr_assets.compare import format_rankings, rank_encoders
+from repr_assets.compare import format_rankings, format_value, rank_encoders
+from repr_assets.declared import DeclarationError
 from repr_assets.home import Home, home_from_environment
 from repr_assets.stores.duckdb_file import connect
 from repr_assets.stores.reports import latest_metrics
@@ -62,8 +63,8 @@ def format_report(latest: Any, catalog: Catalog | None = None) -> str:
             against = f", change since {previous.iloc[0]}" if len(previous) else ", first version"
             lines.append(f"{dataset} / {encoder}  (model {version}{against})")
         for row in group.itertuples():
-            change = "" if row.delta != row.delta else f"{row.delta:+12.4f}"  # NaN: none
-            lines.append(f"  {row.metric:<34}{row.value:12.4f}{change}")
+            change = "" if row.delta != row.delta else f"{format_value(row.delta, True):>12}"
+            lines.append(f"  {row.metric:<34}{format_value(row.value):>12}{change}")
         if encoder != BASELINE_ENCODER:
             lines += _checks(latest, str(dataset), str(encoder), catalog)
         lines.append("")
@@ -86,6 +87,8 @@ def _checks(latest: Any, dataset: str, encoder: str, catalog: Catalog | None) ->
         thresholds = catalog.get(dataset).thresholds
     except UnknownDatasetError:  # dropped since: its history stays, its floors are gone
         return []
+    except DeclarationError as error:  # its YAML entry is broken: say so, show the rest
+        return [f"  checks: not shown: {error}"]
     values: dict[str, dict[str, float]] = {}
     for row in latest[latest["dataset"] == dataset].itertuples():
         values.setdefault(str(row.encoder), {})[str(row.metric)] = float(row.value)
@@ -93,12 +96,17 @@ def _checks(latest: Any, dataset: str, encoder: str, catalog: Catalog | None) ->
     lines = ["  checks"]
     for outcome in outcomes:
         if outcome.value is None or outcome.minimum is None:
-            shown = "not computed" if outcome.value is None else f"{outcome.value:.4f}, no floor"
+            shown = (
+                "not computed"
+                if outcome.value is None
+                else f"{format_value(outcome.value)}, no floor"
+            )
             lines.append(f"    {outcome.check:<32}{shown} ({outcome.source})")
             continue
         verdict = "pass" if outcome.passed else "FAIL"
         lines.append(
-            f"    {outcome.check:<32}{outcome.value:.4f} >= {outcome.minimum:.4f}  {verdict}"
+            f"    {outcome.check:<32}{format_value(outcome.value)} >= "
+            f"{format_value(outcome.minimum)}  {verdict}"
             f"  ({outcome.source})"
         )
     return lines

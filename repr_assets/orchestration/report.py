@@ -6,7 +6,7 @@ from typing import Any
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from repr_assets.compare import rank_encoders
+from repr_assets.compare import format_value, rank_encoders
 from repr_assets.datasets import DatasetSpec
 from repr_assets.hashing import canonical_json, short_hash
 from repr_assets.names import QUALITY_REPORT
@@ -67,7 +67,9 @@ def build_quality_report_asset(
         if report.current:
             context.log.info(f"the report is current: nothing changed since run {report.run_id}")
         for encoder, values in report.values.items():
-            context.log.info(f"{encoder}: " + ", ".join(f"{k}={v:.4f}" for k, v in values.items()))
+            context.log.info(
+                f"{encoder}: " + ", ".join(f"{k}={format_value(v)}" for k, v in values.items())
+            )
         for note in report.notes:
             context.log.warning(note)
         return dg.MaterializeResult(
@@ -83,7 +85,7 @@ def build_quality_report_asset(
 
 def _metadata(report: QualityReport) -> dict[str, Any]:
     floors = "\n".join(
-        f"- {floor.metric}: {'-' if floor.minimum is None else f'{floor.minimum:.4f}'} "
+        f"- {floor.metric}: {'-' if floor.minimum is None else format_value(floor.minimum)} "
         f"({floor.source})"
         for floor in report.floors.values()
     )
