@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import subprocess
@@ -121,3 +122,10 @@ def test_a_run_below_the_quality_floors_says_which_checks_failed(tmp_path):
     assert "quality checks below their floor" in result.stdout
     assert "autoencoder_explained_variance_at_least" in result.stdout
     assert "pca_" not in result.stdout.split("quality checks below their floor")[1]
+
+
+def test_version_is_the_installed_distributions(tmp_path):
+    result = repr_assets(tmp_path / "home", "--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"repr-assets {importlib.metadata.version('repr-assets')}"
+    assert not (tmp_path / "home").exists()

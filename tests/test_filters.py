@@ -138,6 +138,8 @@ def test_values_are_cast_to_the_column_type():
         ("label==3", ("label", "=3")),
         ("label=", ("label", "")),
         (" split =test", ("split", "test")),
+        # As a user types it in a shell: `--where "label = class_0"`.
+        ("label = class_0", ("label", "class_0")),
         ("label=a=b", ("label", "a=b")),
     ],
 )

@@ -6,6 +6,7 @@ answer: a served model that passes beside a newest one that fails, and the rever
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 import duckdb
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 
 from repr_assets.datasets import DatasetSpec
 from repr_assets.embed import embedding_schema
+from repr_assets.home import Home
 from repr_assets.items import vector_array
 from repr_assets.pipeline.publish import publish_encoders
 from repr_assets.serving import RollbackError, decide, move_served, rollback, served_version
@@ -24,6 +26,7 @@ from repr_assets.stores.lance import LanceStore
 from repr_assets.stores.publications import Publication, now, record_publication
 from repr_assets.stores.reports import MetricValue, append_metrics
 from repr_assets.thresholds import BASELINE_ENCODER, MAJORITY_SHARE, RAW_PROBE, QualityThresholds
+from tests.helpers import one_line, repr_assets
 
 GOOD = {"linear_probe_accuracy": 0.9, "effective_rank": 6.0, "explained_variance": 0.7}
 BAD = {"linear_probe_accuracy": 0.15, "effective_rank": 1.0, "explained_variance": 0.1}
@@ -247,3 +250,37 @@ def test_rollback_refuses_a_version_that_another_model_wrote_since(tmp_path):
     move_served(store.open("d_pca"), 2)
     with duckdb.connect(str(reports)) as connection, pytest.raises(RollbackError, match="m1"):
         rollback(store, connection, "d", "pca", to=1)
+
+
+@pytest.mark.parametrize("why", ["hold", "rollback"])
+def test_searching_for_an_item_of_an_unserved_version_says_why_it_is_missing(tmp_path, why):
+    home = Home.at(tmp_path)
+    store = LanceStore(home.lancedb)
+    write_version(store, "m1", rows=30)
+    report(home.reports, "m1", GOOD, 0, baselines=True)
+    publish(store, home.reports, RELATIVE)
+    write_version(store, "m2", rows=31)  # adds item i030
+    report(home.reports, "m2", BAD if why == "hold" else GOOD, 1, baselines=True)
+    publish(store, home.reports, RELATIVE)
+    if why == "rollback":
+        with duckdb.connect(str(home.reports)) as connection:
+            rollback(store, connection, "d", "pca")
+    result = repr_assets(tmp_path, "search", "--dataset", "d", "--encoder", "pca", "--id", "i030")
+    assert result.returncode == 2
+    line = one_line(result)
+    assert "'i030' is in version 2 of 'd_pca', which is not served" in line
+    assert f"searches read version 1 ({why}:" in line
+
+
+def test_a_filter_with_spaces_is_read_as_typed_and_no_hits_say_so(tmp_path):
+    store = LanceStore(Home.at(tmp_path).lancedb)
+    write_version(store, "m1")
+    search = ("search", "--dataset", "d", "--encoder", "pca", "--id", "i000")
+    spaced = repr_assets(tmp_path, *search, "--where", "label = 1", "-k", "30", "--json")
+    assert spaced.returncode == 0, spaced.stderr
+    # Every item labelled 1 (i000 is labelled 0), as `--where label=1` finds them.
+    assert sorted(hit["item_id"] for hit in json.loads(spaced.stdout)) == [
+        f"i{k:03d}" for k in range(1, 30, 3)
+    ]
+    none = repr_assets(tmp_path, *search, "--where", "label = no such label")
+    assert none.returncode == 0 and none.stdout.splitlines()[-1] == "(0 hits)"

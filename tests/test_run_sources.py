@@ -125,6 +125,10 @@ def test_salted_sources_quarantine_each_bad_item_and_embed_every_good_one_once(
     assert main([*TEXT_SEARCH, "goal team coach match league", "-k", "5", "--json"]) == 0
     hits = json.loads(capsys.readouterr().out)
     assert [hit["label"] for hit in hits].count("sport") >= 4
+    # Words the vocabulary lacks, or none, are nothing to search by: no hits at distance 0.
+    for text in ("", "zzyzx qwerty"):
+        assert main([*TEXT_SEARCH, text]) == 2
+        assert "is in the vocabulary of data set 'reviews'" in capsys.readouterr().err
     # Running again sets nothing aside twice.
     assert run("--source", str(csv), "--text-column", "review", "--label-column", "topic") == 0
     assert len(quarantine(home, "reviews")) == 1
@@ -185,10 +189,17 @@ def test_new_files_are_added_with_the_same_model_and_nothing_new_changes_nothing
         (["--source", "{csv}", "--modality", "image"], "image sources are folders"),
         (["--source", "{csv}", "--dataset", "digits"], "'digits' is a built-in data set"),
         (["--label-column", "topic"], "--label-column needs --source"),
+        # scikit-learn's wine_data.csv: a first line of 5 fields over rows of 14.
+        (
+            ["--source", "{tmp}/wine.csv"],
+            "no readable rows (the first, wine.csv:line 2: row of the wrong shape: 3 fields, "
+            "expected 2)",
+        ),
     ],
 )
 def test_bad_arguments_are_one_line_and_write_nothing(tmp_path, home, capsys, args, message):
     csv = write_text_csv(tmp_path / "reviews.csv", count=20)
+    (tmp_path / "wine.csv").write_text("3,two\n" + "1.5,2.5,0\n" * 3)
     filled = [a.format(tmp=tmp_path, csv=csv) for a in args]
     assert main(["run", *filled]) == 2
     error = capsys.readouterr().err.strip().splitlines()

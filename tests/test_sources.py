@@ -59,6 +59,7 @@ def test_salted_image_folder_sets_each_bad_item_aside_with_its_reason(tmp_path):
     good = png_bytes()
     (root / "0" / "truncated.png").write_bytes(good[: len(good) // 2])
     (root / "0" / "empty.png").write_bytes(b"")
+    (root / "0" / "words.png").write_bytes(b"a text file named like an image")
     outside = tmp_path / "secret.png"
     outside.write_bytes(png_bytes(value=9))
     os.symlink(outside, root / "0" / "escape.png")
@@ -69,11 +70,13 @@ def test_salted_image_folder_sets_each_bad_item_aside_with_its_reason(tmp_path):
     reasons = {q.ref: q.reason for q in quarantined}
     assert reasons["0/truncated.png"].startswith("corrupt or truncated image")
     assert reasons["0/empty.png"] == "empty file"
+    # The same words on every run: no Python object's address in what the table keeps.
+    assert reasons["0/words.png"] == "corrupt or truncated image: not an image format Pillow reads"
     assert reasons["0/escape.png"] == "symlink pointing outside the source root"
     assert reasons["escape_dir"] == "symlink pointing outside the source root"
     assert reasons["1/bomb.png"].startswith("decompression bomb: 300x300 pixels")
     assert reasons["1/huge.png"].startswith("too large:")
-    assert len(quarantined) == 6
+    assert len(quarantined) == 7
     assert items.num_rows == 20
     assert not any("secret" in ref or "escape" in ref for ref in items.column("ref").to_pylist())
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, NoReturn
 
+from repr_assets import __version__
 from repr_assets.cli.common import integer, number
 from repr_assets.home import HOME_VARIABLE
 
@@ -27,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Representation learning and vector search as Dagster assets. "
         f"Everything is written under ${HOME_VARIABLE} (default ./.repr_assets).",
     )
+    parser.add_argument("--version", action="version", version=f"repr-assets {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _run(commands.add_parser("run", help="materialise the whole asset graph of a data set"))
     _search(commands.add_parser("search", help="nearest neighbours by cosine distance"))

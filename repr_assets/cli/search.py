@@ -40,7 +40,9 @@ def main(args: argparse.Namespace) -> int:
             hits = searcher.search_ids([args.item_id], args.k, where)[0]
         else:
             hits = searcher.search(_query_vector(args, store, home), args.k, where)[0]
-    except (FilterError, UnknownItemError, UnknownDatasetError, ValueError) as error:
+    except UnknownItemError as error:
+        raise UsageError(_not_served(home, store, args, table) or str(error)) from None
+    except (FilterError, UnknownDatasetError, ValueError) as error:
         raise UsageError(str(error)) from None
     _warn_if_never_published(home, store, args.dataset, args.encoder)
     records = hits.records()
@@ -63,7 +65,40 @@ def main(args: argparse.Namespace) -> int:
         for rank, hit in enumerate(records, start=1)
     ]
     print(aligned(header, rows, right=[True, True] + [False] * (len(header) - 2)))
+    if not rows:
+        print("(0 hits)")
     return 0
+
+
+def _not_served(
+    home: Home, store: LanceStore | None, args: argparse.Namespace, table: str
+) -> str | None:
+    """Why an item that the served version lacks is missing, when a newer version holds
+    it: the last publish decision (a model held back by its checks, or a rollback)."""
+    if store is None:
+        return None
+    served = served_version(store.open(table))
+    if served is None or not store.take(table, [args.item_id], columns=["item_id"]).num_rows:
+        return None
+    why = "see `repr-assets report`"
+    last = _last_publication(home, args.dataset, args.encoder)
+    if last is not None and last[1] in ("hold", "rollback"):
+        why = f"{last[1]}: {last[2]}"
+    return (
+        f"item {args.item_id!r} is in version {store.open(table).version} of {table!r}, "
+        f"which is not served; searches read version {served} ({why})"
+    )
+
+
+def _last_publication(home: Home, dataset: str, encoder: str) -> tuple[int, str, str] | None:
+    """The newest publish decision for the table, if the reports can be read now."""
+    if not home.reports.exists():
+        return None
+    try:
+        with connect(home.reports, read_only=True, wait=5.0) as connection:
+            return last_publication(connection, dataset, encoder)
+    except duckdb.Error:
+        return None  # a run is writing the reports: a plainer message, not a failure
 
 
 def _query_vector(args: argparse.Namespace, store: LanceStore, home: Home) -> Any:
@@ -102,13 +137,9 @@ def _warn_if_never_published(home: Home, store: LanceStore, dataset: str, encode
     """A table that was never published is read at its newest version; when that
     version's model was held back, say so: these hits come from a model that failed."""
     table = embeddings_table(dataset, encoder)
-    if served_version(store.open(table)) is not None or not home.reports.exists():
+    if served_version(store.open(table)) is not None:
         return
-    try:
-        with connect(home.reports, read_only=True, wait=5.0) as connection:
-            last = last_publication(connection, dataset, encoder)
-    except duckdb.Error:
-        return  # a run is writing the reports: no warning is better than no search
+    last = _last_publication(home, dataset, encoder)
     if last is not None and last[1] == "hold":
         print(
             f"repr-assets: warning: {table} was never published: its model was held back "

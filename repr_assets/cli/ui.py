@@ -22,6 +22,7 @@ from repr_assets.orchestration.instance import open_instance
 
 LOCATION_MODULE = "repr_assets.orchestration.location"
 STOP_SECONDS = 8.0
+SUPERSEDED = "ignore:Function `dev_command` is superseded"
 
 
 class _Terminated(Exception):
@@ -37,6 +38,9 @@ def main(args: argparse.Namespace) -> int:
     dagster = str(Path(sys.executable).with_name("dagster"))
     command = [dagster, "dev", *target, "-h", args.host, "-p", str(args.port)]
     env = {**os.environ, HOME_VARIABLE: str(home.root), "DAGSTER_HOME": str(home.dagster)}
+    # `dagster dev` warns that it is superseded by `dg dev`, a tool this package does not
+    # install: advice for Dagster's developers, not for ours.
+    env["PYTHONWARNINGS"] = ",".join(filter(None, (env.get("PYTHONWARNINGS"), SUPERSEDED)))
     print(f"Dagster UI on http://{args.host}:{args.port} (instance: {home.dagster})", flush=True)
     process = subprocess.Popen(command, env=env, start_new_session=True)
 

@@ -35,11 +35,12 @@ class Equals:
 
 
 def parse_where(text: str) -> tuple[str, str]:
-    """``"COLUMN=VALUE"`` as ``(column, value)``; the value is everything after the first ``=``."""
+    """``"COLUMN=VALUE"`` as ``(column, value)``: the value is everything after the first
+    ``=``, and spaces around either are dropped (``label = cat`` is ``label=cat``)."""
     column, separator, value = text.partition("=")
     if not separator or not column.strip():
         raise FilterError(f"--where expects COLUMN=VALUE, got {text!r}")
-    return column.strip(), value
+    return column.strip(), value.strip()
 
 
 def bind_filters(schema: pa.Schema, conditions: Iterable[tuple[str, Any]]) -> list[Equals]:

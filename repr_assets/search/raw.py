@@ -49,9 +49,17 @@ def featurise_raw(spec: DatasetSpec, raw: RawItem, models: ModelStore) -> np.nda
             f"data set {spec.name!r} has no fitted featuriser yet: run it first"
         ) from None
     try:
-        return featuriser.featurise(batch)
+        features = featuriser.featurise(batch)
     except ValueError as error:
         raise RawQueryError(str(error)) from None
+    if isinstance(raw, Text) and not features.any():
+        # Its vector would be the model's image of nothing: as near to every item without
+        # a known word as to any other, so hits at distance 0 that mean nothing.
+        raise RawQueryError(
+            f"--text: no word of {raw.text!r} is in the vocabulary of data set "
+            f"{spec.name!r}, so there is nothing to search by"
+        )
+    return features
 
 
 def encode_raw(

@@ -128,6 +128,8 @@ def decode_check(data: bytes, max_pixels: int) -> tuple[int, int]:
                 image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise ValueError(f"decompression bomb: {error}") from None
-    except (OSError, SyntaxError, Image.UnidentifiedImageError) as error:
+    except Image.UnidentifiedImageError:  # its message shows a BytesIO's address
+        raise ValueError("corrupt or truncated image: not an image format Pillow reads") from None
+    except (OSError, SyntaxError) as error:
         raise ValueError(f"corrupt or truncated image: {error}") from None
     return width, height

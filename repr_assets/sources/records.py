@@ -233,14 +233,19 @@ def inspect_record_file(
 def _sample(path: Path, max_bytes: int) -> pa.Table:
     tables = []
     rows = 0
+    first_bad: Quarantined | None = None
     for raw in read_rows(path, SAMPLE_ROWS, max_bytes):
         if raw.table.num_rows:
             tables.append(raw.table)
             rows += raw.table.num_rows
+        first_bad = first_bad or next(iter(raw.quarantined), None)
         if rows >= SAMPLE_ROWS:
             break
     if not tables:
-        raise SourceError(f"{path}: no readable rows")
+        # Say why: scikit-learn's wine_data.csv, say, has a first line of 5 fields (its
+        # sizes and class names) over rows of 14.
+        why = f" (the first, {first_bad.ref}: {first_bad.reason})" if first_bad else ""
+        raise SourceError(f"{path}: no readable rows{why}")
     return pa.concat_tables(tables, promote_options="permissive")
 
 

@@ -128,7 +128,11 @@ def check_query(connection: duckdb.DuckDBPyConnection, query: str) -> duckdb.Duc
         raise QueryRefused(f"expected one SQL statement, got {len(statements)}")
     kind = statements[0].type
     if kind not in ALLOWED_STATEMENTS:
-        raise QueryRefused(f"only read-only SELECT queries are allowed, not {kind.name}")
+        # The statement's own first word (DuckDB files INSTALL under LOAD), unless it
+        # opens a common table expression: then the kind says what it does.
+        words = statements[0].query.split()
+        verb = words[0].upper() if words and words[0].upper() != "WITH" else kind.name
+        raise QueryRefused(f"only read-only SELECT queries are allowed, not {verb}")
     try:
         return connection.sql(query)
     except duckdb.CatalogException as error:
