@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from repr_assets.cli.common import UsageError
 from repr_assets.cli.parser import build_parser
-from repr_assets.declared import DeclarationError
+from repr_assets.datasets.declared import DeclarationError
 
 BROKEN_PIPE = 141  # what a shell reports for a process killed by SIGPIPE (128 + 13)
 INTERRUPTED = 130  # 128 + SIGINT

@@ -6,9 +6,9 @@ import argparse
 
 import duckdb
 
-from repr_assets.catalog import Catalog, declared_file
 from repr_assets.cli.common import UsageError
-from repr_assets.datasets import validate_dataset_name
+from repr_assets.datasets.catalog import Catalog, declared_file
+from repr_assets.datasets.specs import validate_dataset_name
 from repr_assets.home import home_from_environment
 from repr_assets.pipeline.drop import drop_dataset
 

@@ -9,14 +9,14 @@ from typing import Any
 
 import duckdb
 
-from repr_assets.catalog import Catalog, UnknownDatasetError, declared_file
 from repr_assets.cli.common import UsageError
-from repr_assets.compare import format_rankings, format_value, rank_encoders
-from repr_assets.declared import DeclarationError
+from repr_assets.datasets.catalog import Catalog, UnknownDatasetError, declared_file
+from repr_assets.datasets.declared import DeclarationError
 from repr_assets.home import Home, home_from_environment
+from repr_assets.quality.compare import format_rankings, format_value, rank_encoders
+from repr_assets.quality.thresholds import BASELINE_ENCODER, report_outcomes
 from repr_assets.stores.duckdb_file import connect
 from repr_assets.stores.reports import latest_metrics
-from repr_assets.thresholds import BASELINE_ENCODER, report_outcomes
 
 
 def main(args: argparse.Namespace) -> int:

@@ -8,9 +8,9 @@ import duckdb
 
 from repr_assets.cli.common import UsageError
 from repr_assets.home import home_from_environment
-from repr_assets.serving import RollbackError, rollback
 from repr_assets.stores.duckdb_file import connect
 from repr_assets.stores.lance import LanceStore
+from repr_assets.stores.serving import RollbackError, rollback
 
 
 def main(args: argparse.Namespace) -> int:

@@ -2,7 +2,7 @@
 
 Everything is checked before anything is written: the data set or source, its columns,
 the encoders and their options, and that the source holds enough items to fit. The
-options given are stored with the data set (``repr_assets.catalog``), so that a later run
+options given are stored with the data set (``repr_assets.datasets.catalog``), so that a later run
 without them, a schedule or the UI fits the same models.
 """
 
@@ -15,11 +15,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from repr_assets.catalog import Catalog, RunOptions, UnknownDatasetError, declared_file
 from repr_assets.cli.common import UsageError
 from repr_assets.cli.report import print_report
-from repr_assets.datasets import BUILTIN_DATASETS, DatasetSpec, default_thresholds, implied_modality
-from repr_assets.datasets import validate_dataset_name as valid_name
+from repr_assets.datasets.catalog import Catalog, RunOptions, UnknownDatasetError, declared_file
+from repr_assets.datasets.specs import (
+    BUILTIN_DATASETS,
+    DatasetSpec,
+    default_thresholds,
+    implied_modality,
+)
+from repr_assets.datasets.specs import validate_dataset_name as valid_name
 from repr_assets.encoders.minilm import TEXT_EXTRA_MESSAGE, minilm_available
 from repr_assets.encoders.registry import (
     UnknownEncoderError,

@@ -11,16 +11,16 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from repr_assets.catalog import Catalog, UnknownDatasetError, declared_file
 from repr_assets.cli.common import UsageError
 from repr_assets.cli.output import aligned
+from repr_assets.datasets.catalog import Catalog, UnknownDatasetError, declared_file
 from repr_assets.home import Home, home_from_environment
 from repr_assets.names import embeddings_table, items_table
 from repr_assets.search import FilterError, Hits, Searcher, UnknownItemError, parse_where
-from repr_assets.serving import served_version
 from repr_assets.stores.duckdb_file import connect
 from repr_assets.stores.lance import LanceStore
 from repr_assets.stores.publications import last_publication
+from repr_assets.stores.serving import served_version
 
 
 def main(args: argparse.Namespace) -> int:

@@ -8,7 +8,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from repr_assets.augment import Augmentation
 from repr_assets.encoders.config import HIDDEN_DIMS_CHECK, TrainingConfig, setting
 from repr_assets.encoders.devices import fits_on_device
 from repr_assets.encoders.kind import EncoderKind
@@ -20,6 +19,7 @@ from repr_assets.encoders.training import (
     TrainingHistory,
     train_reconstruction,
 )
+from repr_assets.items.augment import Augmentation
 
 
 @dataclass(frozen=True)

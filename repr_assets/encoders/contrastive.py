@@ -14,7 +14,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from repr_assets.augment import Augmentation
 from repr_assets.encoders.config import (
     HIDDEN_DIMS_CHECK,
     TrainingConfig,
@@ -26,6 +25,7 @@ from repr_assets.encoders.corruption import masking_noise, noise_and_masking
 from repr_assets.encoders.kind import EncoderKind
 from repr_assets.encoders.torch_encoder import TorchEncoder, holdout
 from repr_assets.encoders.training import ProgressCallback, TrainingHistory
+from repr_assets.items.augment import Augmentation
 from repr_assets.schema import MAX_BATCH_SIZE, MAX_WIDTH, integer, number
 
 # Features that hardly vary (the border pixels of digits) would be blown up by dividing by

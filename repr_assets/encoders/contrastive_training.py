@@ -12,7 +12,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from repr_assets.augment import Augmentation
 from repr_assets.encoders.config import TrainingConfig
 from repr_assets.encoders.corruption import augment_in_chunks
 from repr_assets.encoders.training import (
@@ -23,6 +22,7 @@ from repr_assets.encoders.training import (
     fit_with_early_stopping,
     step_batch_size,
 )
+from repr_assets.items.augment import Augmentation
 
 # Views and shuffling draw from separate generators seeded from the same seed; offsets
 # keep their random streams apart.

@@ -1,7 +1,7 @@
 """Generic corruptions for training, and applying an augmentation to tensors in bulk.
 
 An encoder that learns from changed copies of its inputs (denoising, contrastive) takes
-the modality's ``Augmentation`` from ``repr_assets.augment``; without one it falls back
+the modality's ``Augmentation`` from ``repr_assets.items.augment``; without one it falls back
 on the generic changes here, which suit any feature matrix.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from repr_assets.augment import Augmentation
+from repr_assets.items.augment import Augmentation
 
 # Augmenting a whole epoch in one call keeps the per-call overhead away, but images are
 # resampled through a grid several times their size: chunks keep that memory flat.

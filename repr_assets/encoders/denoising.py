@@ -13,12 +13,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from repr_assets.augment import Augmentation
 from repr_assets.encoders.autoencoder import Autoencoder, AutoencoderConfig
 from repr_assets.encoders.config import setting
 from repr_assets.encoders.corruption import augment_tensor, masking_noise
 from repr_assets.encoders.kind import EncoderKind
 from repr_assets.encoders.training import ProgressCallback, TrainingHistory
+from repr_assets.items.augment import Augmentation
 from repr_assets.schema import number
 
 # The corruption draws from a generator of its own, apart from the shuffling generator

@@ -17,7 +17,7 @@ import numpy as np
 from repr_assets.encoders.config import EncoderConfig
 
 if TYPE_CHECKING:  # augment imports torch, which a kind's description does not need
-    from repr_assets.augment import Augmentation
+    from repr_assets.items.augment import Augmentation
 
 ALL_MODALITIES = ("image", "text", "tabular")
 

@@ -17,11 +17,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from repr_assets.augment import Augmentation
 from repr_assets.encoders.checkpoint import read_checkpoint, save_checkpoint
 from repr_assets.encoders.config import TrainingConfig
 from repr_assets.encoders.devices import resolve_device
 from repr_assets.encoders.training import ProgressCallback, TrainingHistory
+from repr_assets.items.augment import Augmentation
 
 C = TypeVar("C", bound=TrainingConfig)
 

@@ -15,12 +15,12 @@ from typing import Any, Protocol
 import numpy as np
 import pyarrow as pa
 
-from repr_assets.augment import Augmentation
-from repr_assets.datasets import DatasetSpec
+from repr_assets.datasets.specs import DatasetSpec
 from repr_assets.featurisers.image import ImageFeaturiser
 from repr_assets.featurisers.tabular import TabularFeaturiser
 from repr_assets.featurisers.text import TextFeaturiser
-from repr_assets.items import ITEM_KEY_FIELDS
+from repr_assets.items.augment import Augmentation
+from repr_assets.items.schemas import ITEM_KEY_FIELDS
 from repr_assets.stores.models import FEATURISER, ModelStore, SavedModel
 
 

@@ -14,9 +14,9 @@ import numpy as np
 import pyarrow as pa
 from PIL import Image
 
-from repr_assets.augment import Augmentation, image_augmentations
-from repr_assets.hashing import canonical_json, short_hash
-from repr_assets.png import decode_grey
+from repr_assets.items.augment import Augmentation, image_augmentations
+from repr_assets.items.hashing import canonical_json, short_hash
+from repr_assets.items.png import decode_grey
 from repr_assets.schema import MAX_IMAGE_SIZE, integer, object_of
 from repr_assets.stores.model_files import MAX_FEATURISER_JSON_BYTES, ModelFileError, read_params
 
@@ -40,7 +40,7 @@ class ImageFeaturiser:
     x ``size`` with a bilinear filter when they are not that size already. Transparent
     pixels are composited on ``BACKGROUND`` (white), never read as the black that their
     colour channels often hold. Grey PNGs in
-    the layout IDX ingest writes are read with zlib alone (``repr_assets.png``).
+    the layout IDX ingest writes are read with zlib alone (``repr_assets.items.png``).
     It has no fitted state, so its version is a hash of its parameters.
     """
 

@@ -12,9 +12,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from repr_assets.augment import Augmentation, feature_noise
 from repr_assets.featurisers.moments import RunningMoments, standard_scale
-from repr_assets.hashing import canonical_json, short_hash
+from repr_assets.items.augment import Augmentation, feature_noise
+from repr_assets.items.hashing import canonical_json, short_hash
 
 
 class TabularFeaturiser:

@@ -14,8 +14,8 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer
 from sklearn.preprocessing import normalize
 
-from repr_assets.augment import Augmentation, word_dropout
-from repr_assets.hashing import canonical_json, short_hash
+from repr_assets.items.augment import Augmentation, word_dropout
+from repr_assets.items.hashing import canonical_json, short_hash
 from repr_assets.schema import (
     MAX_FEATURES,
     MAX_NGRAM,

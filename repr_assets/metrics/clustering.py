@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from repr_assets.items.sampling import seeded_sample
 from repr_assets.metrics.batches import float64_batches
 from repr_assets.metrics.device import as_tensor, metric_device
 
@@ -29,7 +30,7 @@ def silhouette(
     (Rousseeuw, 1987). Items alone in their class score 0, as in scikit-learn.
     """
     if len(Z) > max_items:
-        sample = np.random.RandomState(seed).permutation(len(Z))[:max_items]
+        sample = seeded_sample(len(Z), max_items, seed)  # scikit-learn's items, sorted
         Z, y = Z[sample], y[sample]
     _, y = np.unique(y, return_inverse=True)
     _require_classes(y, len(Z))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from repr_assets.metrics.neighbours import cosine_topk
+from repr_assets.cosine import cosine_topk
 
 
 def invariance_cosine(Z: np.ndarray, Z_augmented: np.ndarray) -> float:

@@ -9,8 +9,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from repr_assets.metrics.neighbourhood import seeded_sample
-from repr_assets.metrics.neighbours import cosine_topk
+from repr_assets.cosine import cosine_topk
+from repr_assets.items.sampling import seeded_sample
 
 KNN_MAX_QUERIES = 20_000
 

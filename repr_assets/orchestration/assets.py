@@ -11,7 +11,7 @@ Each asset body calls one step of ``repr_assets.pipeline`` and turns its result 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from repr_assets.datasets import DatasetSpec
+from repr_assets.datasets.specs import DatasetSpec
 from repr_assets.encoders.kind import EncoderKind
 from repr_assets.encoders.registry import check_encoders, configured, encoder_kind
 from repr_assets.names import FEATURES, ITEMS, embeddings_table, items_table, model_asset

@@ -2,10 +2,10 @@
 
 import dagster as dg
 
-from repr_assets.datasets import DatasetSpec
-from repr_assets.integrity import count_non_finite_vectors, coverage
+from repr_assets.datasets.specs import DatasetSpec
 from repr_assets.names import items_table
 from repr_assets.orchestration.resources import LanceDBResource
+from repr_assets.stores.integrity import count_non_finite_vectors, coverage
 
 
 def build_embedding_checks(

@@ -6,7 +6,7 @@ from typing import Any
 
 import dagster as dg
 
-from repr_assets.datasets import DatasetSpec
+from repr_assets.datasets.specs import DatasetSpec
 from repr_assets.names import asset_path
 from repr_assets.orchestration.pool import STORE_POOL
 

@@ -13,7 +13,7 @@
         refit_schedule: "0 3 * * 0"
 
 ``dataset`` holds the fields of a data set in ``pipelines/datasets.yaml`` (see
-``repr_assets.declared``), checked the same way. The home folder is ``REPR_ASSETS_HOME``.
+``repr_assets.datasets.declared``), checked the same way. The home folder is ``REPR_ASSETS_HOME``.
 """
 
 from typing import Any
@@ -21,7 +21,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
-from repr_assets.declared import declared_dataset
+from repr_assets.datasets.declared import declared_dataset
 from repr_assets.home import home_from_environment
 from repr_assets.orchestration.definitions import build_definitions
 

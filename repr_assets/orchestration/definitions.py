@@ -8,8 +8,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from repr_assets.catalog import Catalog
-from repr_assets.datasets import DatasetSpec
+from repr_assets.datasets.catalog import Catalog
+from repr_assets.datasets.specs import DatasetSpec
 from repr_assets.home import Home
 from repr_assets.names import pipeline_job_name
 from repr_assets.orchestration.assets import build_representation_assets

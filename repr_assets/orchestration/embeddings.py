@@ -3,7 +3,7 @@
 With ``embed_shards`` above 1 the asset is a graph: a plan fixes the source version and
 the model version, each shard step encodes its range of items into a staging table (the
 multiprocess executor runs them at once), and one write step upserts them all in a single
-commit. Either way the table holds the same rows (see ``repr_assets.shards``).
+commit. Either way the table holds the same rows (see ``repr_assets.pipeline.shards``).
 """
 
 import warnings
@@ -11,7 +11,7 @@ from typing import Any
 
 import dagster as dg
 
-from repr_assets.datasets import DatasetSpec
+from repr_assets.datasets.specs import DatasetSpec
 from repr_assets.encoders.kind import EncoderKind
 from repr_assets.names import FEATURES, embeddings_asset, embeddings_table, step_key
 from repr_assets.orchestration import metadata

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from repr_assets.datasets import DatasetSpec
+from repr_assets.datasets.specs import DatasetSpec
 from repr_assets.names import pipeline_job_name
 
 

@@ -2,7 +2,7 @@
 any folder: every data set of the catalog of ``REPR_ASSETS_HOME``, with the declared ones
 of ``$REPR_ASSETS_DATASETS`` (or of ``pipelines/datasets.yaml`` under the current folder)."""
 
-from repr_assets.catalog import declared_file
+from repr_assets.datasets.catalog import declared_file
 from repr_assets.home import home_from_environment
 from repr_assets.orchestration.definitions import build_location
 

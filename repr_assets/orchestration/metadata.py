@@ -10,15 +10,15 @@ from typing import Any
 import dagster as dg
 import pyarrow as pa
 
-from repr_assets.compare import MetricRanking, format_value
-from repr_assets.hashing import canonical_json
-from repr_assets.ingest import IngestResult
-from repr_assets.integrity import distinct_labels
+from repr_assets.items.hashing import canonical_json
 from repr_assets.pipeline.embed import Embedded
 from repr_assets.pipeline.featurise import FeaturesWritten
 from repr_assets.pipeline.fit import Fit
+from repr_assets.pipeline.ingest import IngestResult
 from repr_assets.pipeline.publish import EncoderPublication
-from repr_assets.plots import image_grid_png, loss_curve_png, scree_png
+from repr_assets.quality.compare import MetricRanking, format_value
+from repr_assets.quality.plots import image_grid_png, loss_curve_png, scree_png
+from repr_assets.stores.integrity import distinct_labels
 from repr_assets.stores.lance import LanceStore
 
 # Metadata keys that ``repr_assets.orchestration.run`` reads back into a ``RunSummary``.

@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 import dagster as dg
 
-from repr_assets.vectorise import Progress
+from repr_assets.pipeline import Progress
 
 LOG_EVERY_SECONDS = 5.0
 """At most one progress line per this many seconds (and the last one): each is a row in

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from repr_assets.datasets import DatasetSpec
+from repr_assets.datasets.specs import DatasetSpec
 from repr_assets.names import SERVED_EMBEDDINGS
 from repr_assets.orchestration import metadata
 from repr_assets.orchestration.common import asset_fields
@@ -14,7 +14,7 @@ from repr_assets.orchestration.resources import LanceDBResource
 from repr_assets.orchestration.retry import IO_RETRY
 from repr_assets.orchestration.versions import report_code_version
 from repr_assets.pipeline.publish import publish_encoders
-from repr_assets.serving import SERVED_TAG
+from repr_assets.stores.serving import SERVED_TAG
 
 
 def build_publish_asset(

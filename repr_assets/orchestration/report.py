@@ -6,16 +6,16 @@ from typing import Any
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from repr_assets.compare import format_value, rank_encoders
-from repr_assets.datasets import DatasetSpec
-from repr_assets.hashing import canonical_json, short_hash
+from repr_assets.datasets.specs import DatasetSpec
+from repr_assets.items.hashing import canonical_json, short_hash
 from repr_assets.names import QUALITY_REPORT
 from repr_assets.orchestration import metadata
 from repr_assets.orchestration.common import asset_fields, asset_key
 from repr_assets.orchestration.resources import LanceDBResource, ModelStoreResource
 from repr_assets.orchestration.versions import report_code_version
 from repr_assets.pipeline.report import QualityReport, run_quality_report
-from repr_assets.thresholds import THRESHOLD_CHECKS, describe_floor
+from repr_assets.quality.compare import format_value, rank_encoders
+from repr_assets.quality.thresholds import THRESHOLD_CHECKS, describe_floor
 
 
 def build_quality_report_asset(

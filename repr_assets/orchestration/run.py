@@ -14,7 +14,7 @@ from typing import Any
 
 import dagster as dg
 
-from repr_assets.datasets import DatasetSpec
+from repr_assets.datasets.specs import DatasetSpec
 from repr_assets.encoders.registry import encoder_kind
 from repr_assets.home import Home
 from repr_assets.names import pipeline_job_name, run_config

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from repr_assets.datasets import DatasetSpec
+from repr_assets.datasets.specs import DatasetSpec
 from repr_assets.names import pipeline_job_name
 from repr_assets.sources import source_fingerprint
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from repr_assets.datasets import DatasetSpec
-from repr_assets.hashing import canonical_json, package_version, short_hash
+from repr_assets.datasets.specs import DatasetSpec
+from repr_assets.items.hashing import canonical_json, package_version, short_hash
 
 SOURCE_FIELDS = (
     "source",

@@ -13,3 +13,6 @@ from contextlib import AbstractContextManager
 import duckdb
 
 Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
+
+Progress = Callable[[int, int], None]
+"""Called by a step after each batch with ``(rows done, rows in all)``."""

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from repr_assets.catalog import Catalog
+from repr_assets.datasets.catalog import Catalog
 from repr_assets.encoders.registry import encoder_kinds
 from repr_assets.names import embeddings_table, features_table, items_table
-from repr_assets.shards import drop_staging, staging_runs
+from repr_assets.pipeline.shards import drop_staging, staging_runs
 from repr_assets.stores.duckdb_file import connect, has_table
 from repr_assets.stores.lance import LanceStore
 from repr_assets.stores.publications import Publication, now, record_publication

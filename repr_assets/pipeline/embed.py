@@ -1,8 +1,9 @@
 """Embedding, as one step: every item without a vector of the current model, encoded in
-batches and upserted into ``{dataset}_{encoder}``, whose vector index is then kept
-current; or, for large data sets, in item shards that run at once and one write.
+batches and upserted into ``{dataset}_{encoder}`` (each row with the model version and
+run that wrote it), whose vector index is then kept current; or, for large data sets, in
+item shards that run at once and one write.
 
-Either way the table holds the same rows (see ``repr_assets.shards``).
+Either way the table holds the same rows (see ``repr_assets.pipeline.shards``).
 """
 
 from __future__ import annotations
@@ -10,20 +11,117 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 
-from repr_assets.datasets import DatasetSpec
-from repr_assets.embed import embed_items, embed_shard, encoded_table
-from repr_assets.encoders.kind import EncoderKind
+from repr_assets.datasets.specs import DatasetSpec
+from repr_assets.encoders.kind import Encoder, EncoderKind
 from repr_assets.encoders.registry import load_encoder
-from repr_assets.names import embeddings_table
+from repr_assets.items.schemas import vector_schema, vectors_of
+from repr_assets.names import embeddings_table, features_table, items_table
+from repr_assets.pipeline import Progress
+from repr_assets.pipeline.shards import (
+    ShardPlan,
+    compute_shard,
+    drop_staging,
+    plan_shards,
+    staging_runs,
+    write_shards,
+)
+from repr_assets.pipeline.vectorise import Compute, write_vectors
 from repr_assets.search import IndexReport, ensure_vector_index
-from repr_assets.shards import ShardPlan, drop_staging, plan_shards, staging_runs, write_shards
 from repr_assets.stores.lance import LanceStore, WriteResult
 from repr_assets.stores.models import ModelStore
-from repr_assets.vectorise import Progress
 
 PREVIEW_COLUMNS = ["item_id", "label", "vector", "model_version"]
+PROVENANCE_FIELDS = [pa.field("model_version", pa.string()), pa.field("run_id", pa.string())]
+
+
+def embedding_schema(dim: int) -> pa.Schema:
+    return vector_schema(dim, PROVENANCE_FIELDS)
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """What an embedding writes: ``dataset``'s items encoded by ``encoder`` (saved as
+    ``model_version``) in run ``run_id``, from its features or, when it ``reads``
+    ``"text"``, from the items' raw text."""
+
+    dataset: str
+    encoder_name: str
+    encoder: Encoder
+    model_version: str
+    run_id: str
+    reads: str = "features"
+
+    @property
+    def source(self) -> str:
+        return encoded_table(self.dataset, self.reads)
+
+    @property
+    def table(self) -> str:
+        return embeddings_table(self.dataset, self.encoder_name)
+
+    @property
+    def provenance(self) -> dict[str, str]:
+        """The columns every row carries: the model version and the run that wrote it."""
+        return {"model_version": self.model_version, "run_id": self.run_id}
+
+    def compute(self) -> Compute:
+        encoder = self.encoder
+        if self.reads == "text":
+            return lambda batch: np.asarray(encoder.transform(batch.column("text").to_pylist()))
+        return lambda batch: np.asarray(encoder.transform(vectors_of(batch.column("vector"))))
+
+
+def embed_items(
+    store: LanceStore,
+    encoding: Encoding,
+    batch_size: int = 8192,
+    progress: Progress | None = None,
+) -> WriteResult:
+    """Encode the source table batch by batch and upsert into ``{dataset}_{encoder}``.
+    Rows already encoded by this model version are left as they are, so new items are
+    added without touching the rest, and a new model version rewrites them all."""
+    return write_vectors(
+        store,
+        encoding.source,
+        encoding.table,
+        encoding.encoder.latent_dim,
+        encoding.compute(),
+        constants=encoding.provenance,
+        batch_size=batch_size,
+        progress=progress,
+        current_by="model_version",
+    )
+
+
+def embed_shard(
+    store: LanceStore,
+    plan: ShardPlan,
+    shard: int,
+    encoding: Encoding,
+    batch_size: int = 8192,
+    progress: Progress | None = None,
+) -> int:
+    """``embed_items`` for one shard of ``plan``: its rows are staged, not yet written."""
+    return compute_shard(
+        store,
+        plan,
+        shard,
+        encoding.table,
+        encoding.encoder.latent_dim,
+        encoding.compute(),
+        encoding.provenance,
+        current_by="model_version",
+        batch_size=batch_size,
+        progress=progress,
+    )
+
+
+def encoded_table(dataset: str, reads: str) -> str:
+    """The table an encoder reads: the items' raw text, or their features."""
+    return items_table(dataset) if reads == "text" else features_table(dataset)
 
 
 @dataclass(frozen=True)
@@ -51,16 +149,8 @@ def embed(
 ) -> Embedded:
     """Encode every item without a vector of the latest ``kind`` model, in one commit."""
     encoder, saved = load_encoder(models, spec.name, kind.name)
-    written = embed_items(
-        store,
-        spec.name,
-        kind.name,
-        encoder,
-        saved.version,
-        run_id,
-        progress=progress,
-        reads=kind.reads,
-    )
+    encoding = Encoding(spec.name, kind.name, encoder, saved.version, run_id, kind.reads)
+    written = embed_items(store, encoding, progress=progress)
     return _indexed(store, written, saved.version, encoder.latent_dim)
 
 
@@ -102,18 +192,8 @@ def embed_one_shard(
 ) -> int:
     """Encode shard ``shard`` of ``plan`` into its staging table; the rows staged."""
     encoder, saved = load_encoder(models, spec.name, kind.name, plan.model_version)
-    return embed_shard(
-        store,
-        plan.shards,
-        shard,
-        spec.name,
-        kind.name,
-        encoder,
-        saved.version,
-        run_id,
-        progress=progress,
-        reads=kind.reads,
-    )
+    encoding = Encoding(spec.name, kind.name, encoder, saved.version, run_id, kind.reads)
+    return embed_shard(store, plan.shards, shard, encoding, progress=progress)
 
 
 def write_embedding_shards(

@@ -16,22 +16,21 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from repr_assets.datasets import DatasetSpec
+from repr_assets.datasets.specs import DatasetSpec
 from repr_assets.featurisers import Featuriser, build_featuriser, load_featuriser
-from repr_assets.hashing import canonical_json
-from repr_assets.holdout import stratified_test_mask
-from repr_assets.ids import IdSet
-from repr_assets.items import vector_array, vectors_of
-from repr_assets.memory import release_free_memory
+from repr_assets.items.hashing import canonical_json
+from repr_assets.items.holdout import stratified_test_mask
+from repr_assets.items.schemas import vector_array, vectors_of
 from repr_assets.names import embeddings_table, features_table, items_table
-from repr_assets.pipeline import Connect
+from repr_assets.pipeline import Connect, Progress
+from repr_assets.pipeline.memory import release_free_memory
+from repr_assets.pipeline.vectorise import current_ids, vector_batches, vectors_schema, without_ids
 from repr_assets.sources.base import Quarantined
 from repr_assets.sources.files import TABLE_SUFFIXES
 from repr_assets.sources.records import record_file_description
 from repr_assets.stores.lance import LanceStore, WriteResult
 from repr_assets.stores.models import FEATURISER, SPLIT_SEED, ModelStore
 from repr_assets.stores.quarantine import record_quarantined
-from repr_assets.vectorise import Progress, current_ids, vector_batches, vectors_schema
 
 FEATURISER_VERSION = "featuriser_version"
 
@@ -155,12 +154,7 @@ def _featurised_rows(
 ) -> Iterator[pa.RecordBatch]:
     """The item keys and features (as ``vector``) of the rows of ``batches`` that are not
     ``current`` and that have features; the others are appended to ``set_aside``."""
-    current_set = IdSet(current) if len(current) else None
-    for batch in batches:
-        if current_set is not None:
-            batch = batch.filter(pa.array(~current_set.contains(batch.column("item_id"))))
-        if not batch.num_rows:
-            continue
+    for batch in without_ids(batches, current):
         features, unfit = featurise_rows(featuriser, batch)
         if unfit:
             rows = sorted(unfit)

@@ -10,19 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from repr_assets.datasets import DatasetSpec
-from repr_assets.embed import read_texts
+from repr_assets.datasets.specs import DatasetSpec
 from repr_assets.encoders.config import EncoderConfig
 from repr_assets.encoders.kind import Encoder, EncoderKind, TrainingProgress
 from repr_assets.featurisers import load_featuriser
-from repr_assets.hashing import canonical_json, model_version
-from repr_assets.holdout import stratified_test_mask
+from repr_assets.items.hashing import canonical_json, model_version
+from repr_assets.items.holdout import stratified_test_mask
 from repr_assets.pipeline import Connect
-from repr_assets.quality import COMBINED_AUGMENTATION
+from repr_assets.quality.encoder_report import COMBINED_AUGMENTATION
 from repr_assets.stores.lance import LanceStore
 from repr_assets.stores.model_records import record_model
 from repr_assets.stores.models import FEATURISER, SPLIT_SEED, ModelStore, SavedModel
-from repr_assets.stores.vectors import load_features
+from repr_assets.stores.vectors import load_features, read_texts
 
 
 @dataclass(frozen=True)

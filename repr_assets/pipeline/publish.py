@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import duckdb
 
-from repr_assets.datasets import DatasetSpec
+from repr_assets.datasets.specs import DatasetSpec
 from repr_assets.names import embeddings_table
-from repr_assets.serving import PublishDecision, model_version_of, publish_if_passed
+from repr_assets.quality.thresholds import failed_checks, report_outcomes
 from repr_assets.stores.lance import LanceStore
 from repr_assets.stores.publications import (
     Publication,
@@ -26,7 +26,7 @@ from repr_assets.stores.publications import (
     rolled_back_over,
 )
 from repr_assets.stores.reports import latest_report_of_model, reported
-from repr_assets.thresholds import failed_checks, report_outcomes
+from repr_assets.stores.serving import PublishDecision, model_version_of, publish_if_passed
 
 
 @dataclass(frozen=True)

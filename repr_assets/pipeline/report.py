@@ -16,19 +16,32 @@ from datetime import UTC, datetime
 import duckdb
 import numpy as np
 
-from repr_assets.augment import drop_words
-from repr_assets.datasets import DatasetSpec
-from repr_assets.embed import read_texts
+from repr_assets.cosine import cosine_topk
+from repr_assets.datasets.specs import DatasetSpec
+from repr_assets.encoders.pca import PCA
 from repr_assets.encoders.registry import encoder_kind, load_encoder
 from repr_assets.featurisers import load_featuriser
-from repr_assets.figures import map_points, query_neighbours
-from repr_assets.hashing import canonical_json, package_version, short_hash
-from repr_assets.holdout import stratified_test_mask
-from repr_assets.memory import release_free_memory
+from repr_assets.items.augment import drop_words
+from repr_assets.items.hashing import canonical_json, package_version, short_hash
+from repr_assets.items.holdout import stratified_test_mask
+from repr_assets.items.sampling import seeded_sample
 from repr_assets.names import embeddings_table, features_table, items_table
 from repr_assets.pipeline import Connect
-from repr_assets.plots import embedding_map_png, neighbour_grid_png
-from repr_assets.quality import EncoderReport, add_code_metrics, add_input_metrics, baseline_report
+from repr_assets.pipeline.memory import release_free_memory
+from repr_assets.quality.encoder_report import (
+    EncoderReport,
+    add_code_metrics,
+    add_input_metrics,
+    baseline_report,
+)
+from repr_assets.quality.plots import embedding_map_png, neighbour_grid_png
+from repr_assets.quality.thresholds import (
+    BASELINE_ENCODER,
+    Floor,
+    ThresholdOutcome,
+    check_thresholds,
+    resolve_floors,
+)
 from repr_assets.search import search_recall
 from repr_assets.stores.lance import LanceStore
 from repr_assets.stores.models import FEATURISER, ModelStore
@@ -39,14 +52,7 @@ from repr_assets.stores.reports import (
     record_report,
     reported,
 )
-from repr_assets.stores.vectors import FeatureMatrix, load_features, load_vectors
-from repr_assets.thresholds import (
-    BASELINE_ENCODER,
-    Floor,
-    ThresholdOutcome,
-    check_thresholds,
-    resolve_floors,
-)
+from repr_assets.stores.vectors import FeatureMatrix, load_features, load_vectors, read_texts
 
 GRID_QUERIES = 6
 GRID_NEIGHBOURS = 7
@@ -234,3 +240,31 @@ def _codes(store: LanceStore, dataset: str, encoder: str, item_ids: list[str]) -
         )
     # Equal lists, so one serves both (75 MiB of strings at a million items).
     return dataclasses.replace(codes, item_ids=item_ids)
+
+
+# --- which items the pictures show ------------------------------------------------------
+
+MAP_MAX_ITEMS = 3_000
+
+
+def map_points(
+    Z: np.ndarray, labels: list[str | None], seed: int
+) -> tuple[np.ndarray, list[str | None]]:
+    """A seeded sample of at most ``MAP_MAX_ITEMS`` codes projected on their first two
+    principal axes, ``(m, 2)``, with the sample's labels."""
+    sample = seeded_sample(len(Z), MAP_MAX_ITEMS, seed)
+    codes = Z[sample]
+    if codes.shape[1] <= 2:
+        points = np.pad(codes, ((0, 0), (0, 2 - codes.shape[1])))
+    else:
+        points = PCA(2).fit(codes).transform(codes)
+    return points, [labels[i] for i in sample]
+
+
+def query_neighbours(
+    Z: np.ndarray, candidates: np.ndarray, queries: int, k: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``queries`` seeded query rows drawn from ``candidates`` and their ``k`` cosine
+    neighbours among all rows of ``Z`` (the query itself left out): ``(q,)``, ``(q, k)``."""
+    chosen = candidates[seeded_sample(len(candidates), queries, seed)]
+    return chosen, cosine_topk(Z[chosen], Z, k, exclude=chosen)

@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from repr_assets.datasets import DatasetSpec
+from repr_assets.datasets.specs import DatasetSpec
 from repr_assets.encoders.registry import load_encoder
 from repr_assets.featurisers import load_featuriser
 from repr_assets.names import embeddings_table
-from repr_assets.serving import model_version_of, served_version
 from repr_assets.stores.lance import LanceStore
 from repr_assets.stores.models import ModelStore
+from repr_assets.stores.serving import model_version_of, served_version
 
 
 class RawQueryError(ValueError):

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from repr_assets.items.sampling import seeded_sample
 from repr_assets.search.hits import Hits
 from repr_assets.search.index import DEFAULT_INDEX_SETTINGS, IndexSettings
 from repr_assets.search.searcher import Searcher
@@ -52,8 +53,7 @@ def search_recall(
         return None
     if searcher.path == "exact":
         return 1.0
-    rng = np.random.default_rng(seed)
-    positions = np.sort(rng.choice(searcher.rows, size=min(queries, searcher.rows), replace=False))
+    positions = seeded_sample(searcher.rows, queries, seed)
     item_ids = searcher.dataset.take(positions, columns=[KEY]).column(KEY).to_pylist()
     exact = Searcher(store, table_name, exact=True, settings=settings, served=served)
     return recall_at_k(searcher.search_ids(item_ids, k), exact.search_ids(item_ids, k))

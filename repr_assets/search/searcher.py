@@ -11,8 +11,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from repr_assets.cosine import ExactIndex, normalise_rows
 from repr_assets.search.ann import DISTANCE, QUERY_BLOCK, ROW_ID, AnnIndex
-from repr_assets.search.exact import ExactIndex, normalise_rows
 from repr_assets.search.filters import (
     Equals,
     bind_filters,
@@ -27,8 +27,8 @@ from repr_assets.search.index import (
     IndexSettings,
     vector_index_state,
 )
-from repr_assets.serving import served_version
 from repr_assets.stores.lance import KEY, LanceStore
+from repr_assets.stores.serving import served_version
 
 LABEL = "label"
 SearchPath = Literal["exact", "ann"]
@@ -68,7 +68,7 @@ class Searcher:
         settings: IndexSettings = DEFAULT_INDEX_SETTINGS,
         served: bool = True,
     ) -> None:
-        # The served version, what passed its quality checks (see repr_assets.serving);
+        # The served version, what passed its quality checks (see repr_assets.stores.serving);
         # the quality report scores the newest one, which it is about to judge.
         table = store.open(table_name)
         version = served_version(table) if served else None

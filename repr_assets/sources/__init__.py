@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from repr_assets.datasets import DatasetSpec
-from repr_assets.hashing import short_hash
+from repr_assets.datasets.specs import DatasetSpec
+from repr_assets.items.hashing import short_hash
 from repr_assets.sources.base import Quarantined, ReadBatch, Source, SourceError
 from repr_assets.sources.digits import DigitsSource
 from repr_assets.sources.files import TABLE_SUFFIXES

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 import pyarrow as pa
+
+from repr_assets.items.schemas import SOURCED_IMAGE_ITEMS_SCHEMA
 
 
 class SourceError(ValueError):
@@ -62,3 +65,17 @@ class Source(Protocol):
     def description(self) -> str: ...
 
     def read(self, batch_size: int, known_refs: frozenset[str]) -> Iterator[ReadBatch]: ...
+
+
+@dataclass(frozen=True)
+class ImageFiles:
+    """What every source of image files holds: its folder, and the limits an item is held
+    to (``max_bytes`` of a file or an item, ``max_pixels`` of a decoded image)."""
+
+    root: Path
+    max_bytes: int
+    max_pixels: int
+
+    @property
+    def schema(self) -> pa.Schema:
+        return SOURCED_IMAGE_ITEMS_SCHEMA

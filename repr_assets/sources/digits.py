@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 from sklearn.datasets import load_digits
 
-from repr_assets.items import IMAGE_ITEMS_SCHEMA, image_batches
+from repr_assets.items.schemas import IMAGE_ITEMS_SCHEMA, image_batches
 from repr_assets.sources.base import ReadBatch
 
 DIGITS_SIZE = 1797

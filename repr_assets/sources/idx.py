@@ -14,9 +14,9 @@ from typing import BinaryIO
 import numpy as np
 import pyarrow as pa
 
-from repr_assets.hashing import short_hash
-from repr_assets.items import SOURCED_IMAGE_ITEMS_SCHEMA, encode_png
-from repr_assets.sources.base import Quarantined, ReadBatch, SourceError
+from repr_assets.items.hashing import short_hash
+from repr_assets.items.schemas import encode_png
+from repr_assets.sources.base import ImageFiles, Quarantined, ReadBatch, SourceError
 from repr_assets.sources.safety import SourceFile, walk_files
 
 _IMAGES = re.compile(r"^(?P<prefix>.+?)[-.]images[-.]idx3[-.]ubyte(?P<gz>\.gz)?$")
@@ -37,20 +37,12 @@ def looks_like_idx_folder(root: Path) -> bool:
 
 
 @dataclass(frozen=True)
-class IDXFolderSource:
+class IDXFolderSource(ImageFiles):
     """Images and labels of every IDX pair in ``root``, streamed in batches.
 
     Files are read chunk by chunk, never whole; an item's id is a hash of its pixels. An
     images file without its labels file gives unlabelled items.
     """
-
-    root: Path
-    max_bytes: int
-    max_pixels: int
-
-    @property
-    def schema(self) -> pa.Schema:
-        return SOURCED_IMAGE_ITEMS_SCHEMA
 
     @property
     def description(self) -> str:

@@ -6,21 +6,19 @@ import io
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pyarrow as pa
 from PIL import Image
 
-from repr_assets.hashing import short_hash
-from repr_assets.items import SOURCED_IMAGE_ITEMS_SCHEMA
-from repr_assets.sources.base import Quarantined, ReadBatch
+from repr_assets.items.hashing import short_hash
+from repr_assets.sources.base import ImageFiles, Quarantined, ReadBatch
 from repr_assets.sources.safety import SourceFile, read_limited, walk_files
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"})
 
 
 @dataclass(frozen=True)
-class ImageFolderSource:
+class ImageFolderSource(ImageFiles):
     """Image files under ``root``; an image's label is its class folder (the first folder
     under the root), and images directly in the root have none.
 
@@ -28,14 +26,6 @@ class ImageFolderSource:
     aside at ingest rather than failing the featuriser later. The stored payload is the
     file's own bytes; the id is a hash of them, so a copy of an image is one item.
     """
-
-    root: Path
-    max_bytes: int
-    max_pixels: int
-
-    @property
-    def schema(self) -> pa.Schema:
-        return SOURCED_IMAGE_ITEMS_SCHEMA
 
     @property
     def description(self) -> str:

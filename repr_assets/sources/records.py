@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,10 +11,19 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from repr_assets.hashing import short_hash
-from repr_assets.items import RESERVED_COLUMNS, TEXT_ITEMS_SCHEMA, tabular_items_schema
+from repr_assets.items.hashing import short_hash
+from repr_assets.items.schemas import RESERVED_COLUMNS, TEXT_ITEMS_SCHEMA, tabular_items_schema
 from repr_assets.sources.base import Quarantined, ReadBatch, SourceError
 from repr_assets.sources.files import RawRows, file_format, read_rows
+from repr_assets.sources.record_values import (
+    NUMERIC_SHARE,
+    as_strings,
+    bad_value,
+    is_numeric,
+    nulls,
+    numbers,
+    numeric_example,
+)
 
 SAMPLE_ROWS = 1000
 
@@ -78,7 +86,7 @@ class RecordFileSource:
         payload: dict[str, pa.Array] = {}
         if self.modality == "text":
             assert self.text_column is not None
-            text = _strings(table.column(self.text_column))
+            text = as_strings(table.column(self.text_column))
             empty = pc.fill_null(pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(text)), 0), True)
             reject(empty.to_numpy(zero_copy_only=False), f"no text in column {self.text_column!r}")
             payload["text"] = text
@@ -86,20 +94,20 @@ class RecordFileSource:
             for name in self.numeric:
                 # A missing value (MISSING_TOKENS) is imputed by the featuriser.
                 column = table.column(name)
-                values, missing_values, not_numbers = _numbers(column)
-                reject(not_numbers, _bad_value(column, name, "is not a number"))
-                reject(np.isinf(values), _bad_value(column, name, "is infinite"))
+                values, missing_values, not_numbers = numbers(column)
+                reject(not_numbers, bad_value(column, name, "is not a number"))
+                reject(np.isinf(values), bad_value(column, name, "is infinite"))
                 payload[name] = pa.array(values, pa.float64(), mask=missing_values)
             for name in self.categorical:
-                payload[name] = _strings(table.column(name))
+                payload[name] = as_strings(table.column(name))
         labels = (
-            _strings(table.column(self.label_column))
+            as_strings(table.column(self.label_column))
             if self.label_column
             else pa.nulls(table.num_rows, pa.string())
         )
         if self.id_column is not None:
-            ids = _strings(table.column(self.id_column))
-            reject(_nulls(ids), f"no id in column {self.id_column!r}")
+            ids = as_strings(table.column(self.id_column))
+            reject(nulls(ids), f"no id in column {self.id_column!r}")
         else:
             content_labels = labels if self.label_column else None
             ids = pa.array(self._content_ids(payload, content_labels), pa.string())
@@ -203,7 +211,7 @@ def inspect_record_file(
     if modality == "text":
         if text_column is None:
             raise SourceError(f"{path}: text items need --text-column; its columns are: {names}")
-        example = _numeric_example(sample.column(text_column))
+        example = numeric_example(sample.column(text_column))
         if example is not None:
             raise SourceError(
                 f"{path}: column {text_column!r} is not text: its values are numbers "
@@ -223,7 +231,7 @@ def inspect_record_file(
     if not features:
         raise SourceError(f"{path}: no feature columns besides the label and id")
     # A few stray words in a column of numbers are bad values, set aside row by row.
-    numeric = tuple(c for c in features if _is_numeric(sample.column(c), NUMERIC_SHARE))
+    numeric = tuple(c for c in features if is_numeric(sample.column(c), NUMERIC_SHARE))
     categorical = tuple(c for c in features if c not in numeric)
     return RecordFileSource(
         path, "tabular", label_column, id_column, None, numeric, categorical, max_bytes
@@ -247,105 +255,3 @@ def _sample(path: Path, max_bytes: int) -> pa.Table:
         why = f" (the first, {first_bad.ref}: {first_bad.reason})" if first_bad else ""
         raise SourceError(f"{path}: no readable rows{why}")
     return pa.concat_tables(tables, promote_options="permissive")
-
-
-NUMERIC_SHARE = 0.9
-
-
-MISSING_TOKENS = frozenset({"NA", "N/A", "n/a", "#N/A", "NaN", "nan", "null", "NULL", "None"})
-"""Text that means "no value" in a numeric column (surrounding spaces aside, case as
-listed), as an empty cell does: the featuriser imputes it. In categorical and text
-columns these are text like any other."""
-
-# What Arrow's cast to float64 parses: decimals, exponents, inf, infinity and nan.
-_NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$|^[+-]?(?i:inf|infinity|nan)$"
-_SHOWN_CHARACTERS = 40
-
-
-def _is_numeric(column: pa.ChunkedArray, share: float = 1.0) -> bool:
-    """Whether at least ``share`` of the column's values are numbers (and some are);
-    missing values count for neither."""
-    if pa.types.is_floating(column.type) or pa.types.is_integer(column.type):
-        return True
-    _, missing, not_numbers = _numbers(column)
-    if missing.all():
-        return False
-    return float(1.0 - not_numbers[~missing].mean()) >= share
-
-
-def _numeric_example(column: pa.ChunkedArray) -> object | None:
-    """A value of ``column``, when all its values are numbers; else ``None``."""
-    if not _is_numeric(column):
-        return None
-    _, missing, _ = _numbers(column)
-    present = np.flatnonzero(~missing)
-    return column[int(present[0])].as_py() if len(present) else None
-
-
-def _strings(column: pa.ChunkedArray | pa.Array) -> pa.Array:
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    if pa.types.is_floating(column.type):
-        # 3.0 -> "3", so that a label read as a number names the same class as its text.
-        whole = pc.equal(column, pc.round(column))
-        as_int = pc.if_else(whole, column.cast(pa.int64(), safe=False).cast(pa.string()), None)
-        return pc.coalesce(as_int, column.cast(pa.string()))
-    return column.cast(pa.string())
-
-
-def _nulls(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    return column.is_null().to_numpy(zero_copy_only=False)
-
-
-def _numbers(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(values, missing, not_numbers)`` of a numeric column, as NumPy arrays.
-
-    ``values`` are float64, NaN where missing or not a number. Missing: null, NaN (how
-    pandas writes a missing float to Parquet), and in text an empty cell or one of
-    ``MISSING_TOKENS``. Not a number: any other text that does not parse as one (a word,
-    or a NaN spelled otherwise, such as "NAN").
-    """
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    if pa.types.is_floating(column.type) or pa.types.is_integer(column.type):
-        values = pc.fill_null(column.cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False)
-        return values, np.isnan(values), np.zeros(len(column), bool)
-    text = pc.utf8_trim_whitespace(column.cast(pa.string()))
-    absent = pc.or_kleene(
-        pc.equal(pc.utf8_length(text), 0),
-        pc.is_in(text, value_set=pa.array(sorted(MISSING_TOKENS), pa.string())),
-    )
-    missing = pc.fill_null(absent, True).to_numpy(zero_copy_only=False)
-    values = _parsed(pc.if_else(absent, pa.scalar(None, pa.string()), text))
-    not_numbers = np.isnan(values) & ~missing
-    return values, missing, not_numbers
-
-
-def _parsed(text: pa.Array) -> np.ndarray:
-    """``text`` as float64, NaN for null and for what is not a number; vectorised."""
-    try:
-        return pc.fill_null(text.cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False)
-    except pa.ArrowInvalid:
-        pass
-    numbers = pc.fill_null(pc.match_substring_regex(text, _NUMBER), False)
-    candidates = pc.if_else(numbers, text, pa.scalar(None, pa.string()))
-    try:
-        return pc.fill_null(candidates.cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False)
-    except pa.ArrowInvalid:  # a form the pattern admits and Arrow does not: value by value
-        values = np.full(len(text), np.nan)
-        for row in np.flatnonzero(numbers.to_numpy(zero_copy_only=False)).tolist():
-            with contextlib.suppress(ValueError):
-                values[row] = float(candidates[row].as_py())
-        return values
-
-
-def _bad_value(column: pa.Array, name: str, what: str) -> Callable[[int], str]:
-    """The reason of a bad value of numeric column ``name``, made for its row only."""
-
-    def reason(row: int) -> str:
-        value = column[row].as_py()
-        if isinstance(value, str) and len(value) > _SHOWN_CHARACTERS:
-            value = value[:_SHOWN_CHARACTERS] + "..."
-        return f"value {value!r} of numeric column {name!r} {what}"
-
-    return reason

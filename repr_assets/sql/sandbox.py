@@ -14,9 +14,9 @@ import duckdb
 import pyarrow as pa
 
 from repr_assets.home import Home
-from repr_assets.serving import served_dataset
 from repr_assets.stores.duckdb_file import while_locked
 from repr_assets.stores.lance import LanceStore
+from repr_assets.stores.serving import served_dataset
 
 REPORTS_CATALOG = "reports"
 ALLOWED_STATEMENTS = {duckdb.StatementType.SELECT}
@@ -52,7 +52,7 @@ def open_sandbox(home: Home, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> duckdb
         if home.lancedb.exists():
             store = LanceStore(home.lancedb)
             for name in store.table_names():
-                # Embeddings tables at their served version (see repr_assets.serving).
+                # Embeddings tables at their served version (see repr_assets.stores.serving).
                 connection.register(name, served_dataset(store, name))
         if home.reports.exists():
             attach = f"ATTACH {_sql_string(str(home.reports))} AS {REPORTS_CATALOG} (READ_ONLY)"

@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from repr_assets.ids import hash_strings
+from repr_assets.items.ids import hash_strings
 
 KEY = "item_id"
 T = TypeVar("T")

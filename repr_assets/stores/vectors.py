@@ -1,4 +1,5 @@
-"""Reading a features or embeddings table whole, as one matrix in ``item_id`` order."""
+"""What encoders and reports read: a features or embeddings table whole, as one matrix in
+``item_id`` order, and the raw texts of items."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from repr_assets.hashing import short_hash
-from repr_assets.items import vectors_of
-from repr_assets.memory import release_free_memory
-from repr_assets.names import features_table
+from repr_assets.items.hashing import short_hash
+from repr_assets.items.schemas import vectors_of
+from repr_assets.names import features_table, items_table
+from repr_assets.pipeline.memory import release_free_memory
 from repr_assets.stores.lance import LanceStore
 
 
@@ -90,3 +91,8 @@ def _shared_strings(column: pa.ChunkedArray) -> list[str | None]:
     return [
         values[i] if ok else None for i, ok in zip(indices.tolist(), valid.tolist(), strict=True)
     ]
+
+
+def read_texts(store: LanceStore, dataset: str, item_ids: list[str]) -> np.ndarray:
+    """The raw texts of ``item_ids``, in that order, as an object array."""
+    return np.array(store.values_of(items_table(dataset), item_ids, "text"), dtype=object)

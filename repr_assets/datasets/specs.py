@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from repr_assets.thresholds import QualityThresholds
+from repr_assets.quality.thresholds import QualityThresholds
 
 Modality = Literal["image", "text", "tabular"]
 MODALITIES: tuple[Modality, ...] = ("image", "text", "tabular")

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import numpy as np
 import pyarrow as pa
 
-from repr_assets.png import encode_grey
+from repr_assets.items.png import encode_grey
 
 ITEM_KEY_FIELDS = [
     pa.field("item_id", pa.string(), nullable=False),

@@ -16,18 +16,14 @@ import numpy as np
 import pyarrow.dataset as ds
 import torch
 
-from repr_assets.augment import Augmentation
 from repr_assets.encoders.kind import Encoder
+from repr_assets.items.augment import Augmentation
+from repr_assets.items.sampling import seeded_sample
 from repr_assets.metrics.clustering import calinski_harabasz, davies_bouldin, silhouette
 from repr_assets.metrics.invariance import (
     invariance_cosine,
     invariance_knn_overlap,
     sample_neighbours,
-)
-from repr_assets.metrics.neighbourhood import (
-    TRUSTWORTHINESS_MAX_ITEMS,
-    seeded_sample,
-    trustworthiness,
 )
 from repr_assets.metrics.probes import (
     knn_accuracy,
@@ -38,7 +34,8 @@ from repr_assets.metrics.probes import (
 from repr_assets.metrics.reconstruction import explained_variance, reconstruction_mse
 from repr_assets.metrics.separation import cluster_separation
 from repr_assets.metrics.spectrum import effective_rank
-from repr_assets.thresholds import FEATURE_COUNT, MAJORITY_SHARE, RAW_PROBE
+from repr_assets.metrics.trustworthiness import TRUSTWORTHINESS_MAX_ITEMS, trustworthiness
+from repr_assets.quality.thresholds import FEATURE_COUNT, MAJORITY_SHARE, RAW_PROBE
 
 INVARIANCE_MAX_ITEMS = 5_000
 COMBINED_AUGMENTATION = "all"
@@ -193,7 +190,7 @@ def _supervised(
 def baseline_report(
     X: np.ndarray, labels: Sequence[str | None], test_mask: np.ndarray, seed: int
 ) -> EncoderReport:
-    """The baselines that relative floors are measured against (``repr_assets.thresholds``):
+    """The baselines that relative floors are measured against (``repr_assets.quality.thresholds``):
     the number of raw features of ``X`` ``(n, f)``, and for a data set of two classes or
     more the majority-class share of the test items and the linear probe on ``X``."""
     report = EncoderReport()

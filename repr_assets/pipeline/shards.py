@@ -17,8 +17,14 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from repr_assets.pipeline.vectorise import (
+    Compute,
+    Progress,
+    current_ids,
+    vector_batches,
+    vectors_schema,
+)
 from repr_assets.stores.lance import LanceStore, WriteResult
-from repr_assets.vectorise import Compute, Progress, current_ids, vector_batches, vectors_schema
 
 _RUN = re.compile(r"^[A-Za-z0-9-]+$")
 

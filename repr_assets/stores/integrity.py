@@ -8,7 +8,7 @@ import duckdb
 import numpy as np
 import pyarrow.compute as pc
 
-from repr_assets.items import vectors_of
+from repr_assets.items.schemas import vectors_of
 from repr_assets.stores.lance import LanceStore
 
 

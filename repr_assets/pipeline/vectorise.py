@@ -8,12 +8,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from repr_assets.ids import IdSet
-from repr_assets.items import vector_array, vector_schema
+from repr_assets.items.ids import IdSet
+from repr_assets.items.schemas import vector_array, vector_schema
+from repr_assets.pipeline import Progress
 from repr_assets.stores.lance import LanceStore, WriteResult
-
-Progress = Callable[[int, int], None]
-"""Called after each batch with ``(rows done, rows in all)``."""
 
 Compute = Callable[[pa.RecordBatch], np.ndarray]
 """A ``(rows, dim)`` matrix for one batch of the source table."""
@@ -67,12 +65,7 @@ def vector_batches(
 ) -> Iterator[pa.RecordBatch]:
     """The target rows of ``batches``, leaving out the ``current`` ids."""
     done = 0
-    current_set = IdSet(current) if len(current) else None
-    for batch in batches:
-        if current_set is not None:
-            batch = batch.filter(pa.array(~current_set.contains(batch.column("item_id"))))
-            if not batch.num_rows:
-                continue
+    for batch in without_ids(batches, current):
         vectors = compute(batch)
         rows = batch.num_rows
         yield pa.RecordBatch.from_arrays(
@@ -89,6 +82,16 @@ def vector_batches(
         done += rows
         if progress is not None:
             progress(done, total)
+
+
+def without_ids(batches: Iterable[pa.RecordBatch], ids: pa.Array) -> Iterator[pa.RecordBatch]:
+    """The rows of ``batches`` whose ``item_id`` is not among ``ids``; empty batches left out."""
+    known = IdSet(ids) if len(ids) else None
+    for batch in batches:
+        if known is not None:
+            batch = batch.filter(pa.array(~known.contains(batch.column("item_id"))))
+        if batch.num_rows:
+            yield batch
 
 
 def current_ids(

@@ -1,7 +1,7 @@
 """The one place that knows which data sets there are, and with which run options.
 
 A data set is built in (``datasets.BUILTIN_DATASETS``), declared in a YAML file
-(``repr_assets.declared``), or made by ``repr-assets run --source`` (its spec stored in
+(``repr_assets.datasets.declared``), or made by ``repr-assets run --source`` (its spec stored in
 the home). On top of any of them lie the run options given on the command line
 (encoders, their parameters, floors, seed), stored beside its models so that a later run
 without them, a schedule or the UI runs the same way. The CLI, the code location and
@@ -21,8 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from repr_assets.datasets import BUILTIN_DATASETS, DatasetSpec, validate_dataset_name
-from repr_assets.declared import DeclarationError, Declarations, DeclaredDataset, read_declarations
+from repr_assets.datasets.declared import (
+    DeclarationError,
+    Declarations,
+    DeclaredDataset,
+    read_declarations,
+)
+from repr_assets.datasets.specs import BUILTIN_DATASETS, DatasetSpec, validate_dataset_name
 from repr_assets.home import Home
 from repr_assets.stores.models import atomic_write
 

@@ -25,8 +25,8 @@ from typing import Any
 
 import yaml
 
-from repr_assets.datasets import DatasetSpec, default_thresholds, implied_modality
-from repr_assets.thresholds import QualityThresholds
+from repr_assets.datasets.specs import DatasetSpec, default_thresholds, implied_modality
+from repr_assets.quality.thresholds import QualityThresholds
 
 SPEC_FIELDS = {f.name for f in dataclasses.fields(DatasetSpec)} - {"name"}
 EXTRA_FIELDS = {"refit_schedule"}

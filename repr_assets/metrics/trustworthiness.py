@@ -8,13 +8,6 @@ from sklearn.manifold import trustworthiness as sklearn_trustworthiness
 TRUSTWORTHINESS_MAX_ITEMS = 2_000
 
 
-def seeded_sample(n: int, max_items: int, seed: int) -> np.ndarray:
-    """Indices of all ``n`` items, or of a seeded sample of ``max_items`` of them."""
-    if n <= max_items:
-        return np.arange(n)
-    return np.sort(np.random.RandomState(seed).permutation(n)[:max_items])
-
-
 def trustworthiness(X: np.ndarray, Z: np.ndarray, n_neighbors: int = 10) -> float:
     """Trustworthiness (Venna & Kaski, 2001) of codes ``Z`` ``(n, d)`` for inputs ``X`` ``(n, f)``.
 
