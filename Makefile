@@ -46,7 +46,7 @@ ui: $(STAMP)
 # also written as JSON to benchmarks/results/. BENCH_ARGS=--quick runs small sizes in a
 # few minutes; the default is the issue's sizes (search at 100k and 1M rows).
 bench: $(STAMP)
-	$(BIN)/python benchmarks/suite.py $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.suite $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .repr_assets .pytest_cache .ruff_cache .mypy_cache

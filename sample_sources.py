@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import struct
 from pathlib import Path
 
@@ -19,6 +20,18 @@ TOPICS = {
     "tech": "software laptop chip code server network battery screen update cloud app data",
     "travel": "flight hotel beach passport journey train island museum luggage map tour trip",
 }
+
+
+def gaussian_blobs(
+    n: int = 240, d: int = 6, n_classes: int = 4, spread: float = 1.5, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Overlapping Gaussian blobs ``(n, d)`` float32 and their classes: continuous values,
+    so no exact distance ties."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(scale=2.0, size=(n_classes, d))
+    y = rng.integers(0, n_classes, size=n)
+    Z = centres[y] + spread * rng.normal(size=(n, d))
+    return Z.astype(np.float32), y
 
 
 def digit_images(count: int, size: int = 16) -> tuple[np.ndarray, np.ndarray]:
@@ -154,4 +167,23 @@ def write_semantic_csv(path: Path, count: int = 300, seed: int = 0) -> Path:
         writer = csv.writer(handle)
         writer.writerow(["sentence", "topic"])
         writer.writerows(semantic_topic_sentences(count, seed))
+    return path
+
+
+def png_bytes(size: int = 8, value: int = 0) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(np.full((size, size), value, np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def write_rows(path: Path, count: int, start: int = 0) -> Path:
+    """``count`` rows of three classes (rows ``start`` on), as a CSV with a label."""
+    table = tabular_rows(start + count).slice(start)
+    new = not path.exists()
+    with path.open("a", newline="") as handle:
+        writer = csv.writer(handle)
+        if new:
+            writer.writerow(table.column_names)
+        for row in table.to_pylist():
+            writer.writerow(["" if v is None else v for v in row.values()])
     return path

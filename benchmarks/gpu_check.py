@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -23,14 +22,13 @@ from typing import Any
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # for tests.builders, which draws the digits
+from repr_assets.encoders.autoencoder import Autoencoder, AutoencoderConfig
+from repr_assets.encoders.training import cpu_threads
+from repr_assets.items.holdout import stratified_test_mask
+from repr_assets.metrics.probes import linear_probe_accuracy
+from sample_sources import digit_images
 
-from repr_assets.encoders.autoencoder import Autoencoder, AutoencoderConfig  # noqa: E402
-from repr_assets.encoders.training import cpu_threads  # noqa: E402
-from repr_assets.holdout import stratified_test_mask  # noqa: E402
-from repr_assets.metrics.probes import linear_probe_accuracy  # noqa: E402
-from tests.builders import digit_images  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 TRAINING_GOAL = 20.0  # GPU samples/s over 2-core CPU samples/s, on one H200
 ACCURACY_GOAL = 0.01  # largest |GPU probe accuracy - CPU probe accuracy|

@@ -23,4 +23,4 @@ elif [ -n "${TORCH_SPEC:-}" ]; then
 fi
 
 .venv/bin/python -c 'import torch; print(f"torch {torch.__version__}, CUDA build {torch.version.cuda}, CUDA available {torch.cuda.is_available()}")'
-exec .venv/bin/python benchmarks/gpu_check.py "$@"
+exec .venv/bin/python -m benchmarks.gpu_check "$@"

@@ -6,7 +6,7 @@ and noised so that no two are alike) as gzipped MNIST-format files, ``train`` an
 peak resident memory (the child's ``ru_maxrss``), and writes the result as JSON to
 ``benchmarks/results/``.
 
-    python benchmarks/idx_run.py --items 60000 [--epochs 200] [--profile]
+    python -m benchmarks.idx_run --items 60000 [--epochs 200] [--profile]
 """
 
 from __future__ import annotations
@@ -20,10 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from cli_run import (
+from benchmarks.cli_run import (
     latest_metrics,
     profile_table,
     repr_assets_command,
@@ -31,9 +28,8 @@ from cli_run import (
     under_profiler,
     write_result,
 )
-
-from repr_assets.augment import image_augmentations
-from tests.builders import digit_images, write_idx
+from repr_assets.items.augment import image_augmentations
+from sample_sources import digit_images, write_idx
 
 
 def synthetic_digits(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

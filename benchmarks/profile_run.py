@@ -6,8 +6,8 @@ step, and which ``repr_assets`` function inside it, the main thread is in. It pr
 wall time and peak RSS per step, the functions where the peak of each step was seen, and,
 with ``--cprofile``, the top entries of a cProfile by cumulative and own time.
 
-    REPR_ASSETS_HOME=$(mktemp -d) python benchmarks/profile_run.py -- run --dataset digits
-    python benchmarks/profile_run.py --cprofile out.prof -- run --source f.parquet ...
+    REPR_ASSETS_HOME=$(mktemp -d) python -m benchmarks.profile_run -- run --dataset digits
+    python -m benchmarks.profile_run --cprofile out.prof -- run --source f.parquet ...
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ Both are timed in one run on the same synthetic image data set (10 classes of 16
 images drawn around class prototypes), and the ratio is printed. Wall-clock times on a
 shared machine are noisy; the ratio is the figure to compare.
 
-    python benchmarks/report_vs_training.py               # 50,000 items
-    python benchmarks/report_vs_training.py --quick       # 5,000 items, a smoke run
+    python -m benchmarks.report_vs_training               # 50,000 items
+    python -m benchmarks.report_vs_training --quick       # 5,000 items, a smoke run
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from repr_assets.augment import image_augmentations
-from repr_assets.embed import embedding_schema
 from repr_assets.encoders.autoencoder import Autoencoder
-from repr_assets.holdout import stratified_test_mask
-from repr_assets.items import vector_array
-from repr_assets.quality import evaluate_encoder
+from repr_assets.items.augment import image_augmentations
+from repr_assets.items.holdout import stratified_test_mask
+from repr_assets.items.schemas import vector_array
+from repr_assets.pipeline.embed import embedding_schema
+from repr_assets.quality.encoder_report import evaluate_encoder
 from repr_assets.stores.lance import LanceStore
 
 SIZE = 16

@@ -9,14 +9,13 @@ the smallest. Goals (issue 7): ratio at most 12 for 10x the items; peak at most 
 1M. Training epochs are the same for every size (``--epochs``), so the ratio measures
 how the run scales, not how long a full training takes.
 
-    python benchmarks/scale_run.py                         # 100,000 and 1,000,000 items
-    python benchmarks/scale_run.py --items 100000 --epochs 5
+    python -m benchmarks.scale_run                         # 100,000 and 1,000,000 items
+    python -m benchmarks.scale_run --items 100000 --epochs 5
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -25,9 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from cli_run import (
+from benchmarks.cli_run import (
     latest_metrics,
     profile_table,
     repr_assets_command,

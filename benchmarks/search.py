@@ -15,8 +15,8 @@ the exact path, and the ratios:
 Wall-clock times on a shared machine are noisy: each figure is the best of several rounds,
 the contenders timed in turn, and the ratios, taken within one run, are what to compare.
 
-    python benchmarks/search.py            # 100k and 1M rows (about four minutes on 2 cores)
-    python benchmarks/search.py --quick    # 100k rows, fewer queries (about half a minute)
+    python -m benchmarks.search            # 100k and 1M rows (about four minutes on 2 cores)
+    python -m benchmarks.search --quick    # 100k rows, fewer queries (about half a minute)
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ import lancedb
 import numpy as np
 import pyarrow as pa
 
-from repr_assets.embed import embedding_schema
-from repr_assets.items import vector_array
+from repr_assets.cosine import normalise_rows
+from repr_assets.items.schemas import vector_array
+from repr_assets.pipeline.embed import embedding_schema
 from repr_assets.search import Searcher, ensure_vector_index
-from repr_assets.search.exact import normalise_rows
 from repr_assets.search.index import DEFAULT_INDEX_SETTINGS, IVF_MIN_ROWS
 from repr_assets.stores.lance import LanceStore
 

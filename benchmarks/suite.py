@@ -24,9 +24,9 @@ Parquet rows (time ratio at most 12; peak RSS at most 2 GB at 1M), ``benchmarks/
 on a folder of IDX images, and ``benchmarks/profile_run.py`` shows time and peak RSS per
 asset step of any ``repr-assets run``.
 
-    python benchmarks/suite.py                 # the issue's sizes (search: 100k and 1M rows)
-    python benchmarks/suite.py --quick         # small sizes, a few minutes on 2 cores
-    python benchmarks/suite.py --only pca autoencoder --search-quick
+    python -m benchmarks.suite                 # the issue's sizes (search: 100k and 1M rows)
+    python -m benchmarks.suite --quick         # small sizes, a few minutes on 2 cores
+    python -m benchmarks.suite --only pca autoencoder --search-quick
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ import json
 import os
 import platform
 import struct
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -54,26 +53,23 @@ import sklearn
 import torch
 from sklearn.decomposition import PCA as SklearnPCA
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # for tests.builders and the sibling benchmark scripts
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-import report_vs_training  # noqa: E402
-import search as search_bench  # noqa: E402
-
-from repr_assets.embed import embed_items, embedding_schema  # noqa: E402
-from repr_assets.encoders.autoencoder import Autoencoder, AutoencoderConfig  # noqa: E402
-from repr_assets.encoders.mlp import MLPAutoencoder  # noqa: E402
-from repr_assets.encoders.pca import PCA  # noqa: E402
-from repr_assets.encoders.training import (  # noqa: E402
+from benchmarks import report_vs_training
+from benchmarks import search as search_bench
+from repr_assets.encoders.autoencoder import Autoencoder, AutoencoderConfig
+from repr_assets.encoders.mlp import MLPAutoencoder
+from repr_assets.encoders.pca import PCA
+from repr_assets.encoders.training import (
     cpu_threads,
     usable_cores,
 )
-from repr_assets.featurisers import ImageFeaturiser  # noqa: E402
-from repr_assets.items import vector_array, vector_schema  # noqa: E402
-from repr_assets.sources.idx import IDXFolderSource  # noqa: E402
-from repr_assets.stores.lance import LanceStore  # noqa: E402
-from tests.builders import digit_images, write_idx  # noqa: E402
+from repr_assets.featurisers import ImageFeaturiser
+from repr_assets.items.schemas import vector_array, vector_schema
+from repr_assets.pipeline.embed import Encoding, embed_items, embedding_schema
+from repr_assets.sources.idx import IDXFolderSource
+from repr_assets.stores.lance import LanceStore
+from sample_sources import digit_images, write_idx
+
+ROOT = Path(__file__).resolve().parents[1]
 
 MEASUREMENTS = ("pca", "autoencoder", "write", "idx", "search", "report")
 RESULTS = ROOT / "benchmarks" / "results"
@@ -455,7 +451,7 @@ def measure_write(sizes: Sizes, workdir: Path) -> list[Row]:
     def embed() -> str:
         encoder_name = f"identity_{next(counter)}"
         identity: Any = _Identity(sizes.write_dim)
-        embed_items(store, "bench", encoder_name, identity, "bench", "bench")
+        embed_items(store, Encoding("bench", encoder_name, identity, "bench", "bench"))
         return f"bench_{encoder_name}"
 
     times, names = best_times(

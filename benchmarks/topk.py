@@ -8,7 +8,7 @@ and each one's time as a multiple of ``cosine_topk``'s, with the share of neighb
 three agree on (below 1 only where float32 products from other kernels reorder near-ties).
 Timings on a shared machine are noisy: compare the ratios, taken within one run.
 
-    python benchmarks/topk.py           # three shapes, about a minute on 2 cores
+    python -m benchmarks.topk           # three shapes, about a minute on 2 cores
 """
 
 from __future__ import annotations

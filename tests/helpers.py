@@ -8,6 +8,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+
+from repr_assets.items.schemas import vector_array
+from repr_assets.pipeline.embed import embedding_schema
+from repr_assets.search.index import IndexSettings
+from repr_assets.stores.lance import LanceStore
+
 # The command line as users run it: the script pip installed beside this interpreter.
 CLI = str(Path(sys.executable).with_name("repr-assets"))
 
@@ -66,3 +74,55 @@ def quick_run_config(dataset: str = "digits", epochs: int = 40) -> dict[str, Any
             }
         }
     }
+
+
+# --- embeddings tables for the search tests ---------------------------------------------
+
+SMALL_INDEX = IndexSettings(min_rows=1000, partition_size=256, min_probes=4)
+
+
+def low_rank_vectors(rows: int, dim: int = 32, latent: int = 6, seed: int = 0) -> np.ndarray:
+    """``(rows, dim)`` float32: ``latent``-d Gaussian codes mapped up, plus a little noise."""
+    rng = np.random.default_rng(seed)
+    mixing = rng.standard_normal((latent, dim))
+    codes = rng.standard_normal((rows, latent))
+    return (codes @ mixing + 0.1 * rng.standard_normal((rows, dim))).astype(np.float32)
+
+
+def write_embeddings(
+    store: LanceStore,
+    name: str,
+    vectors: np.ndarray,
+    labels: list[str | None] | None = None,
+    first_id: int = 0,
+    model_version: str = "v1",
+    item_ids: list[str] | None = None,
+) -> list[str]:
+    """Upsert ``vectors`` as an embeddings table; returns the item ids (``item-000000`` on,
+    unless given)."""
+    rows = len(vectors)
+    item_ids = item_ids or [f"item-{i:06d}" for i in range(first_id, first_id + rows)]
+    labels = labels if labels is not None else [str(i % 10) for i in range(rows)]
+    batch = pa.RecordBatch.from_arrays(
+        [
+            pa.array(item_ids, pa.string()),
+            pa.array(labels, pa.string()),
+            pa.array(["train" if i % 5 else "test" for i in range(rows)], pa.string()),
+            vector_array(vectors),
+            pa.array([model_version] * rows, pa.string()),
+            pa.array(["run-1"] * rows, pa.string()),
+        ],
+        schema=embedding_schema(vectors.shape[1]),
+    )
+    store.upsert(name, batch.schema, [batch])
+    return item_ids
+
+
+def numpy_neighbours(vectors: np.ndarray, query: np.ndarray, k: int, skip: int | None = None):
+    """Row indices of the ``k`` nearest rows by cosine distance, and the distances."""
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    distances = 1.0 - unit.astype(np.float64) @ (query / np.linalg.norm(query))
+    if skip is not None:
+        distances[skip] = np.inf
+    order = np.argsort(distances, kind="stable")[:k]
+    return order, distances[order]

@@ -108,3 +108,38 @@ def test_asset_bodies_call_the_pipeline_and_describe_the_result():
                 body = node.body[1:] if ast.get_docstring(node) else node.body
                 lines = body[-1].end_lineno - body[0].lineno + 1  # type: ignore[operator]
                 assert lines <= MAX_ASSET_BODY, f"{name}.{node.name}: {lines} lines"
+
+
+REPO = PACKAGE.parent
+SHARED = "sample_sources"  # the one module that tests and benchmarks both draw data from
+
+
+def _imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_benchmarks_and_tests_share_helpers_only_through_one_module():
+    for path in sorted((REPO / "benchmarks").glob("*.py")):
+        tests = {name for name in _imports(path) if name.split(".")[0] == "tests"}
+        assert not tests, f"benchmarks/{path.name} imports {sorted(tests)}"
+    for path in sorted((REPO / "tests").rglob("*.py")):
+        # A test of a benchmark imports it as a module; none executes its file by path.
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and "benchmarks" in ast.unparse(node.args[:1]):
+                called = ast.unparse(node.func)
+                assert not called.endswith(("spec_from_file_location", "run_path")), path
+    assert (REPO / f"{SHARED}.py").is_file()
+
+
+def test_the_tests_mirror_the_layout():
+    """Each folder of tests is named after a package of ``repr_assets`` (or benchmarks)."""
+    packages = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()}
+    folders = {p.name for p in (REPO / "tests").iterdir() if (p / "__init__.py").is_file()}
+    assert folders - packages <= {"benchmarks"}
+    assert packages - folders == set(), "a package without tests of its own"

@@ -1,11 +1,16 @@
-"""Exact search against NumPy brute force in float64."""
+"""The one cosine top-k, for search and the metrics alike, against NumPy brute force in
+float64 and a stable argsort."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
-from repr_assets.search.exact import ExactIndex, normalise_rows
+from repr_assets.cosine import ExactIndex, cosine_topk, normalise_rows, top_k
+from sample_sources import gaussian_blobs
 
 
 def reference_top_k(matrix, queries, k, allowed=None, exclude=None):
@@ -98,3 +103,64 @@ def test_equal_scores_come_in_row_order():
 def test_normalise_rows_gives_unit_rows_and_keeps_zero_rows_zero():
     rows = normalise_rows(np.array([[3.0, 4.0], [0.0, 0.0]], dtype=np.float32))
     np.testing.assert_allclose(rows, [[0.6, 0.8], [0.0, 0.0]])
+
+
+@given(
+    scores=hnp.arrays(
+        np.float32,
+        hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=300),
+        # Few distinct values, so that ties are common, and blocked rows (-inf).
+        elements=st.sampled_from([-np.inf, -1.0, 0.0, 0.25, 0.5, 1.0]),
+    ),
+    k=st.integers(0, 45),
+    chunk=st.sampled_from([1, 2, 3, 7, 512]),  # small ones take the chunked path
+)
+def test_top_k_is_a_stable_argsort(scores, k, chunk):
+    """The oracle: sort each row by value, largest first, ties by column (a stable sort)."""
+    columns, values = top_k(scores, k, chunk=chunk)
+    expected = np.argsort(-scores, axis=1, kind="stable")[:, : min(k, scores.shape[1])]
+    np.testing.assert_array_equal(columns, expected)
+    np.testing.assert_array_equal(values, np.take_along_axis(scores, expected, axis=1))
+
+
+@given(
+    scores=hnp.arrays(
+        np.float32,
+        st.tuples(st.integers(1, 6), st.integers(200, 3000)),
+        elements=st.floats(-1, 1, width=32, allow_subnormal=False),
+    ),
+    k=st.integers(1, 12),
+)
+def test_top_k_of_long_rows_of_distinct_scores_is_a_stable_argsort(scores, k):
+    columns, _ = top_k(scores, k, chunk=16)
+    expected = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    np.testing.assert_array_equal(columns, expected)
+
+
+def test_cosine_topk_matches_brute_force() -> None:
+    Z, _ = gaussian_blobs(n=300, spread=2.5)
+    whole = cosine_topk(Z[200:], Z[:200], k=10)
+    unit = Z / np.linalg.norm(Z, axis=1, keepdims=True)
+    expected = np.argsort(-(unit[200:] @ unit[:200].T), axis=1, kind="stable")[:, :10]
+    np.testing.assert_array_equal(whole, expected)
+
+
+def test_cosine_topk_leaves_its_inputs_alone_and_reads_read_only_ones() -> None:
+    Z, _ = gaussian_blobs(n=60, spread=2.5)
+    keys, queries = Z[:40].copy(), Z[40:].copy()
+    before = keys.copy(), queries.copy()
+    expected = cosine_topk(queries, keys, k=5)
+    np.testing.assert_array_equal(keys, before[0])
+    np.testing.assert_array_equal(queries, before[1])
+    keys.flags.writeable = queries.flags.writeable = False  # as arrays read from Arrow
+    np.testing.assert_array_equal(cosine_topk(queries, keys, k=5), expected)
+    column = keys[:, :1]  # one dimension: its transpose is contiguous already
+    np.testing.assert_array_equal(cosine_topk(queries[:, :1], column, k=3).shape, (20, 3))
+    np.testing.assert_array_equal(keys, before[0])
+
+
+def test_cosine_topk_can_exclude_each_query_itself() -> None:
+    Z, _ = gaussian_blobs(n=50, spread=2.5)
+    neighbours = cosine_topk(Z, Z, k=5, exclude=np.arange(50))
+    assert neighbours.shape == (50, 5)
+    assert not (neighbours == np.arange(50)[:, None]).any()

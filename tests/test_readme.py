@@ -26,11 +26,11 @@ import yaml
 from sklearn.datasets import load_digits
 
 from repr_assets.cli import main
-from repr_assets.declared import declared_dataset, load_declared
-from repr_assets.items import encode_png
-from repr_assets.serving import served_version
+from repr_assets.datasets.declared import declared_dataset, load_declared
+from repr_assets.items.schemas import encode_png
 from repr_assets.stores.lance import LanceStore
-from tests.builders import (
+from repr_assets.stores.serving import served_version
+from sample_sources import (
     digit_images,
     tabular_rows,
     write_idx,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -13,17 +11,12 @@ import pytest
 
 from tests.helpers import INTERFACE_METRICS
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 @pytest.fixture(scope="module")
 def scale_run() -> ModuleType:
-    sys.path.insert(0, str(ROOT / "benchmarks"))  # scale_run imports its sibling cli_run
-    spec = importlib.util.spec_from_file_location("scale_run", ROOT / "benchmarks" / "scale_run.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from benchmarks import scale_run
+
+    return scale_run
 
 
 def test_generator_writes_the_declared_shape_in_row_groups(

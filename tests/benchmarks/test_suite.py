@@ -5,31 +5,14 @@ Correctness only: no figure of time or speed is asserted, since the machine is s
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pytest
 from sklearn.decomposition import PCA as SklearnPCA
 
+from benchmarks import suite
 from repr_assets.encoders.pca import PCA
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _load_suite() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_suite", ROOT / "benchmarks" / "suite.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
-
-
-suite = _load_suite()
 
 TINY = suite.Sizes(
     name="tiny",

@@ -4,23 +4,11 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import dagster as dg
 import pytest
 
-CLI = str(Path(sys.executable).with_name("repr-assets"))
-
-
-def repr_assets(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "REPR_ASSETS_HOME": str(home)}
-    env.pop("DAGSTER_HOME", None)
-    return subprocess.run(
-        [CLI, *args], env=env, capture_output=True, text=True, timeout=600, check=False
-    )
+from tests.helpers import repr_assets
 
 
 def test_unknown_dataset_is_one_clear_line_and_writes_nothing(tmp_path):
@@ -97,7 +85,7 @@ def test_report_json_and_a_second_run(cli_home):
         ("pca", "linear_probe_accuracy"),
         ("autoencoder", "explained_variance"),
     }
-    assert len(rows) == 2 * 19 + 2  # and the two baselines of the raw features
+    assert len(rows) == 2 * 19 + 3  # and the three baselines of the raw features
     assert all(r["previous_model_version"] is None for r in rows)
 
     second = repr_assets(home, "run", "--epochs", "15", "--seed", "1")

@@ -6,7 +6,6 @@ source is accounted for; a closed pipe is not an error; four first runs at once 
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import re
@@ -14,7 +13,6 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import duckdb
 import pyarrow.compute as pc
@@ -23,44 +21,10 @@ from PIL import Image
 
 from repr_assets.pipeline.ingest import MIN_ITEMS
 from repr_assets.stores.lance import LanceStore
-from tests.builders import tabular_rows, write_image_folder
+from sample_sources import write_image_folder, write_rows
+from tests.helpers import CLI, one_line, repr_assets
 
-CLI = str(Path(sys.executable).with_name("repr-assets"))
 QUICK = ["--epochs", "3"]
-
-
-def repr_assets(home: Path, *args: str, cwd: Path | None = None, **env: str):
-    environment = {**os.environ, "REPR_ASSETS_HOME": str(home), **env}
-    environment.pop("DAGSTER_HOME", None)
-    return subprocess.run(
-        [CLI, *args],
-        env=environment,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-
-
-def one_line(result: subprocess.CompletedProcess[str]) -> str:
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.stderr
-    return lines[0]
-
-
-def write_rows(path: Path, count: int, start: int = 0) -> Path:
-    """``count`` rows of three classes (rows ``start`` on), as a CSV with a label."""
-    table = tabular_rows(start + count).slice(start)
-    new = not path.exists()
-    with path.open("a", newline="") as handle:
-        writer = csv.writer(handle)
-        if new:
-            writer.writerow(table.column_names)
-        for row in table.to_pylist():
-            writer.writerow(["" if v is None else v for v in row.values()])
-    return path
 
 
 # --- refused before anything is written ---------------------------------------------------
@@ -356,7 +320,7 @@ def test_latent_dim_and_epochs_go_to_the_encoders_the_data_set_runs_with():
 def test_two_runs_storing_options_at_once_lose_neither(tmp_path):
     import threading
 
-    from repr_assets.catalog import Catalog, RunOptions
+    from repr_assets.datasets.catalog import Catalog, RunOptions
     from repr_assets.home import Home
 
     catalog = Catalog(Home.at(tmp_path / "home"))

@@ -14,15 +14,15 @@ import pytest
 from repr_assets.cli import main
 from repr_assets.home import Home
 from repr_assets.stores.lance import LanceStore
-from tests.builders import (
+from sample_sources import (
     digit_images,
+    png_bytes,
     write_idx,
     write_image_folder,
     write_parquet,
     write_text_csv,
 )
 from tests.helpers import INTERFACE_METRICS
-from tests.test_sources import png_bytes
 
 QUICK = ["--epochs", "5"]
 TEXT_SEARCH = ["search", "--dataset", "reviews", "--encoder", "pca", "--text"]

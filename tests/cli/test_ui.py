@@ -10,15 +10,15 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-CLI = str(Path(sys.executable).with_name("repr-assets"))
+from tests.helpers import CLI
+
+REPO = Path(__file__).resolve().parents[2]
 
 LOCATION_QUERY = """
 query {

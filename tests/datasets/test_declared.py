@@ -10,15 +10,14 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from repr_assets.catalog import Catalog
-from repr_assets.declared import DeclarationError, load_declared
+from repr_assets.datasets.catalog import Catalog
+from repr_assets.datasets.declared import DeclarationError, load_declared
 from repr_assets.home import Home
 from repr_assets.orchestration.definitions import build_location
-from tests.builders import write_image_folder, write_text_csv
+from sample_sources import write_image_folder, write_rows, write_text_csv
 from tests.helpers import one_line, repr_assets
-from tests.test_cli_promises import write_rows
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 YAML = """
 datasets:

@@ -12,9 +12,9 @@ import pytest
 import torch
 from sklearn.datasets import load_digits
 
-from repr_assets.augment import image_augmentations
 from repr_assets.encoders.autoencoder import Autoencoder
 from repr_assets.encoders.contrastive import ContrastiveEncoder, nt_xent_loss
+from repr_assets.items.augment import image_augmentations
 from repr_assets.metrics.invariance import invariance_cosine
 
 N_FEATURES = 16

@@ -9,7 +9,6 @@ import pytest
 import torch
 from sklearn.datasets import load_digits
 
-from repr_assets.augment import image_augmentations
 from repr_assets.encoders.autoencoder import Autoencoder
 from repr_assets.encoders.corruption import (
     augment_in_chunks,
@@ -18,6 +17,7 @@ from repr_assets.encoders.corruption import (
     noise_and_masking,
 )
 from repr_assets.encoders.denoising import DenoisingAutoencoder
+from repr_assets.items.augment import image_augmentations
 from repr_assets.metrics.invariance import invariance_cosine
 
 N_FEATURES = 16

@@ -9,12 +9,12 @@ import duckdb
 import pytest
 
 from repr_assets.cli import main
-from repr_assets.datasets import DIGITS, DatasetSpec
+from repr_assets.datasets.specs import DIGITS, DatasetSpec
 from repr_assets.encoders.minilm import minilm_available
 from repr_assets.orchestration import build_representation_assets
 from repr_assets.orchestration.resources import build_resources
 from repr_assets.stores.lance import LanceStore
-from tests.builders import semantic_topic_sentences, write_semantic_csv
+from sample_sources import semantic_topic_sentences, write_semantic_csv
 
 FOUR = ("pca", "autoencoder", "denoising_autoencoder", "contrastive")
 
@@ -73,7 +73,7 @@ def test_invariant_training_buys_invariance_on_digits(digits_four):
 def test_contrastive_embeddings_have_unit_norm(digits_four):
     import numpy as np
 
-    from repr_assets.items import vectors_of
+    from repr_assets.items.schemas import vectors_of
 
     table = LanceStore(digits_four[0].lancedb).read_table("digits_contrastive")
     norms = np.linalg.norm(vectors_of(table.column("vector")), axis=1)

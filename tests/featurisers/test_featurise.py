@@ -11,7 +11,7 @@ from PIL import Image
 from sklearn.datasets import load_digits
 
 from repr_assets.featurisers.image import ImageFeaturiser
-from repr_assets.items import IMAGE_ITEMS_SCHEMA, encode_png, image_batches
+from repr_assets.items.schemas import IMAGE_ITEMS_SCHEMA, encode_png, image_batches
 from repr_assets.sources.digits import DIGITS_SIZE, read_digits
 
 

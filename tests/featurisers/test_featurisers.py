@@ -10,7 +10,7 @@ from sklearn.feature_extraction.text import HashingVectorizer, TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 from repr_assets.featurisers import TabularFeaturiser, TextFeaturiser
-from tests.builders import tabular_rows, topic_sentences
+from sample_sources import tabular_rows, topic_sentences
 
 TEXTS = [text for text, _ in topic_sentences(60)] + ["", "zzz unknownword"]
 

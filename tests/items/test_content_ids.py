@@ -9,9 +9,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from repr_assets.datasets import DatasetSpec
-from repr_assets.hashing import short_hash
-from repr_assets.ingest import ingest_items
+from repr_assets.datasets.specs import DatasetSpec
+from repr_assets.items.hashing import short_hash
+from repr_assets.pipeline.ingest import ingest_items
 from repr_assets.sources import SourceError, open_source
 from repr_assets.stores.lance import LanceStore
 

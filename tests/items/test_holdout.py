@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from repr_assets.holdout import stratified_test_mask
+from repr_assets.items.holdout import stratified_test_mask
 
 CLASS_SIZES = {"a": 50, "b": 33, "c": 7, "d": 1, "e": 2, "f": 12, "g": 13}
 

@@ -7,8 +7,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from repr_assets import ids as id_sets
-from repr_assets.ids import IdSet
+from repr_assets.items import ids as id_sets
+from repr_assets.items.ids import IdSet
 
 
 def _random_ids(rng: np.random.Generator, n: int) -> list[str]:

@@ -9,10 +9,10 @@ import pyarrow as pa
 import pytest
 from PIL import Image
 
-from repr_assets import png
 from repr_assets.featurisers.image import ImageFeaturiser
-from repr_assets.items import IMAGE_ITEMS_SCHEMA
-from repr_assets.png import decode_grey, encode_grey
+from repr_assets.items import png
+from repr_assets.items.png import decode_grey, encode_grey
+from repr_assets.items.schemas import IMAGE_ITEMS_SCHEMA
 
 SHAPES = [(1, 1), (28, 28), (3, 50), (50, 3)]
 

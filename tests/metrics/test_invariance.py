@@ -7,11 +7,11 @@ import pytest
 import torch
 from sklearn.datasets import load_digits
 
-from repr_assets.augment import identity, image_augmentations
 from repr_assets.encoders.pca import PCA
-from repr_assets.holdout import stratified_test_mask
+from repr_assets.items.augment import identity, image_augmentations
+from repr_assets.items.holdout import stratified_test_mask
 from repr_assets.metrics.invariance import invariance_cosine, invariance_knn_overlap
-from repr_assets.quality import evaluate_encoder
+from repr_assets.quality.encoder_report import evaluate_encoder
 
 REL = 1e-6
 AUGMENTATIONS = ("shift", "rotation", "noise", "all")

@@ -10,24 +10,13 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import StandardScaler
 
 from repr_assets.encoders.pca import PCA
-from repr_assets.holdout import stratified_test_mask
+from repr_assets.items.holdout import stratified_test_mask
 from repr_assets.metrics import batches
 from repr_assets.metrics.clustering import SILHOUETTE_MAX_ITEMS, silhouette
-from repr_assets.metrics.neighbours import cosine_topk
 from repr_assets.metrics.probes import knn_accuracy, knn_predict, linear_probe_accuracy
 from repr_assets.metrics.reconstruction import explained_variance, reconstruction_mse
-from repr_assets.quality import evaluate_encoder
-
-
-def _clusters(
-    n: int = 240, d: int = 6, n_classes: int = 4, spread: float = 1.5, seed: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
-    """Overlapping Gaussian blobs: continuous values, so no exact distance ties."""
-    rng = np.random.default_rng(seed)
-    centres = rng.normal(scale=2.0, size=(n_classes, d))
-    y = rng.integers(0, n_classes, size=n)
-    Z = centres[y] + spread * rng.normal(size=(n, d))
-    return Z.astype(np.float32), y
+from repr_assets.quality.encoder_report import evaluate_encoder
+from sample_sources import gaussian_blobs
 
 
 def _random_mask(n: int, seed: int = 1, share: float = 0.25) -> np.ndarray:
@@ -54,7 +43,7 @@ def _silhouette_reference(Z: np.ndarray, y: np.ndarray) -> float:
 
 
 def test_silhouette_matches_sklearn_and_numpy() -> None:
-    Z, y = _clusters()
+    Z, y = gaussian_blobs()
     value = silhouette(Z, y, seed=0)
     assert value == pytest.approx(silhouette_score(Z, y, metric="euclidean"), rel=1e-6)
     assert value == pytest.approx(_silhouette_reference(Z, y), rel=1e-5)
@@ -62,13 +51,13 @@ def test_silhouette_matches_sklearn_and_numpy() -> None:
 
 
 def test_silhouette_at_the_limit_uses_every_item() -> None:
-    Z, y = _clusters(n=120)
+    Z, y = gaussian_blobs(n=120)
     full = silhouette_score(Z, y, metric="euclidean")
     assert silhouette(Z, y, seed=3, max_items=120) == pytest.approx(full, rel=1e-6)
 
 
 def test_silhouette_above_the_limit_uses_a_seeded_sample() -> None:
-    Z, y = _clusters(n=300)
+    Z, y = gaussian_blobs(n=300)
     sampled = silhouette(Z, y, seed=7, max_items=100)
     expected = silhouette_score(Z, y, metric="euclidean", sample_size=100, random_state=7)
     assert sampled == pytest.approx(expected, rel=1e-6)
@@ -80,7 +69,7 @@ def test_silhouette_above_the_limit_uses_a_seeded_sample() -> None:
 
 
 def test_silhouette_of_well_separated_clusters_is_near_one() -> None:
-    Z, y = _clusters(spread=0.01)
+    Z, y = gaussian_blobs(spread=0.01)
     assert silhouette(Z, y, seed=0) > 0.95
 
 
@@ -93,7 +82,7 @@ def _sklearn_knn(train_Z, train_y, query_Z, k: int = 10) -> np.ndarray:
 
 
 def test_knn_predict_matches_sklearn() -> None:
-    Z, y = _clusters(n=400, spread=2.5)
+    Z, y = gaussian_blobs(n=400, spread=2.5)
     train, query = Z[:300], Z[300:]
     predicted = knn_predict(train, y[:300], query, k=10)
     expected = _sklearn_knn(train, y[:300], query)
@@ -101,37 +90,6 @@ def test_knn_predict_matches_sklearn() -> None:
     np.testing.assert_array_equal(predicted, expected)
     # The data are hard enough that the vote is not simply always right.
     assert 0.3 < (predicted == y[300:]).mean() < 1.0
-
-
-def test_cosine_topk_in_chunks_matches_one_chunk_and_brute_force() -> None:
-    Z, _ = _clusters(n=300, spread=2.5)
-    whole = cosine_topk(Z[200:], Z[:200], k=10)
-    chunked = cosine_topk(Z[200:], Z[:200], k=10, max_block=7 * 200)
-    np.testing.assert_array_equal(chunked, whole)
-    unit = Z / np.linalg.norm(Z, axis=1, keepdims=True)
-    expected = np.argsort(-(unit[200:] @ unit[:200].T), axis=1, kind="stable")[:, :10]
-    np.testing.assert_array_equal(whole, expected)
-
-
-def test_cosine_topk_leaves_its_inputs_alone_and_reads_read_only_ones() -> None:
-    Z, _ = _clusters(n=60, spread=2.5)
-    keys, queries = Z[:40].copy(), Z[40:].copy()
-    before = keys.copy(), queries.copy()
-    expected = cosine_topk(queries, keys, k=5)
-    np.testing.assert_array_equal(keys, before[0])
-    np.testing.assert_array_equal(queries, before[1])
-    keys.flags.writeable = queries.flags.writeable = False  # as arrays read from Arrow
-    np.testing.assert_array_equal(cosine_topk(queries, keys, k=5), expected)
-    column = keys[:, :1]  # one dimension: its transpose is contiguous already
-    np.testing.assert_array_equal(cosine_topk(queries[:, :1], column, k=3).shape, (20, 3))
-    np.testing.assert_array_equal(keys, before[0])
-
-
-def test_cosine_topk_can_exclude_each_query_itself() -> None:
-    Z, _ = _clusters(n=50, spread=2.5)
-    neighbours = cosine_topk(Z, Z, k=5, exclude=np.arange(50))
-    assert neighbours.shape == (50, 5)
-    assert not (neighbours == np.arange(50)[:, None]).any()
 
 
 def test_knn_predict_breaks_vote_ties_to_the_smallest_label() -> None:
@@ -153,7 +111,7 @@ def test_knn_predict_with_k_above_training_size_uses_all_items() -> None:
 
 
 def test_knn_predict_is_scale_invariant() -> None:
-    Z, y = _clusters(n=200, spread=2.5)
+    Z, y = gaussian_blobs(n=200, spread=2.5)
     scales = np.random.default_rng(2).uniform(0.1, 10.0, size=(200, 1)).astype(np.float32)
     np.testing.assert_array_equal(
         knn_predict(Z[:150] * scales[:150], y[:150], Z[150:] * scales[150:]),
@@ -162,19 +120,19 @@ def test_knn_predict_is_scale_invariant() -> None:
 
 
 def test_knn_predict_of_no_queries() -> None:
-    Z, y = _clusters(n=20)
+    Z, y = gaussian_blobs(n=20)
     assert knn_predict(Z, y, Z[:0]).shape == (0,)
 
 
 def test_knn_accuracy_matches_sklearn() -> None:
-    Z, y = _clusters(n=400, spread=2.5)
+    Z, y = gaussian_blobs(n=400, spread=2.5)
     mask = _random_mask(len(Z))
     expected = (_sklearn_knn(Z[~mask], y[~mask], Z[mask]) == y[mask]).mean()
     assert knn_accuracy(Z, y, mask) == pytest.approx(expected, abs=1e-12)
 
 
 def test_knn_accuracy_votes_on_a_seeded_sample_of_many_test_items() -> None:
-    Z, y = _clusters(n=400, spread=2.5)
+    Z, y = gaussian_blobs(n=400, spread=2.5)
     mask = _random_mask(len(Z))
     test = np.flatnonzero(mask)
     sample = test[np.sort(np.random.RandomState(3).permutation(len(test))[:25])]
@@ -187,7 +145,7 @@ def test_knn_accuracy_votes_on_a_seeded_sample_of_many_test_items() -> None:
 
 
 def test_linear_probe_accuracy_matches_reference() -> None:
-    Z, y = _clusters(n=400, spread=2.5)
+    Z, y = gaussian_blobs(n=400, spread=2.5)
     mask = _random_mask(len(Z), seed=4)
     scaler = StandardScaler().fit(Z[~mask])
     probe = LogisticRegression(max_iter=2000).fit(scaler.transform(Z[~mask]), y[~mask])
@@ -198,7 +156,7 @@ def test_linear_probe_accuracy_matches_reference() -> None:
 
 
 def test_linear_probe_is_perfect_on_separable_data() -> None:
-    Z, y = _clusters(spread=0.05)
+    Z, y = gaussian_blobs(spread=0.05)
     assert linear_probe_accuracy(Z, y, _random_mask(len(Z))) == 1.0
 
 
@@ -288,7 +246,7 @@ def test_explained_variance_of_constant_input_raises() -> None:
 
 @pytest.fixture(scope="module")
 def encoded() -> tuple[PCA, np.ndarray, np.ndarray, np.ndarray]:
-    X, y = _clusters(n=300, d=10, spread=2.0, seed=5)
+    X, y = gaussian_blobs(n=300, d=10, spread=2.0, seed=5)
     pca = PCA(n_components=4).fit(X)
     return pca, X, pca.transform(X), y
 

@@ -10,9 +10,9 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 import pytest
 
-from repr_assets.embed import embedding_schema
-from repr_assets.items import vector_array
+from repr_assets.items.schemas import vector_array
 from repr_assets.metrics.separation import cluster_separation
+from repr_assets.pipeline.embed import embedding_schema
 from repr_assets.stores.lance import LanceStore
 
 REL = 1e-6

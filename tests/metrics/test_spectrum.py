@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from repr_assets.metrics.spectrum import effective_rank, singular_values
-from repr_assets.thresholds import QualityThresholds, check_thresholds, resolve_floors
+from repr_assets.quality.thresholds import QualityThresholds, check_thresholds, resolve_floors
 
 REL = 1e-6
 

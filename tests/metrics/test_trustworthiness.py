@@ -6,11 +6,8 @@ import numpy as np
 import pytest
 from sklearn.manifold import trustworthiness as sklearn_trustworthiness
 
-from repr_assets.metrics.neighbourhood import (
-    TRUSTWORTHINESS_MAX_ITEMS,
-    seeded_sample,
-    trustworthiness,
-)
+from repr_assets.items.sampling import seeded_sample
+from repr_assets.metrics.trustworthiness import TRUSTWORTHINESS_MAX_ITEMS, trustworthiness
 
 REL = 1e-6
 

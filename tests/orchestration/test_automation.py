@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import dagster as dg
 
-from repr_assets.datasets import DatasetSpec
+from repr_assets.datasets.specs import DatasetSpec
 from repr_assets.orchestration import build_definitions
-from tests.builders import write_image_folder
-from tests.test_sources import png_bytes
+from sample_sources import png_bytes, write_image_folder
 
 
 def evaluate(sensor: dg.SensorDefinition, cursor: str | None) -> dg.SensorResult | dg.SkipReason:
@@ -35,13 +34,13 @@ def test_sensor_requests_a_run_when_files_land_and_skips_otherwise(tmp_path, hom
 
 
 def test_only_data_sets_with_a_source_get_a_sensor(home):
-    from repr_assets.datasets import DIGITS
+    from repr_assets.datasets.specs import DIGITS
 
     assert list(build_definitions([DIGITS], home).sensors or []) == []
 
 
 def test_the_refit_schedule_asks_every_fitting_step_to_fit_again(home):
-    from repr_assets.datasets import DIGITS
+    from repr_assets.datasets.specs import DIGITS
 
     defs = build_definitions([DIGITS], home)
     schedule = defs.resolve_schedule_def("digits_refit_schedule")

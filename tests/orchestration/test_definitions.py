@@ -63,7 +63,7 @@ def test_resources_point_inside_the_home(home):
 
 def test_workspace_yaml_validates_with_the_dagster_cli(home):
     prepare_dagster_home(home)
-    root = Path(__file__).parents[1]
+    root = Path(__file__).parents[2]
     dagster = Path(sys.executable).with_name("dagster")
     result = subprocess.run(
         [str(dagster), "definitions", "validate", "-w", "workspace.yaml"],

@@ -7,8 +7,8 @@ import duckdb
 import numpy as np
 import pytest
 
-from repr_assets.datasets import DIGITS
-from repr_assets.items import vectors_of
+from repr_assets.datasets.specs import DIGITS
+from repr_assets.items.schemas import vectors_of
 from repr_assets.orchestration import build_representation_assets, build_resources
 from repr_assets.stores.lance import LanceStore
 from tests.helpers import INTERFACE_METRICS, quick_run_config

@@ -7,14 +7,12 @@ import dataclasses
 import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import dagster as dg
 from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus, make_new_run_id
 
-from repr_assets.datasets import DIGITS
+from repr_assets.datasets.specs import DIGITS
 from repr_assets.home import Home
 from repr_assets.orchestration.definitions import build_definitions
 from repr_assets.orchestration.instance import open_instance
@@ -26,8 +24,7 @@ from repr_assets.orchestration.pool import (
     free_stranded_slots,
     process_tags,
 )
-
-CLI = str(Path(sys.executable).with_name("repr-assets"))
+from tests.helpers import CLI
 
 
 def test_every_step_that_writes_the_stores_takes_a_slot(home: Home) -> None:

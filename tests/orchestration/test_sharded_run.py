@@ -10,14 +10,14 @@ from collections.abc import Iterator
 import dagster as dg
 import pytest
 
-from repr_assets.datasets import DIGITS
-from repr_assets.embed import embed_items
+from repr_assets.datasets.specs import DIGITS
 from repr_assets.encoders.registry import load_encoder
 from repr_assets.home import HOME_VARIABLE, Home, home_from_environment
 from repr_assets.names import embeddings_table
 from repr_assets.orchestration.definitions import build_definitions, pipeline_job_name
 from repr_assets.orchestration.instance import open_instance
-from repr_assets.shards import staging_store
+from repr_assets.pipeline.embed import Encoding, embed_items
+from repr_assets.pipeline.shards import staging_store
 from repr_assets.stores.lance import LanceStore
 from repr_assets.stores.models import ModelStore
 
@@ -84,7 +84,7 @@ def test_sharded_rows_equal_an_unsplit_run(home: Home, sharded_run, tmp_path) ->
     unsplit.db.drop_table(table)
     encoder, saved = load_encoder(ModelStore(home.models), "digits", "pca")
     run_id = sharded.column("run_id")[0].as_py()
-    embed_items(unsplit, "digits", "pca", encoder, saved.version, run_id)
+    embed_items(unsplit, Encoding("digits", "pca", encoder, saved.version, run_id))
     assert unsplit.read_table(table).equals(sharded)
 
 

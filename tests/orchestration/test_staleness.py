@@ -10,7 +10,7 @@ import pytest
 from dagster._core.definitions.data_version import StaleStatus
 from dagster._utils.test.data_versions import get_stale_status_resolver
 
-from repr_assets.datasets import DIGITS
+from repr_assets.datasets.specs import DIGITS
 from repr_assets.orchestration import build_representation_assets
 from repr_assets.orchestration.resources import build_resources
 from tests.helpers import quick_run_config

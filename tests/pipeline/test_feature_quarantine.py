@@ -10,13 +10,13 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from repr_assets.datasets import DatasetSpec
+from repr_assets.datasets.specs import DatasetSpec
 from repr_assets.featurisers import TabularFeaturiser
-from repr_assets.holdout import stratified_test_mask
-from repr_assets.ingest import ingest_items
-from repr_assets.items import vector_schema, vectors_of
+from repr_assets.items.holdout import stratified_test_mask
+from repr_assets.items.schemas import vector_schema, vectors_of
 from repr_assets.orchestration import build_representation_assets, build_resources
 from repr_assets.pipeline.featurise import current_featuriser, featurise, remove_items
+from repr_assets.pipeline.ingest import ingest_items
 from repr_assets.sources import Quarantined, open_source
 from repr_assets.stores.lance import LanceStore
 from repr_assets.stores.models import FEATURISER, ModelStore

@@ -6,7 +6,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from repr_assets.datasets import DatasetSpec
+from repr_assets.datasets.specs import DatasetSpec
 from repr_assets.pipeline.ingest import MIN_ITEMS, ingest
 from repr_assets.sources import SourceError
 from repr_assets.stores.lance import LanceStore

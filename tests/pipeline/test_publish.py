@@ -16,16 +16,21 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from repr_assets.datasets import DatasetSpec
-from repr_assets.embed import embedding_schema
+from repr_assets.datasets.specs import DatasetSpec
 from repr_assets.home import Home
-from repr_assets.items import vector_array
+from repr_assets.items.schemas import vector_array
+from repr_assets.pipeline.embed import embedding_schema
 from repr_assets.pipeline.publish import publish_encoders
-from repr_assets.serving import RollbackError, decide, move_served, rollback, served_version
+from repr_assets.quality.thresholds import (
+    BASELINE_ENCODER,
+    MAJORITY_SHARE,
+    RAW_PROBE,
+    QualityThresholds,
+)
 from repr_assets.stores.lance import LanceStore
 from repr_assets.stores.publications import Publication, now, record_publication
 from repr_assets.stores.reports import MetricValue, append_metrics
-from repr_assets.thresholds import BASELINE_ENCODER, MAJORITY_SHARE, RAW_PROBE, QualityThresholds
+from repr_assets.stores.serving import RollbackError, decide, move_served, rollback, served_version
 from tests.helpers import one_line, repr_assets
 
 GOOD = {"linear_probe_accuracy": 0.9, "effective_rank": 6.0, "explained_variance": 0.7}

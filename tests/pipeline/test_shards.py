@@ -8,11 +8,11 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from repr_assets.embed import embed_items, embed_shard
 from repr_assets.encoders.pca import PCA
-from repr_assets.items import vector_array, vector_schema
+from repr_assets.items.schemas import vector_array, vector_schema
 from repr_assets.names import embeddings_table, features_table
-from repr_assets.shards import (
+from repr_assets.pipeline.embed import Encoding, embed_items, embed_shard
+from repr_assets.pipeline.shards import (
     drop_staging,
     plan_shards,
     staging_runs,
@@ -50,7 +50,9 @@ def _sharded(store: LanceStore, encoder: PCA, shards: int, run_id: str = "run-s"
     plan = plan_shards(store, features_table(DATASET), shards, run_id)
     # The shards in reverse order: each stages its own rows, whatever runs first.
     for shard in reversed(range(shards)):
-        embed_shard(store, plan, shard, DATASET, "pca", encoder, "model-1", run_id, batch_size=7)
+        embed_shard(
+            store, plan, shard, Encoding(DATASET, "pca", encoder, "model-1", run_id), batch_size=7
+        )
     return write_shards(store, plan, TARGET).rows_written
 
 
@@ -60,7 +62,7 @@ def test_sharded_rows_equal_unsplit_rows(tmp_path: Path, shards: int) -> None:
     for store in (whole, split):
         _features(store, 200)
     encoder = _encoder(whole)
-    embed_items(whole, DATASET, "pca", encoder, "model-1", "run-s")
+    embed_items(whole, Encoding(DATASET, "pca", encoder, "model-1", "run-s"))
     assert _sharded(split, encoder, shards) == 200  # 250 shards: some of them are empty
 
     expected, got = whole.read_table(TARGET), split.read_table(TARGET)
@@ -76,11 +78,11 @@ def test_sharded_run_adds_only_new_items(tmp_path: Path) -> None:
     for store in (whole, split):
         _features(store, 120)
     encoder = _encoder(whole)
-    embed_items(whole, DATASET, "pca", encoder, "model-1", "run-1")
+    embed_items(whole, Encoding(DATASET, "pca", encoder, "model-1", "run-1"))
     _sharded(split, encoder, 4, "run-1")
     for store in (whole, split):
         _features(store, 30, start=120)
-    embed_items(whole, DATASET, "pca", encoder, "model-1", "run-2")
+    embed_items(whole, Encoding(DATASET, "pca", encoder, "model-1", "run-2"))
     assert _sharded(split, encoder, 4, "run-2") == 30
     assert split.read_table(TARGET).equals(whole.read_table(TARGET))
 
@@ -95,7 +97,7 @@ def test_a_missing_shard_writes_nothing(tmp_path: Path) -> None:
     encoder = _encoder(store)
     plan = plan_shards(store, features_table(DATASET), 3, "run-x")
     for shard in (0, 2):
-        embed_shard(store, plan, shard, DATASET, "pca", encoder, "model-1", "run-x")
+        embed_shard(store, plan, shard, Encoding(DATASET, "pca", encoder, "model-1", "run-x"))
     missing = staging_table(TARGET, "run-x", 1, 3)
     with pytest.raises(ValueError, match=rf"shards {missing} of {TARGET} were not computed"):
         write_shards(store, plan, TARGET)
@@ -113,7 +115,7 @@ def test_two_runs_stage_apart(tmp_path: Path) -> None:
     plans = {run: plan_shards(store, features_table(DATASET), 2, run) for run in ("a", "b")}
     for run, plan in plans.items():
         for shard in range(2):
-            embed_shard(store, plan, shard, DATASET, "pca", encoder, f"model-{run}", run)
+            embed_shard(store, plan, shard, Encoding(DATASET, "pca", encoder, f"model-{run}", run))
     assert staging_runs(store, TARGET) == {"a", "b"}
     write_shards(store, plans["a"], TARGET)
     assert set(store.read_table(TARGET).column("run_id").to_pylist()) == {"a"}
@@ -130,7 +132,7 @@ def test_shards_read_the_planned_version(tmp_path: Path) -> None:
     plan = plan_shards(store, features_table(DATASET), 2, "run-v")
     _features(store, 10, start=60)
     for shard in range(2):
-        embed_shard(store, plan, shard, DATASET, "pca", encoder, "model-1", "run-v")
+        embed_shard(store, plan, shard, Encoding(DATASET, "pca", encoder, "model-1", "run-v"))
     written = write_shards(store, plan, TARGET)
     assert written.rows_written == 60
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from repr_assets.compare import format_rankings, rank_encoders
 from repr_assets.encoders.registry import UnknownEncoderError, check_encoders, encoder_kinds
+from repr_assets.quality.compare import format_rankings, rank_encoders
 
 VALUES = {
     "pca": {"knn_accuracy": 0.9, "davies_bouldin": 1.5, "reconstruction_mse": 0.01},

@@ -5,8 +5,8 @@ import io
 import numpy as np
 from PIL import Image
 
-from repr_assets.items import encode_png
-from repr_assets.plots import image_grid_png, neighbour_grid_png
+from repr_assets.items.schemas import encode_png
+from repr_assets.quality.plots import image_grid_png, neighbour_grid_png
 
 
 def _size(png: bytes) -> tuple[int, int]:

@@ -15,11 +15,11 @@ from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silho
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import StandardScaler
 
-from repr_assets.embed import embedding_schema
 from repr_assets.encoders.pca import PCA
-from repr_assets.holdout import stratified_test_mask
-from repr_assets.items import vector_array
-from repr_assets.quality import evaluate_encoder
+from repr_assets.items.holdout import stratified_test_mask
+from repr_assets.items.schemas import vector_array
+from repr_assets.pipeline.embed import embedding_schema
+from repr_assets.quality.encoder_report import evaluate_encoder
 from repr_assets.stores.lance import LanceStore
 
 SUPERVISED = {

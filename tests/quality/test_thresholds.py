@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from repr_assets.thresholds import (
+from repr_assets.quality.thresholds import (
     FEATURE_COUNT,
     MAJORITY_SHARE,
     RAW_PROBE,

@@ -10,7 +10,7 @@ import pytest
 from repr_assets.search import FilterError, Searcher, ensure_vector_index, parse_where
 from repr_assets.search.filters import bind_filters, filter_mask
 from repr_assets.stores.lance import LanceStore
-from tests.test_search import SMALL_INDEX, low_rank_vectors, numpy_neighbours, write_embeddings
+from tests.helpers import SMALL_INDEX, low_rank_vectors, numpy_neighbours, write_embeddings
 
 HOSTILE = [
     "' OR 1=1 --",

@@ -21,7 +21,7 @@ from repr_assets.sources import csv_file
 from repr_assets.sources.base import Quarantined, SourceError
 from repr_assets.sources.files import RawRows, column_names, read_rows
 from repr_assets.sources.records import inspect_record_file
-from tests.builders import write_text_csv
+from sample_sources import write_text_csv
 
 FORTUNES = Path("/usr/share/games/fortunes")
 MAX_BYTES = 16 * 2**20

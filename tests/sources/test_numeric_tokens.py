@@ -11,11 +11,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from repr_assets.datasets import DatasetSpec
+from repr_assets.datasets.specs import DatasetSpec
 from repr_assets.featurisers import TabularFeaturiser
 from repr_assets.sources import open_source, records
 from repr_assets.sources.files import RawRows
-from repr_assets.sources.records import MISSING_TOKENS
+from repr_assets.sources.record_values import MISSING_TOKENS
 
 
 def read_all(spec: DatasetSpec) -> tuple[pa.Table, dict[str, str]]:

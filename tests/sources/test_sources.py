@@ -13,11 +13,11 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
-from repr_assets.datasets import DatasetSpec
-from repr_assets.ingest import ingest_items
+from repr_assets.datasets.specs import DatasetSpec
+from repr_assets.pipeline.ingest import ingest_items
 from repr_assets.sources import SourceError, open_source, source_fingerprint
 from repr_assets.stores.lance import LanceStore
-from tests.builders import digit_images, write_idx, write_image_folder, write_text_csv
+from sample_sources import digit_images, png_bytes, write_idx, write_image_folder, write_text_csv
 
 
 def read_all(spec: DatasetSpec) -> tuple[pa.Table, list]:
@@ -27,12 +27,6 @@ def read_all(spec: DatasetSpec) -> tuple[pa.Table, list]:
         batches.append(read.items)
         quarantined += read.quarantined
     return pa.Table.from_batches(batches, schema=source.schema), quarantined
-
-
-def png_bytes(size: int = 8, value: int = 0) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(np.full((size, size), value, np.uint8)).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def image_spec(root: Path, **options) -> DatasetSpec:

@@ -7,7 +7,6 @@ import io
 import json
 import os
 import subprocess
-import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -31,7 +30,7 @@ from repr_assets.sql import (
 )
 from repr_assets.stores.lance import LanceStore
 from repr_assets.stores.reports import MetricValue, append_metrics
-from tests.test_search import low_rank_vectors, numpy_neighbours, write_embeddings
+from tests.helpers import CLI, low_rank_vectors, numpy_neighbours, write_embeddings
 
 ROWS = 500
 
@@ -218,8 +217,6 @@ def test_csv_and_json_output(sandbox):
     assert json.loads(output(connection, "SELECT 1 AS x WHERE false", "json")) == []
 
 
-# The CLI as users run it, from a folder of their choosing.
-CLI = str(Path(sys.executable).with_name("repr-assets"))
 RUNAWAY = "SELECT count(*) FROM range(100000000) a, range(100000000) b"
 # Rows as fast as DuckDB makes them, for as long as one lets it: a query that streams.
 ENDLESS = "SELECT i, md5(i::VARCHAR) AS digest FROM range(1000000000000) t(i)"

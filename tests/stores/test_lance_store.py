@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from repr_assets.items import vector_array, vector_schema, vectors_of
+from repr_assets.items.schemas import vector_array, vector_schema, vectors_of
 from repr_assets.stores.lance import LanceStore
 
 DIM = 4

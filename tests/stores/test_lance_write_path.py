@@ -10,8 +10,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from repr_assets.ids import hash_strings
-from repr_assets.items import vector_array, vector_schema
+from repr_assets.items.ids import hash_strings
+from repr_assets.items.schemas import vector_array, vector_schema
 from repr_assets.stores import lance_writes as lance
 from repr_assets.stores.lance import LanceStore
 

@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from repr_assets.hashing import short_hash
-from repr_assets.items import vector_array, vector_schema
+from repr_assets.items.hashing import short_hash
+from repr_assets.items.schemas import vector_array, vector_schema
 from repr_assets.stores.lance import LanceStore
 from repr_assets.stores.vectors import FeatureMatrix, load_vectors
 

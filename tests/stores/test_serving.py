@@ -7,12 +7,12 @@ import duckdb
 import pytest
 
 from repr_assets.cli import main
-from repr_assets.datasets import DIGITS
+from repr_assets.datasets.specs import DIGITS
 from repr_assets.orchestration import build_representation_assets
 from repr_assets.orchestration.resources import build_resources
 from repr_assets.search import Searcher
-from repr_assets.serving import served_version
 from repr_assets.stores.lance import LanceStore
+from repr_assets.stores.serving import served_version
 from tests.helpers import quick_run_config
 
 QUERIES = ["digits-0007", "digits-0100", "digits-1500"]
