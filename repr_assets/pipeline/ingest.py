@@ -12,9 +12,9 @@ import pyarrow as pa
 
 from repr_assets.datasets.specs import DatasetSpec
 from repr_assets.items.ids import IdSet
+from repr_assets.memory import release_free_memory
 from repr_assets.names import items_table
 from repr_assets.pipeline import Connect, Progress
-from repr_assets.pipeline.memory import release_free_memory
 from repr_assets.sources import Quarantined, Source, SourceError, open_source
 from repr_assets.stores.lance import LanceStore
 from repr_assets.stores.quarantine import SetAside, record_quarantined, set_aside
@@ -152,11 +152,12 @@ def ingest_items(
     Items are read in batches and written in one commit. An item whose id is already in
     the table is not written again; a second item with the same id in this read is an
     exact duplicate and is dropped. Unreadable items are returned in ``quarantined``, for
-    the caller to record, unless an earlier run set them aside (``before``: by ref, or by
-    id for items it could not featurise); those count as ``set_aside_before``. Sources
-    whose items are files skip the files of refs known (ingested or set aside) unread;
-    the rows of a file are known by their ids, since a row's line is no identity (a row
-    inserted above moves every line after it).
+    the caller to record, unless an earlier run set them aside (``before``, by their
+    ``Quarantined.key``: a file by its ref, a row by its content, an item it could not
+    featurise by its id); those count as ``set_aside_before``. Sources whose items are
+    files skip the files of refs known (ingested or set aside) unread; the rows of a file
+    are known by their content, since a row's line is no identity (a row inserted above
+    moves every line after it).
 
     Raises ``SourceError`` when the source holds no readable item at all, or when the
     table's ids were made by an earlier scheme (``_refuse_label_blind_ids``); then nothing
@@ -182,7 +183,7 @@ def ingest_items(
     def new_batches() -> Iterator[pa.RecordBatch]:
         for read in source.read(batch_size, known_refs=skip):
             for item in read.quarantined:
-                if item.ref in before.refs:
+                if item.key in before.keys:
                     result.set_aside_before += 1
                 else:
                     result.quarantined.append(item)
@@ -197,7 +198,7 @@ def ingest_items(
             result.already_ingested += int(known.sum())
             unknown = np.flatnonzero(~known)
             for row, item_id in zip(unknown.tolist(), ids.take(unknown).to_pylist(), strict=True):
-                if item_id in before.item_ids:  # read, but not featurised, by an earlier run
+                if item_id in before.keys:  # read, but not featurised, by an earlier run
                     result.set_aside_before += 1
                 elif item_id in seen:
                     result.duplicates_dropped += 1

@@ -9,6 +9,7 @@ from typing import Protocol
 
 import pyarrow as pa
 
+from repr_assets.items.hashing import short_hash
 from repr_assets.items.schemas import SOURCED_IMAGE_ITEMS_SCHEMA
 
 
@@ -18,12 +19,32 @@ class SourceError(ValueError):
 
 @dataclass(frozen=True)
 class Quarantined:
-    """An item that could not be read: where it is (``ref``) and why; ``item_id`` when it
-    was read but could not be featurised (its row then is known by its content)."""
+    """An entry that could not be read: where it is (``ref``) and why. ``item_id`` when it
+    was read as an item but could not be featurised; ``content``, for a row of a file, a
+    hash of its raw content: a row's line is no identity (a row inserted above moves
+    every line after it), so a later run knows the row again by what it holds."""
 
     ref: str
     reason: str
     item_id: str | None = None
+    content: str | None = None
+
+    @property
+    def key(self) -> str:
+        """What a later run knows this entry by: its item id, its content, or its ref
+        (a file's path under the source)."""
+        return self.item_id or self.content or self.ref
+
+
+def row_content(raw: bytes) -> str:
+    """The ``content`` of a row of a file: a hash of its bytes, less its line end."""
+    return short_hash("row", raw.rstrip(b"\r\n"), length=16)
+
+
+def cells_content(table: pa.Table, row: int) -> str:
+    """The ``content`` of row ``row`` of a table read from a file: a hash of its cells."""
+    cells = [table.column(name)[row].as_py() for name in table.column_names]
+    return short_hash("cells", repr(cells), length=16)
 
 
 @dataclass

@@ -83,6 +83,7 @@ class _Lines:
         self.handle, self.block, self.longest = handle, block, longest
         self.offset = offset  # of the next line
         self.count = 0  # lines given so far
+        self.given: list[str] = []  # lines given since the caller last took them
         self.buffer, self.position, self.final = b"", 0, False
 
     def __iter__(self) -> _Lines:
@@ -109,7 +110,15 @@ class _Lines:
         self.position += len(line)
         self.offset += len(line)
         self.count += 1
-        return line.decode("latin-1")
+        text = line.decode("latin-1")
+        self.given.append(text)
+        return text
+
+    def take(self) -> bytes:
+        """The raw bytes of the lines given since the last ``take``: one row's."""
+        raw = "".join(self.given).encode("latin-1")
+        self.given.clear()
+        return raw
 
 
 class _Batches:

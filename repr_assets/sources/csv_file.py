@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from repr_assets.sources.base import Quarantined, RawRows, SourceError
+from repr_assets.sources.base import Quarantined, RawRows, SourceError, cells_content, row_content
 from repr_assets.sources.csv_blocks import (
     _BOM,
     _COMMA,
@@ -179,8 +179,15 @@ class _CsvReader:
                 Quarantined(
                     f"{self.name}:line {line}",
                     f"row of the wrong shape: {count} fields, expected {width}",
+                    content=row_content(data[start : end + 1]),
                 )
-                for line, count in zip(lines[wrong].tolist(), fields[wrong].tolist(), strict=True)
+                for line, count, start, end in zip(
+                    lines[wrong].tolist(),
+                    fields[wrong].tolist(),
+                    starts[wrong].tolist(),
+                    ends[wrong].tolist(),
+                    strict=True,
+                )
             ]
             payload = pa.py_buffer(array[:size][np.repeat(keep, ends - starts + 1)])
             table, wrong_shape = self._parse(payload, keep, multiline)
@@ -237,19 +244,21 @@ class _CsvReader:
         quarantined: list[Quarantined] = []
         while lines.offset <= stop:
             ref = f"{self.name}:line {self.line + lines.count}"
+            lines.take()
             try:
                 row = next(reader)
             except StopIteration:
                 break
             except csv.Error as error:
-                quarantined.append(Quarantined(ref, f"unreadable row: {error}"))
+                quarantined.append(
+                    Quarantined(ref, f"unreadable row: {error}", content=row_content(lines.take()))
+                )
                 continue
             if not row:
                 continue
             if len(row) != width:
-                quarantined.append(
-                    Quarantined(ref, f"row of the wrong shape: {len(row)} fields, expected {width}")
-                )
+                reason = f"row of the wrong shape: {len(row)} fields, expected {width}"
+                quarantined.append(Quarantined(ref, reason, content=row_content(lines.take())))
                 continue
             for column, value in zip(columns, row, strict=True):
                 column.append(value.encode("latin-1") if value else None)
@@ -323,7 +332,10 @@ def _decode_utf8(
                     reasons.setdefault(
                         row, f"undecodable text in column {name!r}: not UTF-8 ({error.reason})"
                     )
-    quarantined = [Quarantined(refs[row], reasons[row]) for row in sorted(reasons)]
+    quarantined = [
+        Quarantined(refs[row], reasons[row], content=cells_content(table, row))
+        for row in sorted(reasons)
+    ]
     if bad.any():
         table = table.filter(pa.array(~bad))
         refs = [ref for ref, drop in zip(refs, bad, strict=True) if not drop]

@@ -15,7 +15,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from repr_assets.sources.base import Quarantined, RawRows, SourceError
+from repr_assets.items.hashing import short_hash
+from repr_assets.sources.base import Quarantined, RawRows, SourceError, row_content
 from repr_assets.sources.csv_file import csv_rows
 
 TABLE_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl"}
@@ -118,7 +119,7 @@ def _jsonl_rows(path: Path, batch_size: int, max_bytes: int) -> Iterator[RawRows
                 continue
             record = _json_record(line, max_bytes)
             if isinstance(record, str):
-                quarantined.append(Quarantined(ref, record))
+                quarantined.append(Quarantined(ref, record, content=row_content(line)))
                 continue
             if names is None:
                 names = list(record)
@@ -160,9 +161,9 @@ def _jsonl_batch(
     for row, record in enumerate(records):
         nested = [k for k in names if isinstance(record.get(k), dict | list)]
         if nested:
-            quarantined.append(
-                Quarantined(refs[row], f"row of the wrong shape: column {nested[0]!r} is nested")
-            )
+            reason = f"row of the wrong shape: column {nested[0]!r} is nested"
+            content = short_hash("record", repr(sorted(record.items())), length=16)
+            quarantined.append(Quarantined(refs[row], reason, content=content))
             continue
         keep.append(row)
         for name in names:

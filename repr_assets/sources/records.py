@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 
 from repr_assets.items.hashing import short_hash
 from repr_assets.items.schemas import RESERVED_COLUMNS, TEXT_ITEMS_SCHEMA, tabular_items_schema
-from repr_assets.sources.base import Quarantined, ReadBatch, SourceError
+from repr_assets.sources.base import Quarantined, ReadBatch, SourceError, cells_content
 from repr_assets.sources.files import RawRows, file_format, read_rows
 from repr_assets.sources.record_values import (
     NUMERIC_SHARE,
@@ -80,7 +80,7 @@ class RecordFileSource:
                 np.ones(table.num_rows, bool), f"row of the wrong shape: no column {missing[0]!r}"
             )
         if not table.num_rows or missing:
-            quarantined = raw.quarantined + [Quarantined(refs[r], reasons[r]) for r in reasons]
+            quarantined = raw.quarantined + self._set_aside(table, refs, reasons)
             return ReadBatch(pa.RecordBatch.from_pylist([], schema=self.schema), quarantined)
 
         payload: dict[str, pa.Array] = {}
@@ -121,10 +121,17 @@ class RecordFileSource:
         items = pa.RecordBatch.from_pydict(
             {name: columns[name] for name in self.schema.names}, schema=self.schema
         )
-        quarantined = raw.quarantined + [Quarantined(refs[r], reasons[r]) for r in sorted(reasons)]
+        quarantined = raw.quarantined + self._set_aside(table, refs, reasons)
         if bad.any():
             items = items.filter(pa.array(~bad))
         return ReadBatch(items, quarantined)
+
+    @staticmethod
+    def _set_aside(table: pa.Table, refs: list[str], reasons: dict[int, str]) -> list[Quarantined]:
+        return [
+            Quarantined(refs[row], reasons[row], content=cells_content(table, row))
+            for row in sorted(reasons)
+        ]
 
     def _used_columns(self) -> list[str]:
         named = [self.label_column, self.id_column, self.text_column]

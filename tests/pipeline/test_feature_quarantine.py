@@ -20,7 +20,7 @@ from repr_assets.pipeline.ingest import ingest_items
 from repr_assets.sources import Quarantined, open_source
 from repr_assets.stores.lance import LanceStore
 from repr_assets.stores.models import FEATURISER, ModelStore
-from repr_assets.stores.quarantine import set_aside
+from repr_assets.stores.quarantine import record_quarantined, set_aside
 
 MASS_MEAN, MASS_STD = 1.2, 0.3
 
@@ -102,12 +102,60 @@ def test_a_later_value_of_1e300_is_set_aside_and_a_rerun_changes_nothing(tmp_pat
     state = table_state(store)
     with duckdb.connect(str(home.reports)) as connection:
         before = set_aside(connection, "plants")  # what the items step reads
-    assert before.item_ids == {written.set_aside[0].item_id}
+    assert before.keys == {written.set_aside[0].item_id}
     again = ingest_items(spec, store, before)
     assert (again.new_items, again.quarantined, again.set_aside_before) == (0, [], 1)
     assert featurise_items(spec, store, models, home).set_aside == []
     assert len(recorded(home)) == 1
     assert table_state(store) == state
+
+
+def run_items_and_features(spec: DatasetSpec, store: LanceStore, models: ModelStore, home):
+    """The items and features steps as a run does them, recording what each sets aside."""
+    with duckdb.connect(str(home.reports)) as connection:
+        before = set_aside(connection, spec.name)
+    ingested = ingest_items(spec, store, before)
+    with duckdb.connect(str(home.reports)) as connection:
+        record_quarantined(connection, spec.name, ingested.source, ingested.quarantined, "run")
+    return ingested, featurise_items(spec, store, models, home)
+
+
+def test_rows_set_aside_are_known_by_their_content_when_rows_above_them_move(tmp_path, home):
+    """A bad row at line 5; then rows inserted above it, one of them bad at featurising and
+    one bad at reading, both taking line 5 and 6 in turn. Nothing is lost or counted twice:
+    the quarantine table's key is what each row holds, not the line it stands on."""
+    path = write_plants(tmp_path / "plants.csv", rows=40)
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([*lines[:4], "oops_x,red,a", *lines[4:]]) + "\n")
+    spec = plants_spec(path)
+    store, models = LanceStore(home.lancedb), ModelStore(home.models)
+    first, _ = run_items_and_features(spec, store, models, home)
+    assert [(q.ref, q.reason[:20]) for q in first.quarantined] == [
+        ("plants.csv:line 5", "value 'oops_x' of nu")
+    ]
+
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([*lines[:4], "1e39,red,a", "1.1,red", *lines[4:]]) + "\n")
+    second, features = run_items_and_features(spec, store, models, home)
+    assert (second.new_items, second.set_aside_before) == (1, 1)  # oops_x, now line 7
+    assert [(q.ref, q.reason[:22]) for q in second.quarantined] == [
+        ("plants.csv:line 6", "row of the wrong shape")
+    ]
+    assert [(q.ref, q.reason[:15]) for q in features.set_aside] == [
+        ("plants.csv:line 5", "value 1e+39 of ")
+    ]
+    assert (
+        sorted((q.ref, q.reason[:12]) for q in recorded(home))
+        == [
+            ("plants.csv:line 5", "value 'oops_"),  # where it stood when it was set aside
+            ("plants.csv:line 5", "value 1e+39 "),
+            ("plants.csv:line 6", "row of the wr"[:12]),
+        ]
+    )
+    third, features = run_items_and_features(spec, store, models, home)
+    assert (third.new_items, third.set_aside_before, third.quarantined) == (0, 3, [])
+    assert features.set_aside == [] and len(recorded(home)) == 3
+    assert store.count("plants_items") == 40
 
 
 def test_a_test_split_value_of_1e300_is_set_aside_on_the_first_run(tmp_path, home):

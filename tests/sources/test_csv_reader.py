@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from repr_assets.sources import csv_file
-from repr_assets.sources.base import Quarantined, SourceError
+from repr_assets.sources.base import Quarantined, SourceError, row_content
 from repr_assets.sources.files import RawRows, column_names, read_rows
 from repr_assets.sources.records import inspect_record_file
 from sample_sources import write_text_csv
@@ -237,6 +237,14 @@ def test_rows_of_the_wrong_shape_among_multiline_fields_are_set_aside_on_their_l
         "notes.csv:line 8": "row of the wrong shape: 4 fields, expected 2",
         "notes.csv:line 11": "row of the wrong shape: 3 fields, expected 2",
     }
+    # Each is known by its bytes, whichever path read it (small blocks take Python's csv
+    # module, the default block pyarrow's scan): a later run knows it on any line.
+    raw = {5: b"lonely", 8: b'"six","seven",c,"eight\nnine"', 11: b'"x",y,"z\n\nz"'}
+    for block_size in (8, None):
+        *_, quarantined, _ = read_all(path, block_size=block_size)
+        assert {q.ref: q.content for q in quarantined} == {
+            f"notes.csv:line {line}": row_content(row) for line, row in raw.items()
+        }
 
 
 def test_bad_utf8_and_long_values_cost_their_row_only(tmp_path):
@@ -335,8 +343,12 @@ def test_quotes_that_rfc_4180_does_not_allow_read_as_python_reads_them(tmp_path)
     _, rows, refs, quarantined, _ = read_all(path, block_size=5)
     assert rows == [["5'11\"", 'he said "hi"'], ["quoted then more", "ok"], ["multi\nline", "fine"]]
     assert refs == ["loose.csv:line 2", "loose.csv:line 3", "loose.csv:line 4"]
-    assert quarantined == [
-        Quarantined("loose.csv:line 6", "row of the wrong shape: 1 fields, expected 2")
+    assert [(q.ref, q.reason, q.content) for q in quarantined] == [
+        (
+            "loose.csv:line 6",
+            "row of the wrong shape: 1 fields, expected 2",
+            row_content(b'"unclosed,runs\nto the end\n'),  # the whole row, both its lines
+        )
     ]
     assert_reads_like_python(path, 2, 5)
 
