@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from repr_assets.datasets.specs import DatasetSpec
-from repr_assets.encoders.registry import load_encoder
+from repr_assets.encoders.registry import encoder_kind, load_encoder
 from repr_assets.featurisers import load_featuriser
 from repr_assets.names import embeddings_table
 from repr_assets.stores.lance import LanceStore
@@ -39,11 +39,14 @@ class Text:
 RawItem = ImageFile | Text
 
 
-def featurise_raw(spec: DatasetSpec, raw: RawItem, models: ModelStore) -> np.ndarray:
-    """The ``(1, n_features)`` float32 features of ``raw``, by the data set's featuriser."""
+def featurise_raw(
+    spec: DatasetSpec, raw: RawItem, models: ModelStore, version: str | None = None
+) -> np.ndarray:
+    """The ``(1, n_features)`` float32 features of ``raw``, by the data set's featuriser
+    ``version`` (the latest when ``None``)."""
     batch = _item_batch(spec, raw)
     try:
-        featuriser, _ = load_featuriser(models, spec.name)
+        featuriser, _ = load_featuriser(models, spec.name, version)
     except FileNotFoundError:
         raise RawQueryError(
             f"data set {spec.name!r} has no fitted featuriser yet: run it first"
@@ -71,18 +74,24 @@ def encode_raw(
 ) -> np.ndarray:
     """The ``(1, d)`` query vector of ``raw`` in the space of ``{dataset}_{encoder}``.
 
-    It is encoded by the model version that wrote the table's vectors (the current one
-    after a run), so that the query and the table share one space even if a newer model
-    has been fitted since.
+    It is encoded by the model version that wrote the table's served vectors, from the
+    features of the featuriser that model was fitted on, so that the query and the table
+    share one space even if a newer featuriser or model has been fitted since.
     """
-    features = featurise_raw(spec, raw, models)  # first: it names a bad raw item before any model
+    _item_batch(spec, raw)  # a raw item of the wrong kind is named before any model is read
     try:
         table = embeddings_table(spec.name, encoder_name)
         version = model_version_of(store, table, served_version(store.open(table)))
-        encoder, _ = load_encoder(models, spec.name, encoder_name, version)
+        encoder, saved = load_encoder(models, spec.name, encoder_name, version)
     except (FileNotFoundError, ValueError) as error:
         raise RawQueryError(str(error)) from None
-    return np.asarray(encoder.transform(features), dtype=np.float32)
+    inputs: np.ndarray
+    if isinstance(raw, Text) and encoder_kind(encoder_name).reads == "text":
+        inputs = np.array([raw.text], dtype=np.object_)  # as it reads items: raw text
+    else:
+        featuriser = saved.meta.get("featuriser_version")
+        inputs = featurise_raw(spec, raw, models, None if featuriser is None else str(featuriser))
+    return np.asarray(encoder.transform(inputs), dtype=np.float32)
 
 
 def _item_batch(spec: DatasetSpec, raw: RawItem) -> pa.RecordBatch:

@@ -6,6 +6,7 @@ import dataclasses
 
 import dagster as dg
 import duckdb
+import numpy as np
 import pytest
 
 from repr_assets.cli import main
@@ -13,7 +14,10 @@ from repr_assets.datasets.specs import DIGITS, DatasetSpec
 from repr_assets.encoders.minilm import minilm_available
 from repr_assets.orchestration import build_representation_assets
 from repr_assets.orchestration.resources import build_resources
+from repr_assets.search import Searcher
+from repr_assets.search.raw import Text, encode_raw
 from repr_assets.stores.lance import LanceStore
+from repr_assets.stores.models import ModelStore
 from sample_sources import semantic_topic_sentences, write_semantic_csv
 
 FOUR = ("pca", "autoencoder", "denoising_autoencoder", "contrastive")
@@ -116,6 +120,17 @@ def test_minilm_beats_pca_on_topics_told_apart_by_meaning(tmp_path, home):
     assert values["minilm"]["linear_probe_accuracy"] >= values["pca"]["linear_probe_accuracy"] + 0.1
     distinct = len({text for text, _ in semantic_topic_sentences(100)})  # repeats dropped
     assert LanceStore(home.lancedb).count("topics_minilm") == distinct
+    # A text query reaches minilm as text (never as TF-IDF features), and so does one with
+    # no word the featuriser knows.
+    store, models = LanceStore(home.lancedb), ModelStore(home.models)
+    sentence, topic = semantic_topic_sentences(100)[0]
+    for text in (sentence, "zzyzx qwerty"):
+        query = encode_raw(spec, "minilm", Text(text), store, models)
+        assert query.shape == (1, 384) and np.isfinite(query).all()
+    hits = Searcher(store, "topics_minilm").search(
+        encode_raw(spec, "minilm", Text(sentence), store, models), 3
+    )[0]
+    assert hits.distances[0] < 1e-3 and hits.labels[0] == topic
 
 
 @pytest.mark.parametrize(
