@@ -25,8 +25,14 @@ from typing import Any
 
 import yaml
 
-from repr_assets.datasets.specs import DatasetSpec, default_thresholds, implied_modality
-from repr_assets.quality.thresholds import QualityThresholds
+from repr_assets.datasets.specs import (
+    BUILTIN_DATASETS,
+    MODALITIES,
+    DatasetSpec,
+    default_thresholds,
+    implied_modality,
+    validate_dataset_name,
+)
 
 SPEC_FIELDS = {f.name for f in dataclasses.fields(DatasetSpec)} - {"name"}
 EXTRA_FIELDS = {"refit_schedule"}
@@ -100,20 +106,33 @@ def declared_dataset(path: Path, name: str, fields: Any) -> DeclaredDataset:
             f"{where}: unknown field {unknown[0]!r}; the fields are: "
             f"{', '.join(sorted(SPEC_FIELDS | EXTRA_FIELDS))}"
         )
+    if name in BUILTIN_DATASETS:
+        raise DeclarationError(f"{where}: a built-in data set has that name; choose another")
     values = {k: v for k, v in fields.items() if k in SPEC_FIELDS}
-    if "source" in values:
-        source = Path(str(values["source"])).expanduser()
-        values["source"] = str(source if source.is_absolute() else path.parent / source)
+    try:  # the name and the modality first: what the rest is checked against
+        validate_dataset_name(name)
+        if "modality" in values and values["modality"] not in MODALITIES:
+            raise ValueError(f"unknown modality {values['modality']!r}: use one of {MODALITIES}")
+    except ValueError as error:
+        raise DeclarationError(f"{where}: {error}") from None
+    if not isinstance(values.get("source"), str) or not values["source"].strip():
+        raise DeclarationError(f"{where}: 'source' must name the data set's folder or file")
+    source = Path(values["source"]).expanduser()
+    values["source"] = str(source if source.is_absolute() else path.parent / source)
     modality = values.get("modality") or implied_modality(
-        values.get("source", ""), values.get("text_column")
+        values["source"], values.get("text_column")
     )
-    floors = {**dataclasses.asdict(default_thresholds(modality)), **values.get("thresholds", {})}
+    floors = values.get("thresholds", {})
+    if not isinstance(floors, dict):
+        raise DeclarationError(f"{where}: 'thresholds' must be a mapping of floors, got {floors!r}")
+    for key in ("ngram_range", "encoders", "owners"):
+        if key in values:
+            if not isinstance(values[key], list):
+                raise DeclarationError(f"{where}: {key!r} must be a list, got {values[key]!r}")
+            values[key] = tuple(values[key])
     try:
-        values["thresholds"] = QualityThresholds(**floors)
-        for key in ("ngram_range", "encoders", "owners"):
-            if key in values:
-                values[key] = tuple(values[key])
+        values["thresholds"] = dataclasses.replace(default_thresholds(modality), **floors)
         spec = DatasetSpec(name=name, **{"modality": modality, **values})
     except (TypeError, ValueError) as error:
-        raise DeclarationError(f"{where}: {error}") from None
+        raise DeclarationError(f"{where}: {_one_line(error)}") from None
     return DeclaredDataset(spec, fields.get("refit_schedule"))

@@ -66,15 +66,10 @@ class DatasetSpec:
 
     def __post_init__(self) -> None:
         validate_dataset_name(self.name)
+        _check_types(self)
         if self.modality not in MODALITIES:
             raise ValueError(f"unknown modality {self.modality!r}: use one of {MODALITIES}")
-        for name in (
-            "image_size",
-            "vocabulary_size",
-            "max_categories",
-            "max_item_bytes",
-            "embed_shards",
-        ):
+        for name in (*_INTEGERS, "embed_shards"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         for owner in self.owners:
@@ -116,6 +111,42 @@ class DatasetSpec:
 
 
 SPEC_VERSION = 2
+
+_INTEGERS = ("image_size", "vocabulary_size", "max_categories", "max_item_bytes")
+_OPTIONAL_TEXTS = ("source", "label_column", "text_column", "id_column")
+
+
+def _check_types(spec: DatasetSpec) -> None:
+    """Refuse a field of the wrong kind by name, before a comparison fails on it with a
+    message that names nothing (a spec may come from YAML or JSON)."""
+    for name in (*_INTEGERS, "max_image_pixels", "embed_shards", "seed"):
+        value = getattr(spec, name)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValueError(f"{name} must be an integer, got {value!r}")
+    for name in _OPTIONAL_TEXTS:
+        value = getattr(spec, name)
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"{name} must be text, got {value!r}")
+    for name in ("encoders", "owners", "ngram_range"):
+        value = getattr(spec, name)
+        if not isinstance(value, tuple):
+            raise ValueError(f"{name} must be a list, got {value!r}")
+    if not all(isinstance(encoder, str) for encoder in spec.encoders):
+        raise ValueError(f"encoders must be names, got {list(spec.encoders)!r}")
+    if len(spec.ngram_range) != 2 or not all(
+        isinstance(n, int) and not isinstance(n, bool) for n in spec.ngram_range
+    ):
+        raise ValueError(f"ngram_range must be two integers, got {list(spec.ngram_range)!r}")
+    options = spec.encoder_options
+    if not isinstance(options, Mapping) or not all(
+        isinstance(name, str) and isinstance(values, Mapping) for name, values in options.items()
+    ):
+        raise ValueError(
+            "encoder_options must map encoder names to their options "
+            f"({{autoencoder: {{epochs: 30}}}}), got {options!r}"
+        )
+    if not isinstance(spec.thresholds, QualityThresholds):
+        raise ValueError(f"thresholds must be a mapping of floors, got {spec.thresholds!r}")
 
 
 def implied_modality(source: str | Path, text_column: str | None) -> Modality:

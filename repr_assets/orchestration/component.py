@@ -21,6 +21,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
+from repr_assets.datasets.catalog import Catalog, RunOptions
 from repr_assets.datasets.declared import declared_dataset
 from repr_assets.home import home_from_environment
 from repr_assets.orchestration.definitions import build_definitions
@@ -36,4 +37,7 @@ class RepresentationDataset(dg.Component, dg.Model, dg.Resolvable):
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         declared = declared_dataset(context.path / "defs.yaml", self.name, self.dataset)
         crons = {self.name: declared.refit_schedule} if declared.refit_schedule else {}
-        return build_definitions([declared.spec], home_from_environment(), crons)
+        home = home_from_environment()
+        # The options earlier runs of it were given, as the catalog applies them elsewhere.
+        stored = Catalog(home).stored_run_options(self.name) or RunOptions()
+        return build_definitions([stored.apply(declared.spec)], home, crons)

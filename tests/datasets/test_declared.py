@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import runpy
 import shutil
@@ -14,6 +15,7 @@ from repr_assets.datasets.catalog import Catalog
 from repr_assets.datasets.declared import DeclarationError, load_declared
 from repr_assets.home import Home
 from repr_assets.orchestration.definitions import build_location
+from repr_assets.stores.lance import LanceStore
 from sample_sources import write_image_folder, write_rows, write_text_csv
 from tests.helpers import one_line, repr_assets
 
@@ -160,3 +162,101 @@ def test_an_unreadable_file_names_itself_for_a_name_found_nowhere_else(tmp_path)
     with pytest.raises(DeclarationError, match="not valid YAML"):
         catalog.get("x")
     assert catalog.get("digits").name == "digits"
+
+
+BAD_ENTRIES = {
+    # Refused when the YAML is read: the entry itself is wrong.
+    "thresholds: null": "'thresholds' must be a mapping",
+    "thresholds: [1]": "'thresholds' must be a mapping",
+    "encoder_options: [1]": "encoder_options must map encoder names",
+    "encoders: pca": "'encoders' must be a list",
+    "embed_shards: two": "embed_shards must be an integer, got 'two'",
+    "label_column: [species]": "label_column must be text",
+    # Refused when its definitions are built: it names what does not exist.
+    "encoders: [nope]": "unknown encoder 'nope'",
+    "encoder_options: {pca: {bogus: 1}}": "bogus",
+    "refit_schedule: nonsense": "nonsense",
+}
+
+
+@pytest.mark.parametrize("line", BAD_ENTRIES)
+def test_any_bad_entry_leaves_the_others_whole_in_the_catalog_and_the_ui(tmp_path, line, caplog):
+    write_rows(tmp_path / "irises.csv", 60)
+    path = tmp_path / "datasets.yaml"
+    path.write_text(
+        "datasets:\n"
+        "  irises: {source: irises.csv, label_column: species}\n"
+        f"  badone:\n    source: irises.csv\n    label_column: species\n    {line}\n"
+    )
+    catalog = Catalog(Home.at(tmp_path / "home"), path)
+    assert catalog.get("irises").label_column == "species"
+    with caplog.at_level(logging.WARNING, logger="repr_assets"):
+        defs = build_location(Home.at(tmp_path / "home"), path)
+    keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert "irises/items" in keys and not any(key.startswith("badone/") for key in keys)
+    assert "badone" in caplog.text and BAD_ENTRIES[line] in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("digits: {source: irises.csv}", "a built-in data set has that name"),
+        ("nosource: {label_column: species}", "'source' must name the data set's folder"),
+    ],
+)
+def test_an_entry_that_would_stand_for_nothing_or_another_is_refused(tmp_path, entry, message):
+    path = tmp_path / "datasets.yaml"
+    path.write_text(f"datasets:\n  {entry}\n")
+    with pytest.raises(DeclarationError, match=message):
+        load_declared(path)
+
+
+def test_a_bad_encoder_in_yaml_is_one_line_on_run(tmp_path):
+    write_rows(tmp_path / "irises.csv", 60)
+    path = tmp_path / "datasets.yaml"
+    path.write_text("datasets:\n  badone: {source: irises.csv, encoders: [nope]}\n")
+    result = repr_assets(
+        tmp_path / "home", "run", "--dataset", "badone", REPR_ASSETS_DATASETS=str(path)
+    )
+    assert result.returncode == 2 and "unknown encoder 'nope'" in one_line(result)
+
+
+@pytest.mark.slow
+def test_a_data_set_declared_in_pipelines_yaml_runs_searches_and_reports_like_any_other(tmp_path):
+    """From a folder holding ``pipelines/datasets.yaml``, as ``make ui`` reads it: the CLI
+    finds the declared data set by name alone."""
+    folder = tmp_path / "project"
+    (folder / "pipelines").mkdir(parents=True)
+    write_rows(folder / "pipelines" / "plants.csv", 80)
+    (folder / "pipelines" / "datasets.yaml").write_text(
+        "datasets:\n"
+        "  plants:\n"
+        "    source: plants.csv\n"
+        "    label_column: species\n"
+        "    encoders: [pca]\n"
+    )
+    home = tmp_path / "home"
+    run = repr_assets(home, "run", "--dataset", "plants", cwd=folder)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "80 entries read: 80 new" in run.stdout
+    store = LanceStore(home / "lancedb")
+    some_id = store.read_columns("plants_pca", ["item_id"]).column("item_id")[0].as_py()
+    search = repr_assets(
+        home,
+        "search",
+        "--dataset",
+        "plants",
+        "--encoder",
+        "pca",
+        "--id",
+        some_id,
+        "--json",
+        cwd=folder,
+    )
+    assert search.returncode == 0, search.stderr
+    hits = json.loads(search.stdout)
+    assert len(hits) == 10 and some_id not in {hit["item_id"] for hit in hits}
+    assert all(hit["ref"].startswith("plants.csv:line ") for hit in hits)
+    report = repr_assets(home, "report", "--dataset", "plants", cwd=folder)
+    assert report.returncode == 0 and "plants / pca" in report.stdout
+    assert "linear_probe_accuracy_at_least" in report.stdout  # its floors, from the YAML spec
