@@ -23,6 +23,28 @@ def embeddings_table(dataset: str, encoder: str) -> str:
     return f"{dataset}_{encoder}"
 
 
+def dataset_tables(dataset: str, encoders: Iterable[str]) -> list[str]:
+    """Every LanceDB table a data set may have, with any of ``encoders``."""
+    return [items_table(dataset), features_table(dataset)] + [
+        embeddings_table(dataset, encoder) for encoder in encoders
+    ]
+
+
+def shared_tables(dataset: str, others: Iterable[str], encoders: Iterable[str]) -> dict[str, str]:
+    """The tables ``dataset`` could share with another data set of ``others``, each with
+    that data set's name: ``x`` with ``denoising_autoencoder`` and ``x_denoising`` with
+    ``autoencoder`` are both ``x_denoising_autoencoder``."""
+    kinds = list(encoders)
+    mine = set(dataset_tables(dataset, kinds))
+    return {
+        table: other
+        for other in others
+        if other != dataset
+        for table in dataset_tables(other, kinds)
+        if table in mine
+    }
+
+
 ITEMS = "items"
 FEATURES = "features"
 QUALITY_REPORT = "quality_report"
@@ -48,8 +70,9 @@ def step_key(dataset: str, asset: str) -> str:
 
 
 def step_asset(step: str) -> str:
-    """The asset (or op) name of a step key: ``digits__items`` -> ``items``."""
-    return step.split("__", 1)[-1]
+    """The asset (or op) name of a step key: ``digits__items`` -> ``items``. Split from
+    the right: a data set's name may hold ``__``, an asset's never does."""
+    return step.rsplit("__", 1)[-1]
 
 
 def pipeline_job_name(dataset: str) -> str:

@@ -33,4 +33,6 @@ def main(args: argparse.Namespace) -> int:
     forgotten = ", ".join(f"{n} {t} rows" for t, n in dropped.rows.items() if n)
     print(f"; {forgotten or 'no quarantine or report-run rows'}")
     print("kept: the history in reports.duckdb (quality_metrics, publications, models)")
+    for table, other in sorted(dropped.shared.items()):
+        print(f"kept: {table}, which is also the name of a table of data set {other!r}")
     return 0

@@ -31,16 +31,18 @@ from repr_assets.encoders.registry import (
     check_encoders,
     configured,
     encoder_kind,
+    encoder_kinds,
 )
 from repr_assets.home import Home, home_from_environment
-from repr_assets.names import items_table
+from repr_assets.names import items_table, shared_tables
 from repr_assets.pipeline.ingest import check_enough_items
 from repr_assets.sources import SourceError, open_source
 from repr_assets.stores.lance import LanceStore
 
 SOURCE_OPTIONS = ("modality", "label_column", "text_column", "id_column")
 # What a data set made by --source is: a run that names other values makes another one.
-SOURCE_FIELDS = ("source", "modality", "label_column", "text_column", "id_column")
+# What a --source run makes a data set of: another value is another data set.
+IDENTITY_FIELDS = ("source", "modality", "label_column", "text_column", "id_column")
 # --option: the encoder parameter it sets, on every encoder that has that parameter.
 ENCODER_OPTIONS = {"latent_dim": "latent_dim", "epochs": "epochs"}
 FLOOR_OPTIONS = {
@@ -123,6 +125,13 @@ def _base_spec(args: argparse.Namespace, catalog: Catalog) -> tuple[DatasetSpec,
         raise UsageError(f"{name!r} is a built-in data set: name yours with --dataset")
     if catalog.is_declared(name):
         raise UsageError(f"{name!r} is declared in YAML: run it with --dataset {name} alone")
+    shared = shared_tables(name, catalog.names(), encoder_kinds())
+    if shared:
+        table, other = sorted(shared.items())[0]
+        raise UsageError(
+            f"data set {name!r} could write the table {table!r} of data set {other!r}: "
+            "name yours with another --dataset"
+        )
     modality = args.modality or implied_modality(path, args.text_column)
     try:
         spec = DatasetSpec(
@@ -150,7 +159,7 @@ def _same_as_stored(catalog: Catalog, spec: DatasetSpec) -> None:
         return
     differ = [
         f"{field} {getattr(stored, field)!r} (now {getattr(spec, field)!r})"
-        for field in SOURCE_FIELDS
+        for field in IDENTITY_FIELDS
         if getattr(stored, field) != getattr(spec, field)
     ]
     if differ:
@@ -234,18 +243,19 @@ def _changes(before: DatasetSpec, after: DatasetSpec) -> list[str]:
     return lines
 
 
-def _served_line(held_back: list[str], never_served: list[str]) -> str:
+def _served_line(held_back: dict[str, str], never_served: list[str]) -> str:
+    """What searches read now, and for each encoder held back, why (in its own words)."""
     if not held_back:
         return "served: every encoder's newest embeddings (their checks passed)"
-    kept = [e for e in held_back if e not in never_served]
-    parts = []
-    if kept:
-        parts.append(f"held back (checks failed, the served version stays): {', '.join(kept)}")
-    if never_served:
-        parts.append(
-            f"not served (checks failed, and nothing was ever served: searches read the "
-            f"newest version): {', '.join(never_served)}"
+    parts = [
+        f"{encoder} not served ({reason.split(';')[0]}"
+        + (
+            ", and nothing was ever served: searches read the newest version)"
+            if encoder in never_served
+            else "; the served version stays)"
         )
+        for encoder, reason in held_back.items()
+    ]
     return "; ".join(parts) + '; see `repr-assets sql "SELECT * FROM publications"`'
 
 

@@ -17,7 +17,7 @@ import duckdb
 
 from repr_assets.datasets.catalog import Catalog
 from repr_assets.encoders.registry import encoder_kinds
-from repr_assets.names import embeddings_table, features_table, items_table
+from repr_assets.names import embeddings_table, features_table, items_table, shared_tables
 from repr_assets.pipeline.shards import drop_staging, staging_runs
 from repr_assets.stores.duckdb_file import connect, has_table
 from repr_assets.stores.lance import LanceStore
@@ -33,6 +33,7 @@ class Dropped:
     tables: list[str] = field(default_factory=list)
     models: bool = False
     rows: dict[str, int] = field(default_factory=dict)
+    shared: dict[str, str] = field(default_factory=dict)  # kept: the name of another's table
 
     @property
     def anything(self) -> bool:
@@ -49,8 +50,12 @@ def drop_dataset(catalog: Catalog, name: str) -> Dropped:
             store = LanceStore(home.lancedb)
             names = set(store.table_names())
             encoders = {embeddings_table(name, kind): kind for kind in encoder_kinds()}
+            # A table whose name another data set's tables can take too is not this one's
+            # to remove: it is kept, and said so.
+            shared = shared_tables(name, catalog.names(), encoder_kinds())
+            dropped.shared = {table: other for table, other in shared.items() if table in names}
             for table in [items_table(name), features_table(name), *encoders]:
-                if table not in names:
+                if table not in names or table in dropped.shared:
                     continue
                 for run in staging_runs(store, table):
                     drop_staging(store, table, run)
