@@ -6,6 +6,7 @@ import csv
 import gzip
 import io
 import struct
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -187,3 +188,32 @@ def write_rows(path: Path, count: int, start: int = 0) -> Path:
         for row in table.to_pylist():
             writer.writerow(["" if v is None else v for v in row.values()])
     return path
+
+
+def embedding_batches(
+    item_ids: list[str],
+    labels: list[str | None],
+    vectors: np.ndarray,
+    model_version: str = "v1",
+    splits: list[str | None] | None = None,
+    rows: int = 8192,
+) -> Iterator[pa.RecordBatch]:
+    """Rows of an embeddings table (``embedding_schema``), ``rows`` a batch."""
+    from repr_assets.items.schemas import vector_array
+    from repr_assets.pipeline.embed import embedding_schema
+
+    schema = embedding_schema(vectors.shape[1])
+    for start in range(0, len(item_ids), rows):
+        stop = min(start + rows, len(item_ids))
+        size = stop - start
+        yield pa.RecordBatch.from_arrays(
+            [
+                pa.array(item_ids[start:stop], pa.string()),
+                pa.array(labels[start:stop], pa.string()),
+                pa.array(splits[start:stop] if splits else [None] * size, pa.string()),
+                vector_array(vectors[start:stop]),
+                pa.array([model_version] * size, pa.string()),
+                pa.array(["run-1"] * size, pa.string()),
+            ],
+            schema=schema,
+        )

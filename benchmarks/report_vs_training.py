@@ -13,20 +13,18 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 
 from repr_assets.encoders.autoencoder import Autoencoder
 from repr_assets.items.augment import image_augmentations
 from repr_assets.items.holdout import stratified_test_mask
-from repr_assets.items.schemas import vector_array
 from repr_assets.pipeline.embed import embedding_schema
 from repr_assets.quality.encoder_report import evaluate_encoder
 from repr_assets.stores.lance import LanceStore
+from sample_sources import embedding_batches
 
 SIZE = 16
 
@@ -48,25 +46,8 @@ def synthetic_images(n: int, seed: int = 0) -> tuple[np.ndarray, list[str]]:
 
 
 def write_embeddings(store: LanceStore, ids: list[str], labels: list[str], Z: np.ndarray) -> None:
-    schema = embedding_schema(Z.shape[1])
-
-    def batches() -> Iterator[pa.RecordBatch]:
-        for start in range(0, len(ids), 8192):
-            stop = start + 8192
-            rows = len(ids[start:stop])
-            yield pa.RecordBatch.from_arrays(
-                [
-                    pa.array(ids[start:stop]),
-                    pa.array(labels[start:stop]),
-                    pa.array([None] * rows, pa.string()),
-                    vector_array(Z[start:stop]),
-                    pa.array(["bench"] * rows),
-                    pa.array(["bench"] * rows),
-                ],
-                schema=schema,
-            )
-
-    store.replace("bench_autoencoder", schema, batches())
+    batches = embedding_batches(ids, list(labels), Z, model_version="bench")
+    store.replace("bench_autoencoder", embedding_schema(Z.shape[1]), batches)
 
 
 @dataclass

@@ -3,7 +3,7 @@ unit length, the top k of each row of scores, and exact top-k search by blocks o
 
 NumPy only, so that ``repr-assets search`` never pays for torch. On two CPU cores the torch
 top-k that the metrics used before took 1.2x to 1.9x its time, from 8 queries against a
-million 16-d keys to 5,000 against 50,000 64-d ones (``python benchmarks/topk.py``).
+million 16-d keys to 5,000 against 50,000 64-d ones (``python -m benchmarks.topk``).
 """
 
 from __future__ import annotations
@@ -18,12 +18,14 @@ SCORE_BUDGET = 1 << 23
 
 def normalise_rows(vectors: np.ndarray) -> np.ndarray:
     """``(n, d)`` float32 rows scaled to unit length, in place when already float32 and
-    writable (pass a copy to keep the original).
+    writable (pass a copy to keep the original); a read-only array is copied.
 
     A zero row stays zero: its cosine similarity to anything is taken as 0 (distance 1),
     since it has no direction.
     """
     vectors = np.asarray(vectors, dtype=np.float32)
+    if not vectors.flags.writeable:  # read from Arrow, say
+        vectors = vectors.copy()
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     vectors /= norms
@@ -37,7 +39,8 @@ CHUNK = 512
 
 def top_k(scores: np.ndarray, k: int, chunk: int = CHUNK) -> tuple[np.ndarray, np.ndarray]:
     """The columns and values of the ``k`` largest of each row of ``(b, n)`` ``scores``,
-    largest first, equal scores in column order (so that a search repeats exactly).
+    largest first, equal scores in column order (so that a search repeats exactly); a NaN
+    counts as -inf.
 
     Each row's maximum per ``chunk`` columns is taken first (one vectorised pass); the
     chunks whose maximum reaches the k-th largest of them hold every one of the row's k
@@ -46,6 +49,8 @@ def top_k(scores: np.ndarray, k: int, chunk: int = CHUNK) -> tuple[np.ndarray, n
     """
     b, n = scores.shape
     k = min(k, n)
+    if np.isnan(scores).any():  # a NaN is no similarity: never chosen over a number
+        scores = np.where(np.isnan(scores), -np.inf, scores)
     columns = np.broadcast_to(np.arange(n), (b, n))
     if k == 0 or n <= 4 * k * chunk:
         return _ranked(scores, columns, k)

@@ -9,12 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
-from repr_assets.items.schemas import vector_array
 from repr_assets.pipeline.embed import embedding_schema
 from repr_assets.search.index import IndexSettings
 from repr_assets.stores.lance import LanceStore
+from sample_sources import embedding_batches
 
 # The command line as users run it: the script pip installed beside this interpreter.
 CLI = str(Path(sys.executable).with_name("repr-assets"))
@@ -103,18 +102,9 @@ def write_embeddings(
     rows = len(vectors)
     item_ids = item_ids or [f"item-{i:06d}" for i in range(first_id, first_id + rows)]
     labels = labels if labels is not None else [str(i % 10) for i in range(rows)]
-    batch = pa.RecordBatch.from_arrays(
-        [
-            pa.array(item_ids, pa.string()),
-            pa.array(labels, pa.string()),
-            pa.array(["train" if i % 5 else "test" for i in range(rows)], pa.string()),
-            vector_array(vectors),
-            pa.array([model_version] * rows, pa.string()),
-            pa.array(["run-1"] * rows, pa.string()),
-        ],
-        schema=embedding_schema(vectors.shape[1]),
-    )
-    store.upsert(name, batch.schema, [batch])
+    splits: list[str | None] = ["train" if i % 5 else "test" for i in range(rows)]
+    batches = embedding_batches(item_ids, labels, vectors, model_version, splits)
+    store.upsert(name, embedding_schema(vectors.shape[1]), batches)
     return item_ids
 
 

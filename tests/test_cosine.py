@@ -110,17 +110,19 @@ def test_normalise_rows_gives_unit_rows_and_keeps_zero_rows_zero():
         np.float32,
         hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=300),
         # Few distinct values, so that ties are common, and blocked rows (-inf).
-        elements=st.sampled_from([-np.inf, -1.0, 0.0, 0.25, 0.5, 1.0]),
+        elements=st.sampled_from([-np.inf, -1.0, 0.0, 0.25, 0.5, 1.0, np.nan]),
     ),
     k=st.integers(0, 45),
     chunk=st.sampled_from([1, 2, 3, 7, 512]),  # small ones take the chunked path
 )
 def test_top_k_is_a_stable_argsort(scores, k, chunk):
-    """The oracle: sort each row by value, largest first, ties by column (a stable sort)."""
+    """The oracle: sort each row by value, largest first, ties by column (a stable sort),
+    a NaN as -inf: never a neighbour before a number, never from another row."""
     columns, values = top_k(scores, k, chunk=chunk)
-    expected = np.argsort(-scores, axis=1, kind="stable")[:, : min(k, scores.shape[1])]
+    as_numbers = np.where(np.isnan(scores), -np.inf, scores)
+    expected = np.argsort(-as_numbers, axis=1, kind="stable")[:, : min(k, scores.shape[1])]
     np.testing.assert_array_equal(columns, expected)
-    np.testing.assert_array_equal(values, np.take_along_axis(scores, expected, axis=1))
+    np.testing.assert_array_equal(values, np.take_along_axis(as_numbers, expected, axis=1))
 
 
 @given(
@@ -164,3 +166,10 @@ def test_cosine_topk_can_exclude_each_query_itself() -> None:
     neighbours = cosine_topk(Z, Z, k=5, exclude=np.arange(50))
     assert neighbours.shape == (50, 5)
     assert not (neighbours == np.arange(50)[:, None]).any()
+
+
+def test_normalise_rows_copies_a_read_only_array_and_keeps_zero_rows():
+    rows = np.array([[3.0, 4.0], [0.0, 0.0]], dtype=np.float32)
+    rows.flags.writeable = False  # as arrays read from Arrow are
+    np.testing.assert_allclose(normalise_rows(rows), [[0.6, 0.8], [0.0, 0.0]])
+    np.testing.assert_array_equal(rows, [[3.0, 4.0], [0.0, 0.0]])

@@ -3,7 +3,7 @@
 import numpy as np
 import pyarrow as pa
 
-from repr_assets.pipeline.memory import release_free_memory
+from repr_assets.memory import release_free_memory
 
 
 def test_release_keeps_live_data_and_can_be_called_again() -> None:

@@ -8,6 +8,7 @@ import duckdb
 
 from repr_assets.cli.common import UsageError
 from repr_assets.home import home_from_environment
+from repr_assets.names import embeddings_table
 from repr_assets.stores.duckdb_file import connect
 from repr_assets.stores.lance import LanceStore
 from repr_assets.stores.serving import RollbackError, rollback
@@ -26,5 +27,5 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     except duckdb.IOException as error:
         raise UsageError(f"cannot open {home.reports} (is a run writing it?): {error}") from None
-    print(f"{args.dataset}_{args.encoder}: served version {before} -> {after}")
+    print(f"{embeddings_table(args.dataset, args.encoder)}: served version {before} -> {after}")
     return 0

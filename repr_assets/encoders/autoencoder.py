@@ -15,8 +15,8 @@ from repr_assets.encoders.mlp import MLPAutoencoder
 from repr_assets.encoders.torch_encoder import TorchEncoder, holdout
 from repr_assets.encoders.training import (
     Corruption,
-    ProgressCallback,
     TrainingHistory,
+    TrainingProgress,
     train_reconstruction,
 )
 from repr_assets.items.augment import Augmentation
@@ -47,7 +47,7 @@ class Autoencoder(TorchEncoder[AutoencoderConfig]):
         network: nn.Module,
         X: np.ndarray,
         augmentation: Augmentation | None,
-        progress: ProgressCallback | None,
+        progress: TrainingProgress | None,
         device: torch.device,
     ) -> TrainingHistory:
         return self.reconstruct(network, X, progress, device, corrupt=None)
@@ -56,7 +56,7 @@ class Autoencoder(TorchEncoder[AutoencoderConfig]):
         self,
         network: nn.Module,
         X: np.ndarray,
-        progress: ProgressCallback | None,
+        progress: TrainingProgress | None,
         device: torch.device,
         corrupt: Corruption | None,
     ) -> TrainingHistory:

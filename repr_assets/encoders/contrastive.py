@@ -22,9 +22,9 @@ from repr_assets.encoders.config import (
 )
 from repr_assets.encoders.contrastive_training import nt_xent_loss, train_contrastive
 from repr_assets.encoders.corruption import masking_noise, noise_and_masking
-from repr_assets.encoders.kind import EncoderKind
+from repr_assets.encoders.kind import EncoderKind, TrainingProgress
 from repr_assets.encoders.torch_encoder import TorchEncoder, holdout
-from repr_assets.encoders.training import ProgressCallback, TrainingHistory
+from repr_assets.encoders.training import TrainingHistory
 from repr_assets.items.augment import Augmentation
 from repr_assets.schema import MAX_BATCH_SIZE, MAX_WIDTH, integer, number
 
@@ -139,7 +139,7 @@ class ContrastiveEncoder(TorchEncoder[ContrastiveConfig]):
         network: nn.Module,
         X: np.ndarray,
         augmentation: Augmentation | None,
-        progress: ProgressCallback | None,
+        progress: TrainingProgress | None,
         device: torch.device,
     ) -> TrainingHistory:
         assert isinstance(network, ContrastiveNetwork)

@@ -15,8 +15,8 @@ from torch import nn
 from repr_assets.encoders.config import TrainingConfig
 from repr_assets.encoders.corruption import augment_in_chunks
 from repr_assets.encoders.training import (
-    ProgressCallback,
     TrainingHistory,
+    TrainingProgress,
     autocast_for,
     cpu_training,
     fit_with_early_stopping,
@@ -65,7 +65,7 @@ def train_contrastive(
     temperature: float,
     settings: TrainingConfig,
     device: torch.device,
-    progress: ProgressCallback | None = None,
+    progress: TrainingProgress | None = None,
 ) -> TrainingHistory:
     """Train ``network`` (on ``device``) on views of ``train``; keep its best validation weights.
 

@@ -16,8 +16,8 @@ from torch import nn
 from repr_assets.encoders.autoencoder import Autoencoder, AutoencoderConfig
 from repr_assets.encoders.config import setting
 from repr_assets.encoders.corruption import augment_tensor, masking_noise
-from repr_assets.encoders.kind import EncoderKind
-from repr_assets.encoders.training import ProgressCallback, TrainingHistory
+from repr_assets.encoders.kind import EncoderKind, TrainingProgress
+from repr_assets.encoders.training import TrainingHistory
 from repr_assets.items.augment import Augmentation
 from repr_assets.schema import number
 
@@ -53,7 +53,7 @@ class DenoisingAutoencoder(Autoencoder):
         network: nn.Module,
         X: np.ndarray,
         augmentation: Augmentation | None,
-        progress: ProgressCallback | None,
+        progress: TrainingProgress | None,
         device: torch.device,
     ) -> TrainingHistory:
         corruption = augmentation or masking_noise(self.config.mask_fraction)

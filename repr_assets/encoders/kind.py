@@ -8,6 +8,7 @@ module can import it and the registry can import them without a loop.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, Self
@@ -21,7 +22,7 @@ if TYPE_CHECKING:  # augment imports torch, which a kind's description does not 
 
 ALL_MODALITIES = ("image", "text", "tabular")
 
-TrainingProgress = Any
+TrainingProgress = Callable[[int, int, float, float], None]
 """``(epoch, max_epochs, train_loss, validation_loss) -> None``, called after each epoch."""
 
 

@@ -60,6 +60,11 @@ def minilm_available() -> bool:
     )
 
 
+# Texts of up to max_seq_length tokens a pass: past a few thousand, a pass's activations
+# outgrow a GPU's memory, unlike the rows of a feature matrix (schema.MAX_BATCH_SIZE).
+MAX_TEXTS_PER_PASS = 4096
+
+
 @dataclass(frozen=True)
 class MiniLMConfig(EncoderConfig):
     """How the pretrained model is run: none of it changes what it learnt, but the
@@ -67,7 +72,7 @@ class MiniLMConfig(EncoderConfig):
 
     RUNTIME: ClassVar[frozenset[str]] = frozenset({"batch_size", "device"})
 
-    batch_size: int = setting(64, integer(1, 4096), "Texts per forward pass.")
+    batch_size: int = setting(64, integer(1, MAX_TEXTS_PER_PASS), "Texts per forward pass.")
     max_seq_length: int = setting(
         MAX_SEQ_LENGTH,
         integer(1, MAX_SEQ_LENGTH),
@@ -84,7 +89,6 @@ class MiniLMEncoder:
 
     kind: ClassVar[str] = "minilm"
     # What transform reads: the items' raw text, not the featurised matrix.
-    input_kind = "text"
     # No decoder: the report leaves the reconstruction metrics out.
     reconstructs = False
 

@@ -20,7 +20,8 @@ from torch import nn
 from repr_assets.encoders.checkpoint import read_checkpoint, save_checkpoint
 from repr_assets.encoders.config import TrainingConfig
 from repr_assets.encoders.devices import resolve_device
-from repr_assets.encoders.training import ProgressCallback, TrainingHistory
+from repr_assets.encoders.kind import TrainingProgress
+from repr_assets.encoders.training import TrainingHistory
 from repr_assets.items.augment import Augmentation
 
 C = TypeVar("C", bound=TrainingConfig)
@@ -79,7 +80,7 @@ class TorchEncoder(ABC, Generic[C]):
         network: nn.Module,
         X: np.ndarray,
         augmentation: Augmentation | None,
-        progress: ProgressCallback | None,
+        progress: TrainingProgress | None,
         device: torch.device,
     ) -> TrainingHistory:
         """Train ``network`` on ``X`` and leave it holding its best weights."""
@@ -95,7 +96,7 @@ class TorchEncoder(ABC, Generic[C]):
         X: np.ndarray,
         *,
         augmentation: Augmentation | None = None,
-        progress: ProgressCallback | None = None,
+        progress: TrainingProgress | None = None,
     ) -> Self:
         """Train on ``X`` of shape ``(n_samples, n_features)``."""
         X = np.require(X, np.float32, ["C_CONTIGUOUS", "WRITEABLE"])

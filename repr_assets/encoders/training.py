@@ -19,8 +19,8 @@ import torch
 from torch import nn
 
 from repr_assets.encoders.config import TrainingConfig
+from repr_assets.encoders.kind import TrainingProgress
 
-ProgressCallback = Callable[[int, int, float, float], None]
 """Called after each epoch with ``(epoch, max_epochs, train_loss, validation_loss)``."""
 
 Corruption = Callable[[torch.Tensor], torch.Tensor]
@@ -41,7 +41,7 @@ def train_reconstruction(
     train_rows: torch.Tensor,
     validation: torch.Tensor,
     settings: TrainingConfig,
-    progress: ProgressCallback | None = None,
+    progress: TrainingProgress | None = None,
     corrupt: Corruption | None = None,
 ) -> TrainingHistory:
     """Train ``model`` to reconstruct its input; leave it holding the best validation weights.
@@ -117,7 +117,7 @@ def fit_with_early_stopping(
     train_one_epoch: Callable[[], float],
     validate: Callable[[], float],
     settings: TrainingConfig,
-    progress: ProgressCallback | None = None,
+    progress: TrainingProgress | None = None,
 ) -> TrainingHistory:
     """Run epochs until ``settings.epochs`` or ``patience`` epochs without a validation gain
     (a fall below the best loss by more than ``min_delta`` of it).

@@ -208,6 +208,7 @@ def publish_metadata(published: Sequence[EncoderPublication]) -> dict[str, Any]:
     header = "| encoder | model | newest | served | decision |\n|---|---|---|---|---|\n"
     return {
         "served": dg.MetadataValue.md(header + "\n".join(rows)),
-        HELD_BACK: [p.encoder for p in published if not p.decision.published],
+        # Each encoder held back with why: failed checks, a rollback, no report yet.
+        HELD_BACK: {p.encoder: p.decision.reason for p in published if not p.decision.published},
         NEVER_SERVED: [p.encoder for p in published if p.decision.served is None],
     }

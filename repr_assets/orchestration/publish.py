@@ -40,8 +40,9 @@ def build_publish_asset(
     def served_embeddings(
         context: dg.AssetExecutionContext, lancedb: LanceDBResource, duckdb: DuckDBResource
     ) -> dg.MaterializeResult:
-        with duckdb.get_connection() as connection:
-            published = publish_encoders(spec, lancedb.get_store(), connection, context.run_id)
+        published = publish_encoders(
+            spec, lancedb.get_store(), duckdb.get_connection, context.run_id
+        )
         for item in published:
             d = item.decision
             log = context.log.info if d.published else context.log.warning

@@ -17,7 +17,15 @@ import dagster as dg
 from repr_assets.datasets.specs import DatasetSpec
 from repr_assets.encoders.registry import encoder_kind
 from repr_assets.home import Home
-from repr_assets.names import pipeline_job_name, run_config
+from repr_assets.names import (
+    ITEMS,
+    QUALITY_REPORT,
+    SERVED_EMBEDDINGS,
+    pipeline_job_name,
+    run_config,
+    step_asset,
+    step_key,
+)
 from repr_assets.orchestration import metadata
 from repr_assets.orchestration.definitions import build_definitions
 from repr_assets.orchestration.instance import open_instance
@@ -42,7 +50,7 @@ class RunSummary:
     ingest_line: str = ""
     new_items: int = 0
     quarantined: int = 0
-    held_back: list[str] = field(default_factory=list)
+    held_back: dict[str, str] = field(default_factory=dict)  # encoder: why
     never_served: list[str] = field(default_factory=list)
     report_current: bool = False
 
@@ -87,15 +95,15 @@ def _summary(result: dg.ExecuteInProcessResult, dataset: str) -> RunSummary:
             while error.cause is not None:  # the user code's error, not Dagster's wrapper
                 error = error.cause
             line = error.message.strip().splitlines()[0] if error.message.strip() else ""
-            failures.append(StepFailure(str(event.step_key).split("__", 1)[-1], line))
+            failures.append(StepFailure(step_asset(str(event.step_key)), line))
     failed_checks = [
         f"{e.asset_key.to_user_string()}:{e.check_name}"
         for e in result.get_asset_check_evaluations()
         if not e.passed
     ]
-    items = _metadata(result, f"{dataset}__items")
-    served = _metadata(result, f"{dataset}__served_embeddings")
-    report = _metadata(result, f"{dataset}__quality_report")
+    items = _metadata(result, step_key(dataset, ITEMS))
+    served = _metadata(result, step_key(dataset, SERVED_EMBEDDINGS))
+    report = _metadata(result, step_key(dataset, QUALITY_REPORT))
     return RunSummary(
         run_id=result.run_id,
         success=result.success,
@@ -104,7 +112,7 @@ def _summary(result: dg.ExecuteInProcessResult, dataset: str) -> RunSummary:
         ingest_line=str(items.get(metadata.INGEST_LINE, "")),
         new_items=int(items.get(metadata.NEW_ITEMS, 0)),
         quarantined=int(items.get(metadata.QUARANTINED, 0)),
-        held_back=list(served.get(metadata.HELD_BACK, [])),
+        held_back=dict(served.get(metadata.HELD_BACK, {})),
         never_served=list(served.get(metadata.NEVER_SERVED, [])),
         report_current=bool(report.get(metadata.REPORT_CURRENT, False)),
     )

@@ -12,6 +12,8 @@ import sys
 
 import dagster as dg
 
+from repr_assets.names import step_asset
+
 TERMINAL_LOGGER = "repr_assets_terminal"
 
 
@@ -32,6 +34,6 @@ def _step_lines(record: logging.LogRecord) -> bool:
     meta = getattr(record, "dagster_meta", None)
     if meta is None or meta.get("dagster_event") is not None:
         return False
-    step = (meta.get("step_key") or "").split("__", 1)[-1]
+    step = step_asset(meta.get("step_key") or "")
     record.msg, record.args = f"  {step}: {meta['orig_message']}", ()
     return True

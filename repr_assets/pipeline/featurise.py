@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -21,13 +20,12 @@ from repr_assets.featurisers import Featuriser, build_featuriser, load_featurise
 from repr_assets.items.hashing import canonical_json
 from repr_assets.items.holdout import stratified_test_mask
 from repr_assets.items.schemas import vector_array, vectors_of
+from repr_assets.memory import release_free_memory
 from repr_assets.names import embeddings_table, features_table, items_table
 from repr_assets.pipeline import Connect, Progress
-from repr_assets.pipeline.memory import release_free_memory
 from repr_assets.pipeline.vectorise import current_ids, vector_batches, vectors_schema, without_ids
+from repr_assets.sources import open_source
 from repr_assets.sources.base import Quarantined
-from repr_assets.sources.files import TABLE_SUFFIXES
-from repr_assets.sources.records import record_file_description
 from repr_assets.stores.lance import LanceStore, WriteResult
 from repr_assets.stores.models import FEATURISER, SPLIT_SEED, ModelStore
 from repr_assets.stores.quarantine import record_quarantined
@@ -108,8 +106,9 @@ def featurise(
 
     An item the featuriser has no features for (a number that does not standardise to a
     finite float32) is left out, recorded in the DuckDB table ``quarantine`` (on a
-    connection from ``connect``), and only then removed from the items table and every
-    vector table, so that every item keeps exactly one row in each and a run that stops
+    connection from ``connect``), and only then removed from the items table, the features
+    table and the embeddings of the data set's encoders, so that every item keeps exactly
+    one row in each and a run that stops
     half way is finished by the next one. Nothing else fails the data set.
     """
     featuriser, refitted = current_featuriser(spec, store, models, refit)
@@ -137,7 +136,8 @@ def featurise(
     release_free_memory()  # what the stream through Arrow and LanceDB left cached
     if set_aside:
         with connect() as connection:
-            record_quarantined(connection, spec.name, _source(spec), set_aside, run_id)
+            source = open_source(spec).description  # as the items step names it
+            record_quarantined(connection, spec.name, source, set_aside, run_id)
         remove_items(store, spec, [str(item.item_id) for item in set_aside])
         features = store.open(target)
         write = dataclasses.replace(
@@ -181,13 +181,6 @@ def featurise_rows(
     table featuriser finds such rows (images and texts always have features, or fail)."""
     rows = getattr(featuriser, "featurise_rows", None)
     return (featuriser.featurise(batch), {}) if rows is None else rows(batch)
-
-
-def _source(spec: DatasetSpec) -> str:
-    """The ``source`` of the data set's quarantine rows, as ingest names it."""
-    if spec.source is not None and Path(spec.source).suffix.lower() in TABLE_SUFFIXES:
-        return record_file_description(Path(spec.source))
-    return spec.name
 
 
 def remove_items(store: LanceStore, spec: DatasetSpec, item_ids: list[str]) -> None:

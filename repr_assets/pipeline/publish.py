@@ -16,6 +16,7 @@ import duckdb
 
 from repr_assets.datasets.specs import DatasetSpec
 from repr_assets.names import embeddings_table
+from repr_assets.pipeline import Connect
 from repr_assets.quality.thresholds import failed_checks, report_outcomes
 from repr_assets.stores.lance import LanceStore
 from repr_assets.stores.publications import (
@@ -50,33 +51,43 @@ def failed_checks_of(
 
 
 def publish_encoders(
-    spec: DatasetSpec, store: LanceStore, connection: duckdb.DuckDBPyConnection, run_id: str
+    spec: DatasetSpec, store: LanceStore, connect: Connect, run_id: str
 ) -> list[EncoderPublication]:
-    """Decide, and record, the publication of every encoder's table of ``spec``."""
-    published = []
-    for encoder in spec.encoders:
-        table = embeddings_table(spec.name, encoder)
-        model = model_version_of(store, table)  # the newest version's model
-        failed = failed_checks_of(connection, spec, encoder, model)
-        held_over = rolled_back_over(connection, spec.name, encoder)
-        decision = publish_if_passed(store, table, failed, held_over)
-        action = "publish" if decision.published else "hold"
-        last = last_publication(connection, spec.name, encoder)
-        if last is None or last[:2] != (decision.version, action):
-            record_publication(
-                connection,
-                Publication(
-                    spec.name,
-                    encoder,
-                    table,
-                    decision.version,
-                    model,
-                    action,
-                    decision.reason,
-                    run_id,
-                    now(),
-                    newest_version=decision.version,
-                ),
-            )
-        published.append(EncoderPublication(encoder, model, decision))
-    return published
+    """Decide, and record, the publication of every encoder's table of ``spec``; the
+    reports are held while the decisions are made, so that they are made on one state."""
+    with connect() as connection:
+        return [_publish(spec, store, connection, run_id, encoder) for encoder in spec.encoders]
+
+
+def _publish(
+    spec: DatasetSpec,
+    store: LanceStore,
+    connection: duckdb.DuckDBPyConnection,
+    run_id: str,
+    encoder: str,
+) -> EncoderPublication:
+    """The decision for ``encoder``'s table, recorded unless it repeats the last one."""
+    table = embeddings_table(spec.name, encoder)
+    model = model_version_of(store, table)  # the newest version's model
+    failed = failed_checks_of(connection, spec, encoder, model)
+    held_over = rolled_back_over(connection, spec.name, encoder)
+    decision = publish_if_passed(store, table, failed, held_over)
+    action = "publish" if decision.published else "hold"
+    last = last_publication(connection, spec.name, encoder)
+    if last is None or last[:2] != (decision.version, action):
+        record_publication(
+            connection,
+            Publication(
+                spec.name,
+                encoder,
+                table,
+                decision.version,
+                model,
+                action,
+                decision.reason,
+                run_id,
+                now(),
+                newest_version=decision.version,
+            ),
+        )
+    return EncoderPublication(encoder, model, decision)

@@ -25,9 +25,9 @@ from repr_assets.items.augment import drop_words
 from repr_assets.items.hashing import canonical_json, package_version, short_hash
 from repr_assets.items.holdout import stratified_test_mask
 from repr_assets.items.sampling import seeded_sample
+from repr_assets.memory import release_free_memory
 from repr_assets.names import embeddings_table, features_table, items_table
 from repr_assets.pipeline import Connect
-from repr_assets.pipeline.memory import release_free_memory
 from repr_assets.quality.encoder_report import (
     EncoderReport,
     add_code_metrics,

@@ -1,4 +1,6 @@
-"""The quality report of one encoder: every metric of docs/interface.md.
+"""The quality report of one encoder: the metrics of docs/interface.md that this version
+computes (the README's table lists them; the contract's disentanglement, transfer and
+manifold metrics are still to come).
 
 Supervised metrics need labels: they are left out, with a note saying why, when no item
 is labelled or when there is a single class. Sampled metrics draw their samples from the
@@ -8,6 +10,7 @@ data set's seed, so a report is reproducible.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,14 +44,30 @@ INVARIANCE_MAX_ITEMS = 5_000
 COMBINED_AUGMENTATION = "all"
 
 
+# What a check metric that is not finite is written as: the worst value a float can
+# hold. A decoder that overflows has an explained variance of -inf; left out, its check
+# would have nothing to fail on, and a diverged model would be served.
+WORST = {
+    "explained_variance": -sys.float_info.max,
+    "effective_rank": 0.0,
+    "linear_probe_accuracy": 0.0,
+}
+
+
 @dataclass
 class EncoderReport:
     values: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     def add(self, metric: str, value: float) -> None:
+        """Record ``value``; never a NaN or an infinity (see ``WORST``)."""
         if math.isfinite(value):
             self.values[metric] = float(value)
+        elif metric in WORST:
+            self.values[metric] = WORST[metric]
+            self.notes.append(
+                f"{metric} is {value}: written as {WORST[metric]:.4g}, so that its check fails"
+            )
         else:
             self.notes.append(f"{metric} is {value} and was left out")
 

@@ -11,8 +11,8 @@ import pyarrow.compute as pc
 
 from repr_assets.items.hashing import short_hash
 from repr_assets.items.schemas import vectors_of
+from repr_assets.memory import release_free_memory
 from repr_assets.names import features_table, items_table
-from repr_assets.pipeline.memory import release_free_memory
 from repr_assets.stores.lance import LanceStore
 
 

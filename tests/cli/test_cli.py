@@ -117,3 +117,20 @@ def test_version_is_the_installed_distributions(tmp_path):
     assert result.returncode == 0
     assert result.stdout.strip() == f"repr-assets {importlib.metadata.version('repr-assets')}"
     assert not (tmp_path / "home").exists()
+
+
+def test_the_served_line_says_why_each_encoder_is_held_back():
+    from repr_assets.cli.run import _served_line
+
+    line = _served_line(
+        {
+            "pca": "rolled back by hand to 1: the next version a run writes is judged",
+            "autoencoder": "checks failed: explained_variance_at_least",
+            "contrastive": "no quality report for its model yet; nothing was ever served, so …",
+        },
+        never_served=["contrastive"],
+    )
+    assert "pca not served (rolled back by hand to 1" in line
+    assert "autoencoder not served (checks failed: explained_variance_at_least" in line
+    assert "contrastive not served (no quality report for its model yet, and nothing" in line
+    assert "checks failed" not in line.split("autoencoder")[0]  # a rollback is no failure

@@ -106,8 +106,8 @@ def report(path, model: str, values: dict[str, float], minute: int, baselines: b
 
 
 def publish(store: LanceStore, path, spec: DatasetSpec):
+    (result,) = publish_encoders(spec, store, lambda: duckdb.connect(str(path)), "this-run")
     with duckdb.connect(str(path)) as connection:
-        (result,) = publish_encoders(spec, store, connection, "this-run")
         recorded = connection.execute(
             "SELECT table_version, model_version, action FROM publications"
         ).fetchall()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from repr_assets.items.holdout import stratified_test_mask
 from repr_assets.items.schemas import vector_array
 from repr_assets.pipeline.embed import embedding_schema
 from repr_assets.quality.encoder_report import evaluate_encoder
+from repr_assets.quality.thresholds import QualityThresholds, check_thresholds, resolve_floors
 from repr_assets.stores.lance import LanceStore
 
 SUPERVISED = {
@@ -226,3 +228,32 @@ def test_report_refuses_misaligned_inputs() -> None:
     pca, Z = _fitted(X, mask)
     with pytest.raises(ValueError, match="same items"):
         evaluate_encoder(pca, X, Z[:-1], labels, mask, seed=0)
+
+
+class _OverflowingDecoder:
+    """A PCA whose decoder overflows, as a diverged autoencoder's does: finite codes,
+    infinite reconstructions."""
+
+    def __init__(self, pca: PCA) -> None:
+        self.pca = pca
+        self.latent_dim = pca.latent_dim
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        return self.pca.transform(X)
+
+    def inverse_transform(self, Z: np.ndarray) -> np.ndarray:
+        return np.full((len(Z), self.pca.components_.shape[1]), np.float32(3e38)) * np.float32(10)
+
+
+def test_a_decoder_that_overflows_fails_its_check_and_writes_no_infinity() -> None:
+    X, labels, ids = _data()
+    mask = stratified_test_mask(ids, labels, seed=0)
+    pca, Z = _fitted(X, mask)
+    with np.errstate(over="ignore"):
+        report = evaluate_encoder(_OverflowingDecoder(pca), X, Z, labels, mask, seed=0)
+    _assert_finite(report.values)
+    assert report.values["explained_variance"] == -sys.float_info.max
+    assert any("explained_variance is -inf" in note for note in report.notes)
+    floors = resolve_floors(QualityThresholds(), {})
+    outcomes = {o.metric: o for o in check_thresholds(report.values, floors)}
+    assert not outcomes["explained_variance"].passed

@@ -76,7 +76,8 @@ def test_a_model_that_fails_its_checks_is_not_served(published, monkeypatch):
         ("autoencoder", served_version(store.open("digits_autoencoder")), "publish")
     ]
     [event] = result.asset_materializations_for_node("digits__served_embeddings")
-    assert event.metadata["held_back"].value == ["pca"]
+    assert list(event.metadata["held_back"].value) == ["pca"]
+    assert event.metadata["held_back"].value["pca"].startswith("checks failed: ")
 
     # A good new model is served; rollback serves the first one again.
     assert materialize(home, latent_dim=8).success
