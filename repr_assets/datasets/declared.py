@@ -27,8 +27,8 @@ import yaml
 
 from repr_assets.datasets.specs import (
     BUILTIN_DATASETS,
-    MODALITIES,
     DatasetSpec,
+    check_modality,
     default_thresholds,
     implied_modality,
     validate_dataset_name,
@@ -111,8 +111,8 @@ def declared_dataset(path: Path, name: str, fields: Any) -> DeclaredDataset:
     values = {k: v for k, v in fields.items() if k in SPEC_FIELDS}
     try:  # the name and the modality first: what the rest is checked against
         validate_dataset_name(name)
-        if "modality" in values and values["modality"] not in MODALITIES:
-            raise ValueError(f"unknown modality {values['modality']!r}: use one of {MODALITIES}")
+        if "modality" in values:
+            check_modality(values["modality"])
     except ValueError as error:
         raise DeclarationError(f"{where}: {error}") from None
     if not isinstance(values.get("source"), str) or not values["source"].strip():

@@ -67,8 +67,7 @@ class DatasetSpec:
     def __post_init__(self) -> None:
         validate_dataset_name(self.name)
         _check_types(self)
-        if self.modality not in MODALITIES:
-            raise ValueError(f"unknown modality {self.modality!r}: use one of {MODALITIES}")
+        check_modality(self.modality)
         for name in (*_INTEGERS, "embed_shards"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
@@ -147,6 +146,11 @@ def _check_types(spec: DatasetSpec) -> None:
         )
     if not isinstance(spec.thresholds, QualityThresholds):
         raise ValueError(f"thresholds must be a mapping of floors, got {spec.thresholds!r}")
+
+
+def check_modality(modality: object) -> None:
+    if modality not in MODALITIES:
+        raise ValueError(f"unknown modality {modality!r}: use one of {MODALITIES}")
 
 
 def implied_modality(source: str | Path, text_column: str | None) -> Modality:
