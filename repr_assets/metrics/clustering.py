@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from sklearn.cluster import KMeans
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from repr_assets.items.sampling import seeded_sample
 from repr_assets.metrics.batches import float64_batches
@@ -104,3 +106,22 @@ def _require_classes(y: np.ndarray, n: int) -> None:
             f"class-separation metrics need between 2 and n_items - 1 classes; got {classes} "
             f"classes over {n} items"
         )
+
+
+KMEANS_MAX_ITEMS = 20_000
+
+
+def kmeans_agreement(Z: np.ndarray, y: np.ndarray, seed: int) -> dict[str, float]:
+    """``kmeans_nmi`` and ``kmeans_ari``: how well a seeded k-means of the codes ``Z``
+    ``(n, d)``, with k the number of classes in ``y``, finds the classes (normalised mutual
+    information and adjusted Rand index; 1 is a perfect match, about 0 is chance). Over a
+    seeded sample of at most ``KMEANS_MAX_ITEMS`` items."""
+    sample = seeded_sample(len(Z), KMEANS_MAX_ITEMS, seed)
+    Z, y = np.asarray(Z, np.float64)[sample], y[sample]
+    _, y = np.unique(y, return_inverse=True)
+    _require_classes(y, len(Z))
+    clusters = KMeans(n_clusters=int(y.max()) + 1, n_init=4, random_state=seed).fit_predict(Z)
+    return {
+        "kmeans_nmi": float(normalized_mutual_info_score(y, clusters)),
+        "kmeans_ari": float(adjusted_rand_score(y, clusters)),
+    }

@@ -214,3 +214,27 @@ def test_silhouette_checks_the_classes_of_the_sample() -> None:
     y = np.arange(30)
     with pytest.raises(ValueError, match="got 10 classes over 10 items"):
         silhouette(Z, y, seed=0, max_items=10)
+
+
+def test_kmeans_agreement_finds_separate_blobs_and_not_shuffled_labels() -> None:
+    from sklearn.cluster import KMeans
+    from sklearn.datasets import make_blobs
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    from repr_assets.metrics.clustering import kmeans_agreement
+
+    Z, y = make_blobs(n_samples=900, centers=4, n_features=8, cluster_std=0.5, random_state=0)
+    found = kmeans_agreement(Z, y, seed=0)
+    assert found == pytest.approx({"kmeans_nmi": 1.0, "kmeans_ari": 1.0})
+    shuffled = np.random.default_rng(0).permutation(y)
+    chance = kmeans_agreement(Z, shuffled, seed=0)
+    assert abs(chance["kmeans_ari"]) < 0.02 and chance["kmeans_nmi"] < 0.02
+    # Overlapping blobs: the value is scikit-learn's for the same seeded k-means.
+    Z, y = make_blobs(n_samples=900, centers=4, n_features=2, cluster_std=3.0, random_state=1)
+    clusters = KMeans(n_clusters=4, n_init=4, random_state=3).fit_predict(Z)
+    assert kmeans_agreement(Z, y, seed=3) == pytest.approx(
+        {
+            "kmeans_nmi": normalized_mutual_info_score(y, clusters),
+            "kmeans_ari": adjusted_rand_score(y, clusters),
+        }
+    )
