@@ -74,9 +74,21 @@ def _run(run: argparse.ArgumentParser) -> None:
     run.add_argument("--text-column", help="column of a file source that holds the text")
     run.add_argument("--id-column", help="column of a file source that holds the item id")
     run.add_argument(
+        "--factor-columns",
+        type=_names,
+        help="comma-separated columns of a file source that hold the items' true factors "
+        "(not featurised; the report measures how each code disentangles and recovers them)",
+    )
+    run.add_argument(
         "--encoders",
         help="comma-separated encoders to fit and compare (default: pca,autoencoder; known: "
-        "pca, autoencoder, denoising_autoencoder, contrastive, minilm)",
+        "pca, autoencoder, denoising_autoencoder, beta_vae, contrastive, minilm)",
+    )
+    run.add_argument(
+        "--encoders-from",
+        metavar="OTHER",
+        help="also score the encoders of data set OTHER (of the same featurised width) on "
+        "this one: the report's transfer_* metrics",
     )
     run.add_argument(
         "--refit",
@@ -93,6 +105,12 @@ def _run(run: argparse.ArgumentParser) -> None:
     floors.add_argument("--min-probe-accuracy", type=number(0.0, 1.0), metavar="X")
     floors.add_argument("--min-effective-rank", type=number(0.0), metavar="X")
     floors.add_argument("--min-explained-variance", type=number(-1e9, 1.0), metavar="X")
+    floors.add_argument(
+        "--min-neighbour-overlap",
+        type=number(0.0, 1.0),
+        metavar="X",
+        help="hold back a refit whose neighbour_overlap_previous is below X (default: off)",
+    )
 
 
 def _search(search: argparse.ArgumentParser) -> None:
@@ -103,6 +121,16 @@ def _search(search: argparse.ArgumentParser) -> None:
     query.add_argument("--vector", help="a JSON array of the table's vector width")
     query.add_argument("--file", help="a new image file, featurised and encoded")
     query.add_argument("--text", help="a new text (for data sets with a text featuriser)")
+    search.add_argument(
+        "--minus",
+        action="append",
+        default=[],
+        metavar="ITEM",
+        help="subtract this item's vector from the query (king --minus man --plus woman)",
+    )
+    search.add_argument(
+        "--plus", action="append", default=[], metavar="ITEM", help="add this item's vector"
+    )
     search.add_argument("-k", type=integer(1), default=10, help="neighbours (default: 10)")
     search.add_argument(
         "--where", action="append", default=[], metavar="COLUMN=VALUE", help="equality filter"
@@ -132,3 +160,11 @@ def _sql(sql: argparse.ArgumentParser) -> None:
         help="DuckDB's memory limit, such as 4GB or 25%% of the memory it sees (default: "
         "25%%); past it a query spills to a folder of its own in the home",
     )
+
+
+def _names(text: str) -> tuple[str, ...]:
+    """A comma-separated list of column names."""
+    names = tuple(name.strip() for name in text.split(","))
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"expected comma-separated column names, got {text!r}")
+    return names

@@ -94,6 +94,7 @@ def _checks(latest: Any, dataset: str, encoder: str, catalog: Catalog | None) ->
         values.setdefault(str(row.encoder), {})[str(row.metric)] = float(row.value)
     outcomes = report_outcomes(values, thresholds, encoder)
     lines = ["  checks"]
+    width = max(len(outcome.check) for outcome in outcomes) + 2
     for outcome in outcomes:
         if outcome.value is None or outcome.minimum is None:
             shown = (
@@ -101,11 +102,11 @@ def _checks(latest: Any, dataset: str, encoder: str, catalog: Catalog | None) ->
                 if outcome.value is None
                 else f"{format_value(outcome.value)}, no floor"
             )
-            lines.append(f"    {outcome.check:<32}{shown} ({outcome.source})")
+            lines.append(f"    {outcome.check:<{width}}{shown} ({outcome.source})")
             continue
         verdict = "pass" if outcome.passed else "FAIL"
         lines.append(
-            f"    {outcome.check:<32}{format_value(outcome.value)} >= "
+            f"    {outcome.check:<{width}}{format_value(outcome.value)} >= "
             f"{format_value(outcome.minimum)}  {verdict}"
             f"  ({outcome.source})"
         )

@@ -39,16 +39,24 @@ from repr_assets.pipeline.ingest import check_enough_items
 from repr_assets.sources import SourceError, open_source
 from repr_assets.stores.lance import LanceStore
 
-SOURCE_OPTIONS = ("modality", "label_column", "text_column", "id_column")
+SOURCE_OPTIONS = ("modality", "label_column", "text_column", "id_column", "factor_columns")
 # What a data set made by --source is: a run that names other values makes another one.
 # What a --source run makes a data set of: another value is another data set.
-IDENTITY_FIELDS = ("source", "modality", "label_column", "text_column", "id_column")
+IDENTITY_FIELDS = (
+    "source",
+    "modality",
+    "label_column",
+    "text_column",
+    "id_column",
+    "factor_columns",
+)
 # --option: the encoder parameter it sets, on every encoder that has that parameter.
 ENCODER_OPTIONS = {"latent_dim": "latent_dim", "epochs": "epochs"}
 FLOOR_OPTIONS = {
     "min_probe_accuracy": "min_linear_probe_accuracy",
     "min_effective_rank": "min_effective_rank",
     "min_explained_variance": "min_explained_variance",
+    "min_neighbour_overlap": "min_neighbour_overlap_previous",
 }
 
 
@@ -58,7 +66,15 @@ def main(args: argparse.Namespace) -> int:
     base, is_new_source = _base_spec(args, catalog)
     stored = catalog.stored_run_options(base.name)
     given = _given_options(args, (stored or RunOptions()).apply(base).encoders)
-    spec = _checked(given.over(stored or RunOptions()).apply(base), args.device)
+    try:
+        spec = _checked(given.over(stored or RunOptions()).apply(base), args.device)
+    except ValueError as error:  # a bad --encoders-from
+        raise UsageError(str(error)) from None
+    if spec.encoders_from is not None and spec.encoders_from not in catalog.names():
+        raise UsageError(
+            f"--encoders-from: unknown data set {spec.encoders_from!r}: the data sets are "
+            f"{', '.join(catalog.names())}"
+        )
     _check_items(spec, home)
     if stored is not None:  # a first run changes nothing: there is nothing before it
         for line in _changes(stored.apply(base), spec):
@@ -142,6 +158,7 @@ def _base_spec(args: argparse.Namespace, catalog: Catalog) -> tuple[DatasetSpec,
             label_column=args.label_column,
             text_column=args.text_column,
             id_column=args.id_column,
+            factor_columns=args.factor_columns or (),
         )
         open_source(spec)
     except (SourceError, ValueError) as error:
@@ -192,7 +209,7 @@ def _given_options(args: argparse.Namespace, current: tuple[str, ...]) -> RunOpt
         for option, field in FLOOR_OPTIONS.items()
         if getattr(args, option) is not None
     }
-    return RunOptions(encoders, encoder_options, thresholds, args.seed)
+    return RunOptions(encoders, encoder_options, thresholds, args.seed, args.encoders_from)
 
 
 def _checked(spec: DatasetSpec, device: str) -> DatasetSpec:
@@ -234,6 +251,8 @@ def _changes(before: DatasetSpec, after: DatasetSpec) -> list[str]:
             was, now = old.get(key, defaults.get(key)), new.get(key, defaults.get(key))
             if was != now:
                 lines.append(f"{encoder}: {key} {was} -> {now}: a new model, fitted in this run")
+    if before.encoders_from != after.encoders_from:
+        lines.append(f"encoders_from {before.encoders_from} -> {after.encoders_from}")
     if before.seed != after.seed:
         lines.append(f"seed {before.seed} -> {after.seed}: a new split, every model is refitted")
     for field in dataclasses.fields(after.thresholds):

@@ -36,10 +36,13 @@ def main(args: argparse.Namespace) -> int:
                 f"run `repr-assets run --dataset {args.dataset}` first"
             )
         searcher = Searcher(store, table, exact=args.exact)
-        if args.item_id is not None:
+        query = args.item_id if args.item_id is not None else _query_vector(args, store, home)
+        if args.minus or args.plus:
+            hits = searcher.search_direction(query, args.minus, args.plus, args.k, where)
+        elif args.item_id is not None:
             hits = searcher.search_ids([args.item_id], args.k, where)[0]
         else:
-            hits = searcher.search(_query_vector(args, store, home), args.k, where)[0]
+            hits = searcher.search(query, args.k, where)[0]
     except UnknownItemError as error:
         raise UsageError(_not_served(home, store, args, table) or str(error)) from None
     except (FilterError, UnknownDatasetError, ValueError) as error:
@@ -75,7 +78,7 @@ def _not_served(
 ) -> str | None:
     """Why an item that the served version lacks is missing, when a newer version holds
     it: the last publish decision (a model held back by its checks, or a rollback)."""
-    if store is None:
+    if store is None or args.item_id is None:
         return None
     served = served_version(store.open(table))
     if served is None or not store.take(table, [args.item_id], columns=["item_id"]).num_rows:

@@ -55,6 +55,7 @@ class RunOptions:
     encoder_options: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
     thresholds: Mapping[str, float] = dataclasses.field(default_factory=dict)
     seed: int | None = None
+    encoders_from: str | None = None
 
     def over(self, earlier: RunOptions) -> RunOptions:
         """These options given after ``earlier``: each given value replaces the earlier one."""
@@ -63,6 +64,7 @@ class RunOptions:
             encoder_options=_merged(earlier.encoder_options, self.encoder_options),
             thresholds={**earlier.thresholds, **self.thresholds},
             seed=self.seed if self.seed is not None else earlier.seed,
+            encoders_from=self.encoders_from or earlier.encoders_from,
         )
 
     def apply(self, spec: DatasetSpec) -> DatasetSpec:
@@ -73,6 +75,7 @@ class RunOptions:
             encoder_options=_merged(spec.encoder_options, self.encoder_options),
             thresholds=dataclasses.replace(spec.thresholds, **self.thresholds),
             seed=self.seed if self.seed is not None else spec.seed,
+            encoders_from=self.encoders_from or spec.encoders_from,
         )
 
     def to_json(self) -> str:
@@ -87,6 +90,7 @@ class RunOptions:
             encoder_options=fields.get("encoder_options", {}),
             thresholds=fields.get("thresholds", {}),
             seed=fields.get("seed"),
+            encoders_from=fields.get("encoders_from"),
         )
 
 

@@ -125,7 +125,7 @@ def declared_dataset(path: Path, name: str, fields: Any) -> DeclaredDataset:
     floors = values.get("thresholds", {})
     if not isinstance(floors, dict):
         raise DeclarationError(f"{where}: 'thresholds' must be a mapping of floors, got {floors!r}")
-    for key in ("ngram_range", "encoders", "owners"):
+    for key in ("ngram_range", "encoders", "owners", "factor_columns"):
         if key in values:
             if not isinstance(values[key], list):
                 raise DeclarationError(f"{where}: {key!r} must be a list, got {values[key]!r}")

@@ -15,8 +15,10 @@ from repr_assets.encoders.mlp import MLPAutoencoder
 from repr_assets.encoders.torch_encoder import TorchEncoder, holdout
 from repr_assets.encoders.training import (
     Corruption,
+    Objective,
     TrainingHistory,
     TrainingProgress,
+    mean_squared_error,
     train_reconstruction,
 )
 from repr_assets.items.augment import Augmentation
@@ -59,8 +61,10 @@ class Autoencoder(TorchEncoder[AutoencoderConfig]):
         progress: TrainingProgress | None,
         device: torch.device,
         corrupt: Corruption | None,
+        objective: Objective = mean_squared_error,
     ) -> TrainingHistory:
-        """Train ``network`` to reconstruct ``X``; with ``corrupt``, from changed copies."""
+        """Train ``network`` to reconstruct ``X``; with ``corrupt``, from changed copies;
+        with ``objective``, under another loss than the squared error."""
         order, held = holdout(len(X), self.config)
         data = torch.from_numpy(X)
         # On the device when it fits, so that a step never waits for a copy from the host.
@@ -74,6 +78,7 @@ class Autoencoder(TorchEncoder[AutoencoderConfig]):
             self.config,
             progress,
             corrupt,
+            objective,
         )
 
     def encode(self, network: nn.Module, batch: torch.Tensor) -> torch.Tensor:

@@ -91,3 +91,10 @@ class EncoderKind:
     def defaults(self) -> dict[str, Any]:
         """Every setting's default (a run config of JSON values)."""
         return self.config().values()
+
+
+def input_width(encoder: Encoder) -> int | None:
+    """How many features a fitted encoder reads (``n_features_in_``, as in scikit-learn);
+    ``None`` for one that reads raw items (a pretrained text encoder)."""
+    width = getattr(encoder, "n_features_in_", None)
+    return None if width is None else int(width)

@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 
-def _stack(sizes: Sequence[int]) -> nn.Sequential:
+def layer_stack(sizes: Sequence[int]) -> nn.Sequential:
+    """Linear layers through ``sizes``, a GELU between each two (none after the last)."""
     layers: list[nn.Module] = []
     for i, (n_in, n_out) in enumerate(pairwise(sizes)):
         layers.append(nn.Linear(n_in, n_out))
@@ -28,8 +29,8 @@ class MLPAutoencoder(nn.Module):
     def __init__(self, n_features: int, hidden_dims: Sequence[int], latent_dim: int) -> None:
         super().__init__()
         sizes = [n_features, *hidden_dims, latent_dim]
-        self.encoder = _stack(sizes)
-        self.decoder = _stack(sizes[::-1])
+        self.encoder = layer_stack(sizes)
+        self.decoder = layer_stack(sizes[::-1])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decoder(self.encoder(x))

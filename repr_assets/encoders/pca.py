@@ -156,6 +156,11 @@ class PCA:
         self.n_samples_seen_ = count
         return self
 
+    @property
+    def n_features_in_(self) -> int:
+        """How many features the fitted PCA reads (scikit-learn's name)."""
+        return int(self.components_.shape[1])
+
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Project ``(n, n_features)`` rows to ``(n, n_components)`` float32 codes.
 

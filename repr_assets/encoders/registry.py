@@ -23,6 +23,7 @@ BUILTIN_MODULES = (
     "repr_assets.encoders.pca",
     "repr_assets.encoders.autoencoder",
     "repr_assets.encoders.denoising",
+    "repr_assets.encoders.beta_vae",
     "repr_assets.encoders.contrastive",
     "repr_assets.encoders.minilm",
 )

@@ -68,6 +68,12 @@ class TorchEncoder(ABC, Generic[C]):
     def latent_dim(self) -> int:
         return self.config.latent_dim
 
+    @property
+    def n_features_in_(self) -> int:
+        """How many features the fitted network reads (scikit-learn's name)."""
+        self.fitted()
+        return self.n_features_
+
     # -- what a subclass says ---------------------------------------------------------
 
     @abstractmethod

@@ -26,6 +26,16 @@ from repr_assets.encoders.kind import TrainingProgress
 Corruption = Callable[[torch.Tensor], torch.Tensor]
 """Maps a training batch to the changed copy that a denoising model sees as its input."""
 
+Objective = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
+"""The mean loss of a model on a batch: ``objective(model, inputs, targets)``."""
+
+
+def mean_squared_error(
+    model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor
+) -> torch.Tensor:
+    """The autoencoders' objective: mean squared error of the reconstruction."""
+    return nn.functional.mse_loss(model(inputs).float(), targets)
+
 
 @dataclass
 class TrainingHistory:
@@ -43,6 +53,7 @@ def train_reconstruction(
     settings: TrainingConfig,
     progress: TrainingProgress | None = None,
     corrupt: Corruption | None = None,
+    objective: Objective = mean_squared_error,
 ) -> TrainingHistory:
     """Train ``model`` to reconstruct its input; leave it holding the best validation weights.
 
@@ -55,7 +66,8 @@ def train_reconstruction(
     ``settings.gpu_batch_size`` rows, and nothing waits on the device until the epoch
     ends. With ``corrupt`` the model sees ``corrupt(batch)`` and must return the clean
     ``batch`` (a denoising autoencoder); the validation loss stays clean-to-clean, the
-    task the codes serve.
+    task the codes serve. ``objective`` is the loss, trained on and validated with (the
+    mean squared error, or a variational autoencoder's negative ELBO).
     """
     device = next(model.parameters()).device
     on_cuda = device.type == "cuda"
@@ -79,7 +91,7 @@ def train_reconstruction(
             batch = data[order[start : start + batch_size]].to(device, non_blocking=True)
             inputs = batch if corrupt is None else corrupt(batch)
             with autocast:
-                loss = nn.functional.mse_loss(model(inputs).float(), batch)
+                loss = objective(model, inputs, batch)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
@@ -87,7 +99,7 @@ def train_reconstruction(
         return float(running) / len(train_rows)
 
     def validate() -> float:
-        return reconstruction_loss(model, validation, batch_size)
+        return reconstruction_loss(model, validation, batch_size, objective)
 
     with cpu_training(settings, device):
         return fit_with_early_stopping(model, train_one_epoch, validate, settings, progress)
@@ -182,12 +194,18 @@ def usable_cores() -> int:
 
 
 @torch.no_grad()
-def reconstruction_loss(model: nn.Module, data: torch.Tensor, batch_size: int) -> float:
-    """Mean squared reconstruction error over ``data``, computed in float32."""
+def reconstruction_loss(
+    model: nn.Module,
+    data: torch.Tensor,
+    batch_size: int,
+    objective: Objective = mean_squared_error,
+) -> float:
+    """``objective`` of the model in eval mode over all of ``data`` (for the mean squared
+    error, the mean over every value), computed in float32."""
     model.eval()
     device = next(model.parameters()).device
     total = torch.zeros((), device=device)
     for start in range(0, len(data), batch_size):
         batch = data[start : start + batch_size].to(device, non_blocking=True)
-        total += nn.functional.mse_loss(model(batch), batch, reduction="sum")
-    return float(total) / max(data.numel(), 1)
+        total += objective(model, batch, batch) * len(batch)
+    return float(total) / max(len(data), 1)

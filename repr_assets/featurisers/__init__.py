@@ -61,7 +61,8 @@ def build_featuriser(spec: DatasetSpec, items_schema: pa.Schema) -> Featuriser:
         return ImageFeaturiser(spec.image_size)
     if spec.modality == "text":
         return TextFeaturiser(spec.text_vectoriser, spec.ngram_range, spec.vocabulary_size)
-    keys = {f.name for f in ITEM_KEY_FIELDS} | {"ref"}
+    # The factors are what the codes are measured against, not what they are made from.
+    keys = {f.name for f in ITEM_KEY_FIELDS} | {"ref", *spec.factor_columns}
     payload = [f for f in items_schema if f.name not in keys]
     return TabularFeaturiser(
         numeric=[f.name for f in payload if pa.types.is_floating(f.type)],

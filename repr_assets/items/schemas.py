@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -35,15 +35,18 @@ TEXT_ITEMS_SCHEMA = pa.schema(
 RESERVED_COLUMNS = frozenset({"item_id", "label", "split", "ref"})
 
 
-def tabular_items_schema(numeric: list[str], categorical: list[str]) -> pa.Schema:
-    """Table rows: numeric columns as float64, categorical ones as strings, in that order."""
+def payload_fields(numeric: Sequence[str], categorical: Sequence[str]) -> list[pa.Field]:
+    """Numeric columns as float64, categorical ones as strings, in that order."""
+    return [
+        *(pa.field(name, pa.float64()) for name in numeric),
+        *(pa.field(name, pa.string()) for name in categorical),
+    ]
+
+
+def tabular_items_schema(numeric: Sequence[str], categorical: Sequence[str]) -> pa.Schema:
+    """Table rows: the item keys, ``ref``, then the ``payload_fields``."""
     return pa.schema(
-        [
-            *ITEM_KEY_FIELDS,
-            pa.field("ref", pa.string()),
-            *(pa.field(name, pa.float64()) for name in numeric),
-            *(pa.field(name, pa.string()) for name in categorical),
-        ]
+        [*ITEM_KEY_FIELDS, pa.field("ref", pa.string()), *payload_fields(numeric, categorical)]
     )
 
 

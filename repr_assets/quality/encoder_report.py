@@ -1,6 +1,5 @@
-"""The quality report of one encoder: the metrics of docs/interface.md that this version
-computes (the README's table lists them; the contract's disentanglement, transfer and
-manifold metrics are still to come).
+"""The quality report of one encoder: the metrics of docs/interface.md (the README's
+table lists them).
 
 Supervised metrics need labels: they are left out, with a note saying why, when no item
 is labelled or when there is a single class. Sampled metrics draw their samples from the
@@ -22,11 +21,24 @@ import torch
 from repr_assets.encoders.kind import Encoder
 from repr_assets.items.augment import Augmentation
 from repr_assets.items.sampling import seeded_sample
-from repr_assets.metrics.clustering import calinski_harabasz, davies_bouldin, silhouette
+from repr_assets.metrics.clustering import (
+    calinski_harabasz,
+    davies_bouldin,
+    kmeans_agreement,
+    silhouette,
+)
+from repr_assets.metrics.disentanglement import dci, mig, sap
+from repr_assets.metrics.factors import Factor
 from repr_assets.metrics.invariance import (
     invariance_cosine,
     invariance_knn_overlap,
     sample_neighbours,
+)
+from repr_assets.metrics.manifold import (
+    INTRINSIC_MAX_ITEMS,
+    continuity,
+    factor_r2,
+    intrinsic_dimension,
 )
 from repr_assets.metrics.probes import (
     knn_accuracy,
@@ -134,7 +146,37 @@ def add_code_metrics(
     if not (len(Z) == len(labels) == len(test_mask)):
         raise ValueError("features, codes, labels and test mask must describe the same items")
     report.add("effective_rank", effective_rank(Z))
+    _intrinsic_dimension(report, Z, seed)
     _supervised(report, Z, labels, test_mask, seed, embeddings)
+
+
+def add_factor_metrics(
+    report: EncoderReport,
+    Z: np.ndarray,
+    factors: Sequence[Factor],
+    test_mask: np.ndarray,
+    seed: int,
+) -> None:
+    """How the codes ``Z`` ``(n, d)`` hold the data set's factors (rows as in ``Z``): the
+    disentanglement metrics, and the linear read-out of the numeric ones (``factor_r2``)."""
+    report.add("mig", mig(Z, factors))
+    report.add("sap", sap(Z, factors))
+    try:
+        for metric, value in dci(Z, factors, test_mask, seed).items():
+            report.add(metric, value)
+    except ValueError as error:
+        report.notes.append(f"DCI left out: {error}")
+    recovered = factor_r2(Z, factors, test_mask) if test_mask.any() else None
+    if recovered is not None:
+        report.add("factor_r2", recovered)
+
+
+def _intrinsic_dimension(report: EncoderReport, X: np.ndarray, seed: int) -> None:
+    sample = seeded_sample(len(X), INTRINSIC_MAX_ITEMS, seed)
+    try:
+        report.add("intrinsic_dimension", intrinsic_dimension(X[sample]))
+    except ValueError as error:
+        report.notes.append(f"intrinsic_dimension left out: {error}")
 
 
 def _reconstruction(report: EncoderReport, encoder: Any, X_test: np.ndarray) -> None:
@@ -151,11 +193,13 @@ def _reconstruction(report: EncoderReport, encoder: Any, X_test: np.ndarray) -> 
 
 
 def _trustworthiness(report: EncoderReport, X: np.ndarray, Z: np.ndarray, seed: int) -> None:
+    """Trustworthiness and its twin, continuity, on one seeded sample."""
     sample = seeded_sample(len(X), TRUSTWORTHINESS_MAX_ITEMS, seed)
     try:
         report.add("trustworthiness", trustworthiness(X[sample], Z[sample], n_neighbors=10))
+        report.add("continuity", continuity(X[sample], Z[sample], n_neighbors=10))
     except ValueError as error:
-        report.notes.append(f"trustworthiness left out: {error}")
+        report.notes.append(f"trustworthiness and continuity left out: {error}")
 
 
 def _invariance(
@@ -204,6 +248,38 @@ def _supervised(
     if _probe_split(report, y, test_labelled):
         report.add("linear_probe_accuracy", linear_probe_accuracy(Z_labelled, y, test_labelled))
         report.add("knn_accuracy", knn_accuracy(Z_labelled, y, test_labelled, seed=seed))
+        _kmeans(report, Z_labelled[test_labelled], y[test_labelled], seed)
+
+
+def add_transfer_metrics(
+    report: EncoderReport,
+    Z: np.ndarray,
+    labels: Sequence[str | None],
+    test_mask: np.ndarray,
+    seed: int,
+) -> None:
+    """The probe and kNN accuracy of codes ``Z`` made by an encoder fitted on another data
+    set (``transfer_linear_probe_accuracy``, ``transfer_knn_accuracy``), on this one's
+    split: what the borrowed representation gives this data set's classes."""
+    classes = _classes(EncoderReport(), labels)  # the encoder's own metrics say why not
+    if classes is None:
+        return
+    labelled, y = classes
+    Z_labelled, test_labelled = Z[labelled], test_mask[labelled]
+    if _probe_split(EncoderReport(), y, test_labelled):
+        probe = linear_probe_accuracy(Z_labelled, y, test_labelled)
+        report.add("transfer_linear_probe_accuracy", probe)
+        knn = knn_accuracy(Z_labelled, y, test_labelled, seed=seed)
+        report.add("transfer_knn_accuracy", knn)
+
+
+def _kmeans(report: EncoderReport, Z_test: np.ndarray, y_test: np.ndarray, seed: int) -> None:
+    """k-means agreement on the test codes, when they hold two classes or more."""
+    try:
+        for metric, value in kmeans_agreement(Z_test, y_test, seed).items():
+            report.add(metric, value)
+    except ValueError as error:
+        report.notes.append(f"k-means agreement left out: {error}")
 
 
 def baseline_report(
@@ -211,9 +287,11 @@ def baseline_report(
 ) -> EncoderReport:
     """The baselines that relative floors are measured against (``repr_assets.quality.thresholds``):
     the number of raw features of ``X`` ``(n, f)``, and for a data set of two classes or
-    more the majority-class share of the test items and the linear probe on ``X``."""
+    more the majority-class share of the test items and the linear probe on ``X``; and the
+    intrinsic dimension of ``X``, which each code's is compared with."""
     report = EncoderReport()
     report.add(FEATURE_COUNT, float(X.shape[1]))
+    _intrinsic_dimension(report, X, seed)
     classes = _classes(report, labels)
     if classes is None:
         return report

@@ -46,6 +46,8 @@ class QualityThresholds:
     min_effective_rank: float = 2.0
     rank_share_of_features: float = 0.9
     min_explained_variance: float = 0.3
+    # Off unless set: a refit may rightly move neighbourhoods, so no floor is assumed.
+    min_neighbour_overlap_previous: float | None = None
 
     def __post_init__(self) -> None:
         for name, value in vars(self).items():
@@ -98,6 +100,11 @@ THRESHOLD_CHECKS = (
         "Guards against an encoder that no longer reconstructs its input, such as a diverged "
         "or under-trained model.",
     ),
+    (
+        "neighbour_overlap_previous",
+        "Guards, when a floor is set, against a refit that reshuffles the neighbourhoods "
+        "users search, compared with the model served until now.",
+    ),
 )
 
 
@@ -112,6 +119,8 @@ def describe_floor(metric: str, thresholds: QualityThresholds) -> str:
             "measured in the same report"
         )
     minimum = getattr(thresholds, f"min_{metric}")
+    if minimum is None:
+        return "off: no floor set"
     if metric == "effective_rank":
         return (
             f">= {minimum:g} (absolute), at most {thresholds.rank_share_of_features:g} x the "
@@ -132,6 +141,10 @@ def resolve_floors(
         ),
     }
     floors["linear_probe_accuracy"] = _probe_floor(thresholds, baselines)
+    overlap = thresholds.min_neighbour_overlap_previous
+    floors["neighbour_overlap_previous"] = Floor(
+        "neighbour_overlap_previous", overlap, "absolute" if overlap is not None else "off"
+    )
     return floors
 
 

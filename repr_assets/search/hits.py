@@ -23,6 +23,14 @@ class Hits:
     def __len__(self) -> int:
         return len(self.item_ids)
 
+    def take(self, positions: list[int]) -> Hits:
+        """The hits at ``positions``, in that order."""
+        return Hits(
+            [self.item_ids[i] for i in positions],
+            [self.labels[i] for i in positions],
+            self.distances[np.asarray(positions, dtype=np.int64)],
+        )
+
     def records(self) -> list[dict[str, Any]]:
         """One ``{"item_id", "label", "distance"}`` dict per neighbour, nearest first."""
         return [

@@ -118,6 +118,31 @@ class Searcher:
         queries = self._exact_index().unit_vectors[rows]
         return self._exact_search(queries, k, filters, exclude_rows=rows)
 
+    def search_direction(
+        self,
+        query: np.ndarray | str,
+        minus: Sequence[str] = (),
+        plus: Sequence[str] = (),
+        k: int = 10,
+        where: Where = (),
+    ) -> Hits:
+        """The ``k`` nearest items to ``query − Σ minus + Σ plus``, every vector at unit
+        length first (word2vec's 3CosAdd: king − man + woman ≈ queen). ``query`` is an
+        item id or a ``(d,)`` vector; the items named (the query item, ``minus`` and
+        ``plus``) are left out of the hits, as a search by id leaves its item out."""
+        named = [*([query] if isinstance(query, str) else []), *minus, *plus]
+        vectors = self.vectors_of(named) if named else np.zeros((0, self.dim), np.float32)
+        if isinstance(query, str):
+            start, vectors = vectors[0], vectors[1:]
+        else:
+            start = self._queries(query)[0]
+        combined = start - vectors[: len(minus)].sum(axis=0) + vectors[len(minus) :].sum(axis=0)
+        # Enough more than k that k remain once the named items are left out.
+        left_out = set(named)
+        found = self.search(combined, k + len(left_out), where)[0]
+        keep = [i for i, item_id in enumerate(found.item_ids) if item_id not in left_out][:k]
+        return found.take(keep)
+
     def vectors_of(self, item_ids: Sequence[str]) -> np.ndarray:
         """The ``(len(item_ids), d)`` vectors of ``item_ids``, in that order, at unit length."""
         if self._exact is not None:

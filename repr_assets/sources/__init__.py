@@ -1,6 +1,7 @@
 """Sources: where items come from, read in batches, with unreadable items set aside.
 
-``open_source`` picks the reader of a data set's ``source``: the built-in digits, a folder
+``open_source`` picks the reader of a data set's ``source``: the built-in digits and the
+generated data sets (``shapes``, ``swiss_roll``, ``s_curve``), a folder
 of images (ImageFolder layout), a folder of IDX files, or a CSV, Parquet or JSONL file.
 """
 
@@ -13,6 +14,7 @@ from repr_assets.items.hashing import short_hash
 from repr_assets.sources.base import Quarantined, ReadBatch, Source, SourceError
 from repr_assets.sources.digits import DigitsSource
 from repr_assets.sources.files import TABLE_SUFFIXES
+from repr_assets.sources.generated import GENERATED_SOURCES
 from repr_assets.sources.idx import IDXFolderSource, looks_like_idx_folder
 from repr_assets.sources.images import ImageFolderSource
 from repr_assets.sources.records import inspect_record_file
@@ -43,11 +45,18 @@ def open_source(spec: DatasetSpec) -> Source:
     if spec.source is None:
         if spec.name == "digits":
             return DigitsSource()
+        if spec.name in GENERATED_SOURCES:
+            return GENERATED_SOURCES[spec.name]()
         raise SourceError(f"data set {spec.name!r} has no source")
     path = Path(spec.source)
     if not path.exists():
         raise SourceError(f"no such file or folder: {spec.source}")
     if path.is_dir():
+        if spec.factor_columns:
+            raise SourceError(
+                f"{spec.source} is a folder, whose images have no columns to hold factors: "
+                "factor columns need a CSV, Parquet or JSONL source"
+            )
         if spec.modality != "image":
             raise SourceError(
                 f"{spec.source} is a folder, which holds images, not {spec.modality} items"
@@ -67,6 +76,7 @@ def open_source(spec: DatasetSpec) -> Source:
         spec.id_column,
         spec.text_column,
         spec.max_item_bytes,
+        spec.factor_columns,
     )
 
 

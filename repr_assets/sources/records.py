@@ -12,7 +12,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from repr_assets.items.hashing import short_hash
-from repr_assets.items.schemas import RESERVED_COLUMNS, TEXT_ITEMS_SCHEMA, tabular_items_schema
+from repr_assets.items.schemas import (
+    RESERVED_COLUMNS,
+    TEXT_ITEMS_SCHEMA,
+    payload_fields,
+    tabular_items_schema,
+)
 from repr_assets.sources.base import Quarantined, ReadBatch, SourceError, cells_content
 from repr_assets.sources.files import RawRows, file_format, read_rows
 from repr_assets.sources.record_values import (
@@ -33,7 +38,9 @@ class RecordFileSource:
     """One CSV, Parquet or JSONL file whose rows are items.
 
     Text items take ``text_column``; tabular items take every other column, numeric ones
-    (``numeric``) as numbers and the rest (``categorical``) as text. Without an
+    (``numeric``) as numbers and the rest (``categorical``) as text. The factor columns
+    of a text source are its only ``numeric`` and ``categorical`` ones (a tabular source's
+    are among them, and its featuriser leaves them out). Without an
     ``id_column``, an item's id is a hash of its content (its text, or its feature values),
     so an exact duplicate row is the same item.
     """
@@ -50,7 +57,7 @@ class RecordFileSource:
     @property
     def schema(self) -> pa.Schema:
         if self.modality == "text":
-            return TEXT_ITEMS_SCHEMA
+            return pa.schema([*TEXT_ITEMS_SCHEMA, *payload_fields(self.numeric, self.categorical)])
         return tabular_items_schema(list(self.numeric), list(self.categorical))
 
     @property
@@ -90,16 +97,15 @@ class RecordFileSource:
             empty = pc.fill_null(pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(text)), 0), True)
             reject(empty.to_numpy(zero_copy_only=False), f"no text in column {self.text_column!r}")
             payload["text"] = text
-        else:
-            for name in self.numeric:
-                # A missing value (MISSING_TOKENS) is imputed by the featuriser.
-                column = table.column(name)
-                values, missing_values, not_numbers = numbers(column)
-                reject(not_numbers, bad_value(column, name, "is not a number"))
-                reject(np.isinf(values), bad_value(column, name, "is infinite"))
-                payload[name] = pa.array(values, pa.float64(), mask=missing_values)
-            for name in self.categorical:
-                payload[name] = as_strings(table.column(name))
+        for name in self.numeric:
+            # A missing value (MISSING_TOKENS) is imputed by the featuriser.
+            column = table.column(name)
+            values, missing_values, not_numbers = numbers(column)
+            reject(not_numbers, bad_value(column, name, "is not a number"))
+            reject(np.isinf(values), bad_value(column, name, "is infinite"))
+            payload[name] = pa.array(values, pa.float64(), mask=missing_values)
+        for name in self.categorical:
+            payload[name] = as_strings(table.column(name))
         labels = (
             as_strings(table.column(self.label_column))
             if self.label_column
@@ -198,18 +204,21 @@ def inspect_record_file(
     id_column: str | None,
     text_column: str | None,
     max_bytes: int,
+    factor_columns: tuple[str, ...] = (),
 ) -> RecordFileSource:
     """The source of ``path``, with its columns checked against its first rows.
 
     A column named in the options must exist; a text column must hold text; a tabular
-    column is numeric when every value of the first rows is a number.
+    column (a factor column too) is numeric when the values of the first rows are numbers.
     """
     sample = _sample(path, max_bytes)
     names = sample.column_names
+    named = [("--factor-columns", column) for column in factor_columns]
     for option, column in (
         ("--label-column", label_column),
         ("--id-column", id_column),
         ("--text-column", text_column),
+        *named,
     ):
         if column is not None and column not in names:
             raise SourceError(
@@ -224,8 +233,9 @@ def inspect_record_file(
                 f"{path}: column {text_column!r} is not text: its values are numbers "
                 f"(such as {example!r})"
             )
+        numeric, categorical = _typed(sample, list(factor_columns))
         return RecordFileSource(
-            path, "text", label_column, id_column, text_column, (), (), max_bytes
+            path, "text", label_column, id_column, text_column, numeric, categorical, max_bytes
         )
     roles = {label_column, id_column}
     features = [c for c in names if c not in roles]
@@ -235,14 +245,19 @@ def inspect_record_file(
             f"{path}: column {clashes[0]!r} clashes with a column of the items table; "
             "rename it, or name it with --label-column or --id-column"
         )
-    if not features:
-        raise SourceError(f"{path}: no feature columns besides the label and id")
-    # A few stray words in a column of numbers are bad values, set aside row by row.
-    numeric = tuple(c for c in features if is_numeric(sample.column(c), NUMERIC_SHARE))
-    categorical = tuple(c for c in features if c not in numeric)
+    if not set(features) - set(factor_columns):
+        raise SourceError(f"{path}: no feature columns besides the label, id and factors")
+    numeric, categorical = _typed(sample, features)
     return RecordFileSource(
         path, "tabular", label_column, id_column, None, numeric, categorical, max_bytes
     )
+
+
+def _typed(sample: pa.Table, columns: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``columns`` split into numeric and categorical ones by the values of ``sample``.
+    A few stray words in a column of numbers are bad values, set aside row by row."""
+    numeric = tuple(c for c in columns if is_numeric(sample.column(c), NUMERIC_SHARE))
+    return numeric, tuple(c for c in columns if c not in numeric)
 
 
 def _sample(path: Path, max_bytes: int) -> pa.Table:

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -57,8 +59,15 @@ def load_vectors(store: LanceStore, table: str, batch_size: int = 65_536) -> Fea
     return matrix
 
 
-def _read_sorted(store: LanceStore, table: str, batch_size: int) -> FeatureMatrix:
-    dataset = store.dataset(table)  # one version for both passes
+def load_vectors_at(store: LanceStore, table: str, version: int) -> FeatureMatrix:
+    """``load_vectors`` of the table as it was at ``version`` (the one served, say)."""
+    return _read_sorted(store, table, 65_536, version)
+
+
+def _read_sorted(
+    store: LanceStore, table: str, batch_size: int, version: int | None = None
+) -> FeatureMatrix:
+    dataset = store.dataset(table, version)  # one version for both passes
     keys = dataset.to_table(columns=["item_id", "label", "split"])
     order = pc.sort_indices(keys.column("item_id")).to_numpy()
     rank = np.empty(len(order), dtype=np.int64)
@@ -91,6 +100,16 @@ def _shared_strings(column: pa.ChunkedArray) -> list[str | None]:
     return [
         values[i] if ok else None for i, ok in zip(indices.tolist(), valid.tolist(), strict=True)
     ]
+
+
+def read_item_columns(
+    store: LanceStore, dataset: str, item_ids: list[str], columns: Sequence[str]
+) -> dict[str, list[Any]]:
+    """``columns`` of the items ``item_ids``, in that order (a factor column, say)."""
+    found = store.take(items_table(dataset), list(item_ids), columns=["item_id", *columns])
+    row_of = {item_id: row for row, item_id in enumerate(found.column("item_id").to_pylist())}
+    order = pa.array([row_of[item_id] for item_id in item_ids], pa.int64())
+    return {name: found.column(name).take(order).to_pylist() for name in columns}
 
 
 def read_texts(store: LanceStore, dataset: str, item_ids: list[str]) -> np.ndarray:
