@@ -74,6 +74,12 @@ def _run(run: argparse.ArgumentParser) -> None:
     run.add_argument("--text-column", help="column of a file source that holds the text")
     run.add_argument("--id-column", help="column of a file source that holds the item id")
     run.add_argument(
+        "--color",
+        action="store_true",
+        default=None,
+        help="featurise the images of --source in RGB, not grey",
+    )
+    run.add_argument(
         "--factor-columns",
         type=_names,
         help="comma-separated columns of a file source that hold the items' true factors "

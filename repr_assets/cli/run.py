@@ -25,6 +25,7 @@ from repr_assets.datasets.specs import (
     implied_modality,
 )
 from repr_assets.datasets.specs import validate_dataset_name as valid_name
+from repr_assets.encoders.efficientnet import IMAGES_EXTRA_MESSAGE, efficientnet_available
 from repr_assets.encoders.minilm import TEXT_EXTRA_MESSAGE, minilm_available
 from repr_assets.encoders.registry import (
     UnknownEncoderError,
@@ -39,7 +40,14 @@ from repr_assets.pipeline.ingest import check_enough_items
 from repr_assets.sources import SourceError, open_source
 from repr_assets.stores.lance import LanceStore
 
-SOURCE_OPTIONS = ("modality", "label_column", "text_column", "id_column", "factor_columns")
+SOURCE_OPTIONS = (
+    "modality",
+    "label_column",
+    "text_column",
+    "id_column",
+    "factor_columns",
+    "color",
+)
 # What a data set made by --source is: a run that names other values makes another one.
 # What a --source run makes a data set of: another value is another data set.
 IDENTITY_FIELDS = (
@@ -159,6 +167,7 @@ def _base_spec(args: argparse.Namespace, catalog: Catalog) -> tuple[DatasetSpec,
             text_column=args.text_column,
             id_column=args.id_column,
             factor_columns=args.factor_columns or (),
+            color=bool(args.color),
         )
         open_source(spec)
     except (SourceError, ValueError) as error:
@@ -222,6 +231,8 @@ def _checked(spec: DatasetSpec, device: str) -> DatasetSpec:
         raise UsageError(f"--encoders: {error}") from None
     if "minilm" in spec.encoders and not minilm_available():
         raise UsageError(TEXT_EXTRA_MESSAGE)
+    if "efficientnet_lite0" in spec.encoders and not efficientnet_available():
+        raise UsageError(IMAGES_EXTRA_MESSAGE)
     if device == "cuda":
         import torch
 

@@ -30,7 +30,8 @@ class DatasetSpec:
     train/test split and every sample the quality report draws; ``thresholds`` are the
     floors of its quality checks.
 
-    Featurising: images are resized to ``image_size`` squared; texts become bag-of-words
+    Featurising: images are resized to ``image_size`` squared, in grey or, with
+    ``color``, in RGB (transparency composited on white either way); texts become bag-of-words
     vectors (``text_vectoriser`` "tfidf" or "hashing", ``ngram_range``,
     ``vocabulary_size``); tables keep at most ``max_categories`` categories per column.
     ``encoders`` names the encoders fitted and compared (see ``encoders.registry``), and
@@ -56,6 +57,7 @@ class DatasetSpec:
     id_column: str | None = None
     factor_columns: tuple[str, ...] = ()
     image_size: int = 28
+    color: bool = False
     text_vectoriser: Literal["tfidf", "hashing"] = "tfidf"
     ngram_range: tuple[int, int] = (1, 2)
     vocabulary_size: int = 4096
@@ -85,6 +87,10 @@ class DatasetSpec:
         if not 1 <= low <= high:
             raise ValueError(
                 f"ngram_range must be (low, high) with 1 <= low <= high, got {low, high}"
+            )
+        if self.color and self.modality != "image":
+            raise ValueError(
+                f"color is for images, but data set {self.name!r} holds {self.modality} items"
             )
         if self.encoders_from is not None:
             validate_dataset_name(self.encoders_from)
@@ -134,6 +140,8 @@ def _check_types(spec: DatasetSpec) -> None:
         value = getattr(spec, name)
         if not isinstance(value, int) or isinstance(value, bool):
             raise ValueError(f"{name} must be an integer, got {value!r}")
+    if not isinstance(spec.color, bool):
+        raise ValueError(f"color must be true or false, got {spec.color!r}")
     for name in _OPTIONAL_TEXTS:
         value = getattr(spec, name)
         if value is not None and not isinstance(value, str):

@@ -11,8 +11,8 @@ from torch import nn
 from repr_assets.encoders.config import HIDDEN_DIMS_CHECK, TrainingConfig, setting
 from repr_assets.encoders.devices import fits_on_device
 from repr_assets.encoders.kind import EncoderKind
-from repr_assets.encoders.mlp import MLPAutoencoder
-from repr_assets.encoders.torch_encoder import TorchEncoder, holdout
+from repr_assets.encoders.mlp import Codec, MLPAutoencoder
+from repr_assets.encoders.torch_encoder import C, TorchEncoder, holdout
 from repr_assets.encoders.training import (
     Corruption,
     Objective,
@@ -31,18 +31,9 @@ class AutoencoderConfig(TrainingConfig):
     )
 
 
-class Autoencoder(TorchEncoder[AutoencoderConfig]):
-    """A PyTorch MLP autoencoder trained to reconstruct its features.
-
-    ``config``: the code size, hidden widths and training settings (``AutoencoderConfig``).
-    ``network_`` (after ``fit``) is the trained ``MLPAutoencoder``.
-    """
-
-    kind = "autoencoder"
-    config_type = AutoencoderConfig
-
-    def build_network(self, n_features: int) -> nn.Module:
-        return MLPAutoencoder(n_features, self.config.hidden_dims, self.config.latent_dim)
+class Reconstructing(TorchEncoder[C]):
+    """A network (a ``Codec``) trained to reconstruct its features: what the MLP, the
+    convolutional and the variational autoencoders share. A subclass builds the network."""
 
     def train(
         self,
@@ -82,14 +73,28 @@ class Autoencoder(TorchEncoder[AutoencoderConfig]):
         )
 
     def encode(self, network: nn.Module, batch: torch.Tensor) -> torch.Tensor:
-        assert isinstance(network, MLPAutoencoder)
+        assert isinstance(network, Codec)
         return network.encoder(batch)
 
     def inverse_transform(self, Z: np.ndarray) -> np.ndarray:
         """Decode ``(n, latent_dim)`` codes to ``(n, n_features)`` float32 rows, in batches."""
         network = self.fitted()
-        assert isinstance(network, MLPAutoencoder)
+        assert isinstance(network, Codec)
         return self.apply(network.decoder, Z, self.n_features_)
+
+
+class Autoencoder(Reconstructing[AutoencoderConfig]):
+    """A PyTorch MLP autoencoder trained to reconstruct its features.
+
+    ``config``: the code size, hidden widths and training settings (``AutoencoderConfig``).
+    ``network_`` (after ``fit``) is the trained ``MLPAutoencoder``.
+    """
+
+    kind = "autoencoder"
+    config_type = AutoencoderConfig
+
+    def build_network(self, n_features: int) -> nn.Module:
+        return MLPAutoencoder(n_features, self.config.hidden_dims, self.config.latent_dim)
 
 
 KIND = EncoderKind(

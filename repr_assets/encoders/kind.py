@@ -62,13 +62,18 @@ class Encoder(Protocol):
     def load(cls, directory: Path, /) -> Self: ...
 
 
+RAW_INPUTS = ("text", "image")
+"""What an encoder that reads raw items reads: the items table's column of that name."""
+
+
 @dataclass(frozen=True)
 class EncoderKind:
     """One kind of encoder, as the pipeline sees it.
 
     ``config``: the frozen dataclass of its settings and their defaults; ``estimator``:
     the class that ``from_config`` builds, ``fit`` s, and ``load`` s from a folder.
-    ``reads``: the feature matrix, or the items' raw ``"text"``. ``trains``: ``False``
+    ``reads``: the feature matrix, or the items' raw ``"text"`` or ``"image"`` bytes
+    (``RAW_INPUTS``: the column of the items table it reads). ``trains``: ``False``
     for a pretrained encoder, whose ``fit`` learns nothing.
     """
 
@@ -76,7 +81,7 @@ class EncoderKind:
     summary: str
     config: type[EncoderConfig]
     estimator: type[Encoder]
-    reads: Literal["features", "text"] = "features"
+    reads: Literal["features", "text", "image"] = "features"
     modalities: tuple[str, ...] = ALL_MODALITIES
     compute_kind: str = "pytorch"
     trains: bool = True

@@ -19,7 +19,18 @@ def layer_stack(sizes: Sequence[int]) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-class MLPAutoencoder(nn.Module):
+class Codec(nn.Module):
+    """An autoencoder network: ``encoder`` maps rows to codes, ``decoder`` codes to rows,
+    ``forward`` is one after the other."""
+
+    encoder: nn.Module
+    decoder: nn.Module
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.encoder(x))
+
+
+class MLPAutoencoder(Codec):
     """``encoder: n_features -> *hidden_dims -> latent_dim``; the decoder mirrors it.
 
     The code and the reconstruction are linear (no final activation), so the same model
@@ -31,6 +42,3 @@ class MLPAutoencoder(nn.Module):
         sizes = [n_features, *hidden_dims, latent_dim]
         self.encoder = layer_stack(sizes)
         self.decoder = layer_stack(sizes[::-1])
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decoder(self.encoder(x))

@@ -24,8 +24,10 @@ BUILTIN_MODULES = (
     "repr_assets.encoders.autoencoder",
     "repr_assets.encoders.denoising",
     "repr_assets.encoders.beta_vae",
+    "repr_assets.encoders.conv_autoencoder",
     "repr_assets.encoders.contrastive",
     "repr_assets.encoders.minilm",
+    "repr_assets.encoders.efficientnet",
 )
 ENTRY_POINT_GROUP = "repr_assets.encoders"
 DEFAULT_ENCODERS = ("pca", "autoencoder")

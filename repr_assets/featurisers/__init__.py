@@ -58,7 +58,7 @@ FEATURISER_KINDS: dict[str, Any] = {
 def build_featuriser(spec: DatasetSpec, items_schema: pa.Schema) -> Featuriser:
     """An unfitted featuriser for ``spec``'s items, whose columns ``items_schema`` gives."""
     if spec.modality == "image":
-        return ImageFeaturiser(spec.image_size)
+        return ImageFeaturiser(spec.image_size, channels=3 if spec.color else 1)
     if spec.modality == "text":
         return TextFeaturiser(spec.text_vectoriser, spec.ngram_range, spec.vocabulary_size)
     # The factors are what the codes are measured against, not what they are made from.

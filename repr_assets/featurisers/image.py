@@ -1,4 +1,4 @@
-"""Image featuriser: decoded, grey-scale, resized pixels scaled to [0, 1]."""
+"""Image featuriser: decoded, grey-scale or RGB, resized pixels scaled to [0, 1]."""
 
 from __future__ import annotations
 
@@ -26,18 +26,28 @@ colour channels of transparent pixels, often black). A saved featuriser of revis
 keeps featurising as it did, so that a search by a new image matches its table; a run
 fits the current one, whose other version refits what depends on it."""
 SAVED_STATE = {
+    "params": object_of(
+        {
+            "size": integer(1, MAX_IMAGE_SIZE),
+            "revision": integer(1, REVISION),
+            "channels": integer(1, 3),
+        }
+    )
+}
+SAVED_STATE_GREY = {
     "params": object_of({"size": integer(1, MAX_IMAGE_SIZE), "revision": integer(1, REVISION)})
 }
 SAVED_STATE_1 = {"params": object_of({"size": integer(1, MAX_IMAGE_SIZE)})}
-"""``featuriser.json`` and its bounds, now and as revision 1 wrote it."""
+"""``featuriser.json`` and its bounds: now, before colour, and as revision 1 wrote it."""
 
 
 @dataclass(frozen=True)
 class ImageFeaturiser:
     """Featurise image items into ``(n, size * size)`` float32 rows in [0, 1].
 
-    Images are decoded with Pillow, converted to 8-bit grey scale and resized to ``size``
-    x ``size`` with a bilinear filter when they are not that size already. Transparent
+    Images are decoded with Pillow, converted to 8-bit grey scale (``channels`` 1) or RGB
+    (3, the planes one after another in each row) and resized to ``size`` x ``size`` with
+    a bilinear filter when they are not that size already. Transparent
     pixels are composited on ``BACKGROUND`` (white), never read as the black that their
     colour channels often hold. Grey PNGs in
     the layout IDX ingest writes are read with zlib alone (``repr_assets.items.png``).
@@ -46,26 +56,30 @@ class ImageFeaturiser:
 
     size: int
     revision: int = REVISION
+    channels: int = 1
     kind = "image"
     fitted = True
 
     @property
     def params(self) -> dict[str, Any]:
-        return asdict(self)
+        params = asdict(self)
+        if self.channels == 1:  # grey, as before colour: the same params and version
+            del params["channels"]
+        return params
 
     @property
     def dim(self) -> int:
-        return self.size * self.size
+        return self.channels * self.size * self.size
 
     @property
     def version(self) -> str:
-        return short_hash("image-featuriser", canonical_json(asdict(self)))
+        return short_hash("image-featuriser", canonical_json(self.params))
 
     def fit(self, batches: Iterable[pa.RecordBatch]) -> ImageFeaturiser:
         return self
 
     def augmentations(self) -> dict[str, Augmentation]:
-        return image_augmentations(self.size)
+        return image_augmentations(self.size, channels=self.channels)
 
     def save(self, directory: Path) -> None:
         (directory / "featuriser.json").write_text(json.dumps({"params": self.params}))
@@ -74,14 +88,16 @@ class ImageFeaturiser:
     def load(cls, directory: Path) -> ImageFeaturiser:
         """The featuriser saved in ``directory``; ``ModelFileError`` when it does not fit."""
         path = directory / "featuriser.json"
-        try:
-            return cls(**read_params(path, SAVED_STATE, MAX_FEATURISER_JSON_BYTES)["params"])
-        except ModelFileError:
-            old = read_params(path, SAVED_STATE_1, MAX_FEATURISER_JSON_BYTES)["params"]
-            return cls(**old, revision=1)
+        for state in (SAVED_STATE, SAVED_STATE_GREY):
+            try:
+                return cls(**read_params(path, state, MAX_FEATURISER_JSON_BYTES)["params"])
+            except ModelFileError:
+                continue
+        old = read_params(path, SAVED_STATE_1, MAX_FEATURISER_JSON_BYTES)["params"]
+        return cls(**old, revision=1)
 
     def featurise(self, batch: pa.RecordBatch) -> np.ndarray:
-        """Features of an image item batch, shape ``(batch.num_rows, size * size)``."""
+        """Features of an image item batch, shape ``(batch.num_rows, channels * size²)``."""
         images = batch.column("image").to_pylist()
         ids = batch.column("item_id").to_pylist()
         out = np.empty((len(images), self.dim), dtype=np.float32)
@@ -95,22 +111,28 @@ class ImageFeaturiser:
             raise ValueError(f"item {item_id!r} has no image bytes")
         pixels = decode_grey(data)  # the PNG that IDX ingest writes, without Pillow
         if pixels is not None and pixels.shape == (self.size, self.size):
-            return pixels
+            return pixels if self.channels == 1 else np.broadcast_to(pixels, (3, *pixels.shape))
         try:
             with warnings.catch_warnings():
                 # Pillow's advice on palettes and EXIF is not for our users' terminals.
                 warnings.simplefilter("ignore")
                 with Image.open(io.BytesIO(data)) as image:
-                    grey = grey_on_background(image) if self.revision > 1 else image.convert("L")
+                    if self.channels == 3:
+                        decoded = on_background(image, "RGB")
+                    elif self.revision > 1:
+                        decoded = on_background(image, "L")
+                    else:
+                        decoded = image.convert("L")
         except Image.UnidentifiedImageError:
             raise ValueError(
                 f"item {item_id!r}: cannot decode its image: not an image format Pillow reads"
             ) from None
         except (OSError, ValueError, Image.DecompressionBombError) as error:
             raise ValueError(f"item {item_id!r}: cannot decode its image ({error})") from error
-        if grey.size != (self.size, self.size):
-            grey = grey.resize((self.size, self.size), Image.Resampling.BILINEAR)
-        return np.asarray(grey, dtype=np.float32)
+        if decoded.size != (self.size, self.size):
+            decoded = decoded.resize((self.size, self.size), Image.Resampling.BILINEAR)
+        pixels = np.asarray(decoded, dtype=np.float32)
+        return pixels.transpose(2, 0, 1) if self.channels == 3 else pixels
 
 
 BACKGROUND = 255
@@ -118,11 +140,12 @@ BACKGROUND = 255
 alpha channel (icons, cut-outs) are drawn for a light page."""
 
 
-def grey_on_background(image: Image.Image) -> Image.Image:
-    """``image`` in 8-bit grey scale, its transparency composited on ``BACKGROUND``."""
+def on_background(image: Image.Image, mode: str = "L") -> Image.Image:
+    """``image`` in ``mode`` (``"L"``: 8-bit grey; ``"RGB"``), its transparency composited
+    on ``BACKGROUND``."""
     transparent = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
     if not transparent:
-        return image.convert("L")
+        return image.convert(mode)
     rgba = image.convert("RGBA")
     page = Image.new("RGBA", rgba.size, (BACKGROUND, BACKGROUND, BACKGROUND, 255))
-    return Image.alpha_composite(page, rgba).convert("L")
+    return Image.alpha_composite(page, rgba).convert(mode)

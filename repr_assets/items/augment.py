@@ -23,9 +23,14 @@ def identity(X: np.ndarray, generator: torch.Generator) -> np.ndarray:
 
 
 def image_augmentations(
-    size: int, max_shift: float = 0.1, max_degrees: float = 10.0, noise_std: float = 0.05
+    size: int,
+    max_shift: float = 0.1,
+    max_degrees: float = 10.0,
+    noise_std: float = 0.05,
+    channels: int = 1,
 ) -> dict[str, Augmentation]:
-    """``shift``, ``rotation`` and ``noise`` for ``size`` x ``size`` grey images in [0, 1].
+    """``shift``, ``rotation`` and ``noise`` for ``size`` x ``size`` images in [0, 1] of
+    ``channels`` planes each (1 grey, 3 RGB: rows hold the planes one after another).
 
     ``max_shift`` is a fraction of the side (at least half a pixel); each image draws its own
     offset and angle. The three are also composed as ``all``.
@@ -33,7 +38,7 @@ def image_augmentations(
     shift_pixels = max(0.5, max_shift * size)
 
     def affine(X: np.ndarray, generator: torch.Generator, shift: bool, rotate: bool) -> np.ndarray:
-        images = torch.as_tensor(X, dtype=torch.float32).reshape(-1, 1, size, size)
+        images = torch.as_tensor(X, dtype=torch.float32).reshape(-1, channels, size, size)
         n = len(images)
         # affine_grid works in [-1, 1] coordinates: one pixel is 2 / size.
         offsets = (torch.rand(n, 2, generator=generator) * 2 - 1) * shift_pixels * 2 / size

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from repr_assets.datasets.specs import DatasetSpec
-from repr_assets.encoders.kind import Encoder, EncoderKind
+from repr_assets.encoders.kind import RAW_INPUTS, Encoder, EncoderKind
 from repr_assets.encoders.registry import load_encoder
 from repr_assets.items.schemas import vector_schema, vectors_of
 from repr_assets.names import embeddings_table, features_table, items_table
@@ -45,7 +45,7 @@ def embedding_schema(dim: int) -> pa.Schema:
 class Encoding:
     """What an embedding writes: ``dataset``'s items encoded by ``encoder`` (saved as
     ``model_version``) in run ``run_id``, from its features or, when it ``reads``
-    ``"text"``, from the items' raw text."""
+    ``"text"`` or ``"image"``, from that column of the items table."""
 
     dataset: str
     encoder_name: str
@@ -69,8 +69,9 @@ class Encoding:
 
     def compute(self) -> Compute:
         encoder = self.encoder
-        if self.reads == "text":
-            return lambda batch: np.asarray(encoder.transform(batch.column("text").to_pylist()))
+        if self.reads in RAW_INPUTS:
+            column = self.reads
+            return lambda batch: np.asarray(encoder.transform(batch.column(column).to_pylist()))
         return lambda batch: np.asarray(encoder.transform(vectors_of(batch.column("vector"))))
 
 
@@ -120,8 +121,8 @@ def embed_shard(
 
 
 def encoded_table(dataset: str, reads: str) -> str:
-    """The table an encoder reads: the items' raw text, or their features."""
-    return items_table(dataset) if reads == "text" else features_table(dataset)
+    """The table an encoder reads: the items' raw text or images, or their features."""
+    return items_table(dataset) if reads in RAW_INPUTS else features_table(dataset)
 
 
 @dataclass(frozen=True)

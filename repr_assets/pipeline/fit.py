@@ -118,6 +118,8 @@ def _training_inputs(
     if kind.reads == "text":
         ids = [item for item, is_train in zip(data.item_ids, train, strict=True) if is_train]
         return read_texts(store, spec.name, ids), None, data_version
+    if kind.reads == "image":  # pretrained on images: its fit reads nothing
+        return [], None, data_version
     featuriser, _ = load_featuriser(models, spec.name)
     augmentation = featuriser.augmentations().get(COMBINED_AUGMENTATION)
     # The training rows are copied out: the whole matrix need not outlive this function.

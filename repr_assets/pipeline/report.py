@@ -18,25 +18,29 @@ import numpy as np
 
 from repr_assets.cosine import cosine_topk
 from repr_assets.datasets.specs import DatasetSpec
-from repr_assets.encoders.kind import input_width
 from repr_assets.encoders.pca import PCA
 from repr_assets.encoders.registry import encoder_kind, load_encoder
 from repr_assets.featurisers import load_featuriser
-from repr_assets.items.augment import drop_words
+from repr_assets.items.augment import Augmentation, drop_words
 from repr_assets.items.hashing import canonical_json, package_version, short_hash
 from repr_assets.items.holdout import stratified_test_mask
 from repr_assets.items.sampling import seeded_sample
 from repr_assets.memory import release_free_memory
-from repr_assets.metrics.drift import neighbour_overlap
-from repr_assets.metrics.factors import Factor, read_factors
 from repr_assets.names import embeddings_table, features_table, items_table
 from repr_assets.pipeline import Connect
+from repr_assets.pipeline.cross_checks import (
+    FACTORS_NOTE,
+    borrowed_versions,
+    collapse_notes,
+    previous_overlap,
+    read_dataset_factors,
+    transfer_metrics,
+)
 from repr_assets.quality.encoder_report import (
     EncoderReport,
     add_code_metrics,
     add_factor_metrics,
     add_input_metrics,
-    add_transfer_metrics,
     baseline_report,
 )
 from repr_assets.quality.plots import embedding_map_png, neighbour_grid_png
@@ -49,7 +53,7 @@ from repr_assets.quality.thresholds import (
 )
 from repr_assets.search import search_recall
 from repr_assets.stores.lance import LanceStore
-from repr_assets.stores.models import FEATURISER, ModelNotFoundError, ModelStore
+from repr_assets.stores.models import FEATURISER, ModelStore
 from repr_assets.stores.reports import (
     MetricValue,
     ReportRun,
@@ -57,13 +61,10 @@ from repr_assets.stores.reports import (
     record_report,
     reported,
 )
-from repr_assets.stores.serving import model_version_of, served_version
 from repr_assets.stores.vectors import (
     FeatureMatrix,
     load_features,
     load_vectors,
-    load_vectors_at,
-    read_item_columns,
     read_texts,
 )
 
@@ -107,22 +108,9 @@ def report_key(spec: DatasetSpec, store: LanceStore, models: ModelStore) -> str:
             ]
             for encoder in spec.encoders
         },
-        "transfer": _borrowed_versions(spec, models),
+        "transfer": borrowed_versions(spec, models),
     }
     return short_hash(package_version(), canonical_json(settings), canonical_json(read))
-
-
-def _borrowed_versions(spec: DatasetSpec, models: ModelStore) -> dict[str, str | None]:
-    """The model version of each encoder of ``spec.encoders_from`` the report scores."""
-    if spec.encoders_from is None:
-        return {}
-    versions: dict[str, str | None] = {}
-    for encoder in spec.encoders:
-        try:
-            versions[encoder] = models.latest_version(spec.encoders_from, encoder)
-        except ModelNotFoundError:
-            versions[encoder] = None
-    return versions
 
 
 def run_quality_report(
@@ -177,7 +165,7 @@ def _compute(
     test_mask = stratified_test_mask(item_ids, labels, seed=spec.seed)
     baselines = baseline_report(data.X, labels, test_mask, spec.seed)
     reports = {encoder: EncoderReport() for encoder in encoders}
-    factors = _factors(store, spec, item_ids, baselines)
+    factors = read_dataset_factors(store, spec, item_ids, baselines)
     versions: dict[str, str] = {}
     texts: np.ndarray | None = None
     # First pass: the metrics that read the features. They are freed before the second
@@ -186,9 +174,15 @@ def _compute(
         encoder, saved = load_encoder(models, name, encoder_name)
         versions[encoder_name] = saved.version
         codes = _codes(store, name, encoder_name, item_ids)
-        reads_text = encoder_kind(encoder_name).reads == "text"
-        if reads_text and texts is None:
+        reads = encoder_kind(encoder_name).reads
+        if reads == "text" and texts is None:
             texts = read_texts(store, name, item_ids)
+        if reads == "image":
+            # The augmentations change pixels of the features, not encoded image files.
+            reports[encoder_name].notes.append(
+                "invariance left out: it reads the images themselves, which the "
+                "augmentations of the features do not change"
+            )
         add_input_metrics(
             reports[encoder_name],
             encoder,
@@ -196,15 +190,16 @@ def _compute(
             codes.X,
             test_mask,
             spec.seed,
-            augmentations={"all": drop_words()} if reads_text else augmentations,
-            inputs=texts if reads_text else None,
+            augmentations=_augmentations_for(reads, augmentations),
+            inputs=texts if reads == "text" else None,
         )
-        if spec.encoders_from is not None and not reads_text:
-            _transfer(reports[encoder_name], spec, models, encoder_name, data, test_mask)
+        if spec.encoders_from is not None and reads == "features":
+            transfer_metrics(reports[encoder_name], spec, models, encoder_name, data, test_mask)
         del encoder, codes
     del data, texts
     release_free_memory()
     maps = {}
+    widths: dict[str, int] = {}
     figures: dict[str, bytes] = {}
     for encoder_name in encoders:
         table = embeddings_table(name, encoder_name)
@@ -223,6 +218,7 @@ def _compute(
         if overlap is not None:
             report.add("neighbour_overlap_previous", overlap)
         maps[encoder_name] = map_points(codes.X, codes.labels, spec.seed)
+        widths[encoder_name] = codes.X.shape[1]
         if spec.modality == "image":
             grid = _neighbour_grid(store, name, codes, test_mask, spec.seed)
             figures[f"neighbours_{encoder_name}"] = grid
@@ -232,6 +228,7 @@ def _compute(
     # but for those of the factors, which no encoder has.
     notes = [f"{e}: {note}" for e, report in reports.items() for note in report.notes]
     notes += [note for note in baselines.notes if note.startswith(FACTORS_NOTE)]
+    notes += collapse_notes({e: report.values for e, report in reports.items()}, widths)
     return QualityReport(
         current=False,
         run_id=run_id,
@@ -245,50 +242,14 @@ def _compute(
     )
 
 
-def _transfer(
-    report: EncoderReport,
-    spec: DatasetSpec,
-    models: ModelStore,
-    encoder_name: str,
-    data: FeatureMatrix,
-    test_mask: np.ndarray,
-) -> None:
-    """Score the ``encoder_name`` fitted on ``spec.encoders_from`` on this data set's
-    features, or say in a note why it cannot be."""
-    assert spec.encoders_from is not None
-    other = spec.encoders_from
-    try:
-        borrowed, _ = load_encoder(models, other, encoder_name)
-    except ModelNotFoundError:
-        report.notes.append(f"transfer left out: data set {other!r} has no fitted {encoder_name}")
-        return
-    width = input_width(borrowed)
-    if width != data.X.shape[1]:
-        report.notes.append(
-            f"transfer left out: {other}'s {encoder_name} reads {width} features, this data "
-            f"set has {data.X.shape[1]}"
-        )
-        return
-    codes = borrowed.transform(data.X)
-    add_transfer_metrics(report, codes, data.labels, test_mask, spec.seed)
-
-
-FACTORS_NOTE = "factor metrics left out"
-
-
-def _factors(
-    store: LanceStore, spec: DatasetSpec, item_ids: list[str], baselines: EncoderReport
-) -> list[Factor]:
-    """The data set's factor columns, for the items of the features; none, with a note in
-    ``baselines``, when a column cannot serve as a factor (a missing value, one value)."""
-    if not spec.factor_columns:
-        return []
-    columns = read_item_columns(store, spec.name, item_ids, spec.factor_columns)
-    try:
-        return read_factors(columns)
-    except ValueError as error:
-        baselines.notes.append(f"{FACTORS_NOTE}: {error}")
-        return []
+def _augmentations_for(
+    reads: str, featuriser_augmentations: dict[str, Augmentation]
+) -> dict[str, Augmentation]:
+    """What the invariance metrics change for an encoder that reads ``reads``: the
+    featuriser's augmentations of the features, word dropout of raw texts, or nothing."""
+    if reads == "text":
+        return {"all": drop_words()}
+    return featuriser_augmentations if reads == "features" else {}
 
 
 def _neighbour_grid(
@@ -323,30 +284,6 @@ def _codes(store: LanceStore, dataset: str, encoder: str, item_ids: list[str]) -
         )
     # Equal lists, so one serves both (75 MiB of strings at a million items).
     return dataclasses.replace(codes, item_ids=item_ids)
-
-
-DRIFT_MAX_ITEMS = 2_000
-
-
-def previous_overlap(
-    store: LanceStore, table: str, codes: FeatureMatrix, seed: int
-) -> float | None:
-    """``neighbour_overlap`` of the codes a refit wrote (``codes``, the newest version)
-    with those of the model served until now, over a seeded sample of at most
-    ``DRIFT_MAX_ITEMS`` of the items both hold; ``None`` when nothing is served, or the
-    served version's model is the newest one (new items, no refit)."""
-    served = served_version(store.open(table))
-    if served is None or model_version_of(store, table, served) == model_version_of(store, table):
-        return None
-    before = load_vectors_at(store, table, served)
-    position = {item_id: row for row, item_id in enumerate(before.item_ids)}
-    common = [row for row, item_id in enumerate(codes.item_ids) if item_id in position]
-    if len(common) <= 10:
-        return None
-    rows = np.asarray(common)
-    previous = before.X[[position[codes.item_ids[row]] for row in common]]
-    sample = seeded_sample(len(rows), DRIFT_MAX_ITEMS, seed)
-    return neighbour_overlap(previous, codes.X[rows], sample, k=10)
 
 
 # --- which items the pictures show ------------------------------------------------------

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
 from repr_assets.datasets.specs import DatasetSpec
+from repr_assets.encoders.kind import RAW_INPUTS
 from repr_assets.encoders.registry import encoder_kind, load_encoder
 from repr_assets.featurisers import load_featuriser
 from repr_assets.names import embeddings_table
@@ -78,16 +80,17 @@ def encode_raw(
     features of the featuriser that model was fitted on, so that the query and the table
     share one space even if a newer featuriser or model has been fitted since.
     """
-    _item_batch(spec, raw)  # a raw item of the wrong kind is named before any model is read
+    item = _item_batch(spec, raw)  # a raw item of the wrong kind is named before any model is read
     try:
         table = embeddings_table(spec.name, encoder_name)
         version = model_version_of(store, table, served_version(store.open(table)))
         encoder, saved = load_encoder(models, spec.name, encoder_name, version)
     except (FileNotFoundError, ValueError) as error:
         raise RawQueryError(str(error)) from None
-    inputs: np.ndarray
-    if isinstance(raw, Text) and encoder_kind(encoder_name).reads == "text":
-        inputs = np.array([raw.text], dtype=np.object_)  # as it reads items: raw text
+    inputs: Any
+    reads = encoder_kind(encoder_name).reads
+    if reads in RAW_INPUTS:  # as it reads items: the raw text, or the image file's bytes
+        inputs = item.column(reads).to_pylist()
     else:
         featuriser = saved.meta.get("featuriser_version")
         inputs = featurise_raw(spec, raw, models, None if featuriser is None else str(featuriser))

@@ -178,3 +178,32 @@ def test_a_revision_1_featuriser_loads_as_revision_1(tmp_path):
     assert ImageFeaturiser.load(tmp_path) == ImageFeaturiser(8, revision=1)
     ImageFeaturiser(8).save(tmp_path)
     assert ImageFeaturiser.load(tmp_path) == ImageFeaturiser(8)
+
+
+def test_colour_images_keep_their_planes_and_grey_ones_their_version(tmp_path):
+    """RGB rows hold the red, green and blue planes one after another, as Pillow decodes
+    them; a transparent pixel is white in each; a grey featuriser is the one saved before
+    colour existed (same version, same file)."""
+    from PIL import Image
+
+    from repr_assets.featurisers.image import ImageFeaturiser
+
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, (5, 5, 3), dtype=np.uint8)
+    cut_out = Image.new("RGBA", (5, 5), (10, 200, 30, 0))
+    batch = pa.RecordBatch.from_pydict(
+        {"item_id": ["a", "b"], "image": [_png(Image.fromarray(pixels)), _png(cut_out)]}
+    )
+    colour = ImageFeaturiser(5, channels=3)
+    features = colour.featurise(batch)
+    assert features.shape == (2, 75) and colour.dim == 75
+    np.testing.assert_allclose(features[0], pixels.transpose(2, 0, 1).ravel() / 255.0, rtol=1e-6)
+    np.testing.assert_array_equal(features[1], 1.0)
+    grey = ImageFeaturiser(5)
+    assert grey.params == {"size": 5, "revision": 2}
+    assert colour.version != grey.version
+    colour.save(tmp_path)
+    assert ImageFeaturiser.load(tmp_path) == colour
+    # Shift, rotation and noise move each plane as the grey image's.
+    moved = colour.augmentations()["shift"](features, torch.Generator().manual_seed(0))
+    assert moved.shape == features.shape
