@@ -123,7 +123,7 @@ def main(args: argparse.Namespace) -> int:
     example = LanceStore(home.lancedb).head(items_table(spec.name), 1, ["item_id"])
     encoder = spec.encoders[0]
     print(
-        "\nnext:\n  make ui    # the graph, this run, its plots and checks\n"
+        "\nnext:\n  repr-assets ui    # the graph, this run, its plots and checks\n"
         f"  repr-assets search --dataset {spec.name} --encoder {encoder} "
         f"--id {example.column('item_id')[0].as_py()}\n"
         f'  repr-assets sql "SELECT label, count(*) FROM {spec.name}_{encoder} GROUP BY label"'

@@ -17,6 +17,7 @@ from repr_assets.datasets.catalog import Catalog, UnknownDatasetError, declared_
 from repr_assets.home import Home, home_from_environment
 from repr_assets.names import embeddings_table, items_table
 from repr_assets.search import FilterError, Hits, Searcher, UnknownItemError, parse_where
+from repr_assets.search.directions import search_direction
 from repr_assets.stores.duckdb_file import connect
 from repr_assets.stores.lance import LanceStore
 from repr_assets.stores.publications import last_publication
@@ -38,7 +39,7 @@ def main(args: argparse.Namespace) -> int:
         searcher = Searcher(store, table, exact=args.exact)
         query = args.item_id if args.item_id is not None else _query_vector(args, store, home)
         if args.minus or args.plus:
-            hits = searcher.search_direction(query, args.minus, args.plus, args.k, where)
+            hits = search_direction(searcher, query, args.minus, args.plus, args.k, where)
         elif args.item_id is not None:
             hits = searcher.search_ids([args.item_id], args.k, where)[0]
         else:

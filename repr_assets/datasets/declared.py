@@ -33,6 +33,7 @@ from repr_assets.datasets.specs import (
     implied_modality,
     validate_dataset_name,
 )
+from repr_assets.quality.thresholds import QualityThresholds
 
 SPEC_FIELDS = {f.name for f in dataclasses.fields(DatasetSpec)} - {"name"}
 EXTRA_FIELDS = {"refit_schedule"}
@@ -125,6 +126,12 @@ def declared_dataset(path: Path, name: str, fields: Any) -> DeclaredDataset:
     floors = values.get("thresholds", {})
     if not isinstance(floors, dict):
         raise DeclarationError(f"{where}: 'thresholds' must be a mapping of floors, got {floors!r}")
+    known = [f.name for f in dataclasses.fields(QualityThresholds)]
+    unknown = sorted(set(floors) - set(known))
+    if unknown:
+        raise DeclarationError(
+            f"{where}: unknown threshold {unknown[0]!r}; the thresholds are: {', '.join(known)}"
+        )
     for key in ("ngram_range", "encoders", "owners", "factor_columns"):
         if key in values:
             if not isinstance(values[key], list):

@@ -57,7 +57,16 @@ class Reconstructing(TorchEncoder[C]):
         """Train ``network`` to reconstruct ``X``; with ``corrupt``, from changed copies;
         with ``objective``, under another loss than the squared error."""
         order, held = holdout(len(X), self.config)
-        data = torch.from_numpy(X)
+        assert isinstance(network, Codec)
+        scale = root_mean_square(X)
+        network.input_scale.fill_(scale)
+        data = torch.from_numpy(X / np.float32(scale))
+        if corrupt is not None:  # the corruptions change rows as the features hold them
+            original = corrupt
+
+            def corrupt(batch: torch.Tensor) -> torch.Tensor:
+                return original(batch * scale) / scale
+
         # On the device when it fits, so that a step never waits for a copy from the host.
         home = device if fits_on_device(X.nbytes, device) else torch.device("cpu")
         network.to(device)
@@ -74,13 +83,23 @@ class Reconstructing(TorchEncoder[C]):
 
     def encode(self, network: nn.Module, batch: torch.Tensor) -> torch.Tensor:
         assert isinstance(network, Codec)
-        return network.encoder(batch)
+        return network.encoder(batch / network.input_scale)
 
     def inverse_transform(self, Z: np.ndarray) -> np.ndarray:
         """Decode ``(n, latent_dim)`` codes to ``(n, n_features)`` float32 rows, in batches."""
         network = self.fitted()
         assert isinstance(network, Codec)
-        return self.apply(network.decoder, Z, self.n_features_)
+        return self.apply(lambda z: network.decoder(z) * network.input_scale, Z, self.n_features_)
+
+
+def root_mean_square(X: np.ndarray) -> float:
+    """The root mean square of every value of ``X``, in float64 by rows (1 for all zeros)."""
+    total = sum(
+        float(np.square(rows, dtype=np.float64).sum())
+        for rows in np.array_split(X, max(1, len(X) // 65_536))
+    )
+    value = (total / max(X.size, 1)) ** 0.5
+    return value if value > 0 else 1.0
 
 
 class Autoencoder(Reconstructing[AutoencoderConfig]):

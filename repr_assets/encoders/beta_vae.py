@@ -19,7 +19,7 @@ from torch import nn
 from repr_assets.encoders.autoencoder import Autoencoder, AutoencoderConfig
 from repr_assets.encoders.config import setting
 from repr_assets.encoders.kind import EncoderKind, TrainingProgress
-from repr_assets.encoders.mlp import layer_stack
+from repr_assets.encoders.mlp import Codec, layer_stack
 from repr_assets.encoders.training import Objective, TrainingHistory
 from repr_assets.items.augment import Augmentation
 from repr_assets.schema import number
@@ -38,7 +38,7 @@ class BetaVAEConfig(AutoencoderConfig):
     )
 
 
-class VariationalAutoencoder(nn.Module):
+class VariationalAutoencoder(Codec):
     """``encoder: n_features -> *hidden_dims -> 2 * latent_dim`` (means, log-variances);
     ``decoder: latent_dim -> reversed hidden_dims -> n_features``. ``forward`` decodes
     the posterior mean, as the report's reconstruction metrics read it."""
@@ -114,13 +114,7 @@ class BetaVAE(Autoencoder):
 
     def encode(self, network: nn.Module, batch: torch.Tensor) -> torch.Tensor:
         assert isinstance(network, VariationalAutoencoder)
-        return network.posterior(batch)[0]
-
-    def inverse_transform(self, Z: np.ndarray) -> np.ndarray:
-        """Decode ``(n, latent_dim)`` codes to ``(n, n_features)`` float32 rows, in batches."""
-        network = self.fitted()
-        assert isinstance(network, VariationalAutoencoder)
-        return self.apply(network.decoder, Z, self.n_features_)
+        return network.posterior(batch / network.input_scale)[0]
 
 
 KIND = EncoderKind(

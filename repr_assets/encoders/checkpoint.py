@@ -136,6 +136,11 @@ def _load_state(path: Path, budget: int) -> dict[str, Any]:
     return state
 
 
+# Buffers that checkpoints written before them lack, with the value that keeps such a
+# model computing what it did: ``input_scale`` 1 divides nothing.
+_LEGACY_DEFAULTS = {"input_scale": torch.ones(())}
+
+
 def _weights(
     weights: Any, expected: dict[str, torch.Tensor], path: Path
 ) -> dict[str, torch.Tensor]:
@@ -143,6 +148,9 @@ def _weights(
     dtypes, all finite."""
     if not isinstance(weights, dict):
         raise ModelFileError(path, f"state_dict is a {type(weights).__name__}, not a dict")
+    if isinstance(weights, dict):
+        legacy = {k: v for k, v in _LEGACY_DEFAULTS.items() if k in expected}
+        weights = {**legacy, **weights}
     missing = [name for name in expected if name not in weights]
     unknown = sorted(str(name) for name in weights if name not in expected)
     if missing or unknown:

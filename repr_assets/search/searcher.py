@@ -102,7 +102,7 @@ class Searcher:
 
     def search(self, vectors: np.ndarray, k: int = 10, where: Where = ()) -> list[Hits]:
         """The ``k`` nearest items to each of the ``(b, d)`` (or ``(d,)``) ``vectors``."""
-        queries = self._queries(vectors)
+        queries = self.unit_queries(vectors)
         filters = self._bind(where)
         if self._ann is not None:
             return self._ann_search(queries, k, filters, exclude_ids=None)
@@ -112,36 +112,11 @@ class Searcher:
         """The ``k`` nearest items to each item of ``item_ids``, leaving the item itself out."""
         filters = self._bind(where)
         if self._ann is not None:
-            queries = self._queries(self.vectors_of(item_ids))
+            queries = self.unit_queries(self.vectors_of(item_ids))
             return self._ann_search(queries, k, filters, exclude_ids=list(item_ids))
         rows = self._rows_of(item_ids)
         queries = self._exact_index().unit_vectors[rows]
         return self._exact_search(queries, k, filters, exclude_rows=rows)
-
-    def search_direction(
-        self,
-        query: np.ndarray | str,
-        minus: Sequence[str] = (),
-        plus: Sequence[str] = (),
-        k: int = 10,
-        where: Where = (),
-    ) -> Hits:
-        """The ``k`` nearest items to ``query − Σ minus + Σ plus``, every vector at unit
-        length first (word2vec's 3CosAdd: king − man + woman ≈ queen). ``query`` is an
-        item id or a ``(d,)`` vector; the items named (the query item, ``minus`` and
-        ``plus``) are left out of the hits, as a search by id leaves its item out."""
-        named = [*([query] if isinstance(query, str) else []), *minus, *plus]
-        vectors = self.vectors_of(named) if named else np.zeros((0, self.dim), np.float32)
-        if isinstance(query, str):
-            start, vectors = vectors[0], vectors[1:]
-        else:
-            start = self._queries(query)[0]
-        combined = start - vectors[: len(minus)].sum(axis=0) + vectors[len(minus) :].sum(axis=0)
-        # Enough more than k that k remain once the named items are left out.
-        left_out = set(named)
-        found = self.search(combined, k + len(left_out), where)[0]
-        keep = [i for i, item_id in enumerate(found.item_ids) if item_id not in left_out][:k]
-        return found.take(keep)
 
     def vectors_of(self, item_ids: Sequence[str]) -> np.ndarray:
         """The ``(len(item_ids), d)`` vectors of ``item_ids``, in that order, at unit length."""
@@ -327,7 +302,7 @@ class Searcher:
         pairs = where.items() if isinstance(where, Mapping) else where
         return bind_filters(self.schema, pairs)
 
-    def _queries(self, vectors: np.ndarray) -> np.ndarray:
+    def unit_queries(self, vectors: np.ndarray) -> np.ndarray:
         """``vectors`` as a ``(b, d)`` float32 array of unit rows; refuses what has no direction."""
         queries = np.array(vectors, dtype=np.float32, ndmin=2, copy=True)
         if queries.ndim != 2 or queries.shape[1] != self.dim:

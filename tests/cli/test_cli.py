@@ -57,7 +57,7 @@ def test_run_prints_the_quality_summary(cli_home):
     _, first = cli_home
     assert "linear_probe_accuracy" in first.stdout
     assert "autoencoder" in first.stdout and "pca" in first.stdout
-    assert "make ui" in first.stdout
+    assert "repr-assets ui" in first.stdout
 
 
 def test_run_is_recorded_in_the_instance_under_the_home(cli_home):
@@ -85,7 +85,7 @@ def test_report_json_and_a_second_run(cli_home):
         ("pca", "linear_probe_accuracy"),
         ("autoencoder", "explained_variance"),
     }
-    assert len(rows) == 2 * 19 + 3  # and the three baselines of the raw features
+    assert len(rows) == 2 * 23 + 4  # and the four baselines of the raw features
     assert all(r["previous_model_version"] is None for r in rows)
 
     second = repr_assets(home, "run", "--epochs", "15", "--seed", "1")

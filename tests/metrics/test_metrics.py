@@ -251,7 +251,14 @@ def encoded() -> tuple[PCA, np.ndarray, np.ndarray, np.ndarray]:
     return pca, X, pca.transform(X), y
 
 
-UNSUPERVISED = {"reconstruction_mse", "explained_variance", "effective_rank", "trustworthiness"}
+UNSUPERVISED = {
+    "reconstruction_mse",
+    "explained_variance",
+    "effective_rank",
+    "trustworthiness",
+    "continuity",
+    "intrinsic_dimension",
+}
 
 
 def test_evaluate_encoder_with_labels(encoded) -> None:

@@ -9,8 +9,15 @@ from pathlib import Path
 
 import dagster as dg
 
+from repr_assets.datasets.specs import BUILTIN_DATASETS
 from repr_assets.orchestration.instance import prepare_dagster_home
 
+CHECKED_METRICS = (
+    "linear_probe_accuracy",
+    "effective_rank",
+    "explained_variance",
+    "neighbour_overlap_previous",
+)
 EXPECTED_ASSETS = {
     "items",
     "features",
@@ -33,8 +40,15 @@ def test_definitions_load_with_the_digits_graph(home):
     dg.Definitions.validate_loadable(defs)
     graph = defs.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
-    assert keys == {f"digits/{name}" for name in EXPECTED_ASSETS}
-    checks = {(k.asset_key.path[-1], k.name) for k in graph.asset_check_keys}
+    assert {key.split("/")[0] for key in keys} == set(BUILTIN_DATASETS)
+    assert {key for key in keys if key.startswith("digits/")} == {
+        f"digits/{name}" for name in EXPECTED_ASSETS
+    }
+    checks = {
+        (k.asset_key.path[-1], k.name)
+        for k in graph.asset_check_keys
+        if k.asset_key.path[0] == "digits"
+    }
     integrity = {
         (asset, check)
         for asset in ("pca_embeddings", "autoencoder_embeddings")
@@ -43,12 +57,12 @@ def test_definitions_load_with_the_digits_graph(home):
     thresholds = {
         ("quality_report", f"{encoder}_{metric}_at_least")
         for encoder in ("pca", "autoencoder")
-        for metric in ("linear_probe_accuracy", "effective_rank", "explained_variance")
+        for metric in CHECKED_METRICS
     }
     assert checks == integrity | thresholds
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
-        assert node.group_name == "digits"
+        assert node.group_name == key.path[0]
         assert node.description, key
         assert node.kinds, key
     assert defs.resolve_job_def("digits_pipeline")

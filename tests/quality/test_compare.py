@@ -72,8 +72,11 @@ def test_every_built_in_encoder_is_known():
         "pca",
         "autoencoder",
         "denoising_autoencoder",
+        "beta_vae",
+        "conv_autoencoder",
         "contrastive",
         "minilm",
+        "efficientnet_lite0",
     ]
 
 

@@ -30,8 +30,17 @@ SUPERVISED = {
     "calinski_harabasz",
     "linear_probe_accuracy",
     "knn_accuracy",
+    "kmeans_nmi",
+    "kmeans_ari",
 }
-UNSUPERVISED = {"reconstruction_mse", "explained_variance", "trustworthiness", "effective_rank"}
+UNSUPERVISED = {
+    "reconstruction_mse",
+    "explained_variance",
+    "trustworthiness",
+    "effective_rank",
+    "continuity",
+    "intrinsic_dimension",
+}
 
 
 def _data(

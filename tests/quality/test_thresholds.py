@@ -19,6 +19,8 @@ from repr_assets.quality.thresholds import (
 
 PROBE = "linear_probe_accuracy"
 
+DRIFT = "neighbour_overlap_previous"
+
 
 def test_the_relative_probe_floor_by_hand():
     # 12 classes, majority 0.22, raw probe 0.45: max(0.27, 0.315) = 0.315.
@@ -115,12 +117,19 @@ def test_outcomes_for_each_threshold_field():
     assert outcomes["explained_variance"].passed is True  # inclusive
     for metric, outcome in outcomes.items():
         assert outcome.check == f"{metric}_at_least"
-        assert outcome.value == values[metric]
+        assert outcome.value == values.get(metric)
+    # The drift floor is off unless set; set, it holds a reshuffling refit back.
+    assert outcomes[DRIFT].minimum is None and outcomes[DRIFT].passed
+    drift = QualityThresholds(min_neighbour_overlap_previous=0.8)
+    [judged] = [
+        o for o in check_thresholds({DRIFT: 0.5}, resolve_floors(drift, {})) if o.metric == DRIFT
+    ]
+    assert not judged.passed and judged.minimum == 0.8
 
 
 def test_outcomes_of_missing_metrics_pass_with_value_none():
     outcomes = check_thresholds({}, resolve_floors(QualityThresholds(), {}))
-    assert {o.metric for o in outcomes} == {PROBE, "effective_rank", "explained_variance"}
+    assert {o.metric for o in outcomes} == {PROBE, "effective_rank", "explained_variance", DRIFT}
     for outcome in outcomes:
         assert outcome.value is None
         assert outcome.passed is True

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from repr_assets.search import Searcher
+from repr_assets.search.directions import search_direction
 from repr_assets.stores.lance import LanceStore
 from tests.helpers import SMALL_INDEX, low_rank_vectors, one_line, repr_assets, write_embeddings
 
@@ -41,7 +42,7 @@ def test_king_minus_man_plus_woman_is_queen(tmp_path) -> None:
     _words(store)
     searcher = Searcher(store, "words_pca")
     assert searcher.search_ids(["king"], k=1)[0].item_ids != ["queen"]
-    hits = searcher.search_direction("king", minus=["man"], plus=["woman"], k=3)
+    hits = search_direction(searcher, "king", minus=["man"], plus=["woman"], k=3)
     assert hits.item_ids[0] == "queen"
     assert not {"king", "man", "woman"} & set(hits.item_ids)
     assert len(hits) == 3
@@ -63,7 +64,7 @@ def test_a_direction_query_is_numpys_brute_force(tmp_path, exact: bool) -> None:
     distances = 1 - unit.astype(np.float64) @ (query / np.linalg.norm(query))
     distances[[a, b, c]] = np.inf
     expected = [ids[i] for i in np.argsort(distances, kind="stable")[:10]]
-    hits = searcher.search_direction(ids[a], minus=[ids[b]], plus=[ids[c]], k=10)
+    hits = search_direction(searcher, ids[a], minus=[ids[b]], plus=[ids[c]], k=10)
     overlap = len(set(hits.item_ids) & set(expected)) / 10
     assert overlap == 1.0 if exact else overlap >= 0.8
     if exact:
