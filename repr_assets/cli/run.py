@@ -20,6 +20,7 @@ from repr_assets.cli.report import print_report
 from repr_assets.datasets.catalog import Catalog, RunOptions, UnknownDatasetError, declared_file
 from repr_assets.datasets.specs import (
     BUILTIN_DATASETS,
+    CODE_SIZE_BY_MODALITY,
     DatasetSpec,
     default_thresholds,
     implied_modality,
@@ -30,6 +31,7 @@ from repr_assets.encoders.minilm import TEXT_EXTRA_MESSAGE, minilm_available
 from repr_assets.encoders.registry import (
     UnknownEncoderError,
     check_encoders,
+    code_size_options,
     configured,
     encoder_kind,
     encoder_kinds,
@@ -162,6 +164,7 @@ def _base_spec(args: argparse.Namespace, catalog: Catalog) -> tuple[DatasetSpec,
             name=name,
             modality=modality,
             thresholds=default_thresholds(modality),
+            encoder_options=code_size_options(CODE_SIZE_BY_MODALITY.get(modality)),
             source=str(path.resolve()),
             label_column=args.label_column,
             text_column=args.text_column,

@@ -27,12 +27,14 @@ import yaml
 
 from repr_assets.datasets.specs import (
     BUILTIN_DATASETS,
+    CODE_SIZE_BY_MODALITY,
     DatasetSpec,
     check_modality,
     default_thresholds,
     implied_modality,
     validate_dataset_name,
 )
+from repr_assets.encoders.registry import code_size_options
 from repr_assets.quality.thresholds import QualityThresholds
 
 SPEC_FIELDS = {f.name for f in dataclasses.fields(DatasetSpec)} - {"name"}
@@ -139,6 +141,18 @@ def declared_dataset(path: Path, name: str, fields: Any) -> DeclaredDataset:
             values[key] = tuple(values[key])
     try:
         values["thresholds"] = dataclasses.replace(default_thresholds(modality), **floors)
+        # The modality's code size, under the options the entry gives.
+        sizes = code_size_options(CODE_SIZE_BY_MODALITY.get(modality))
+        given = values.get("encoder_options") or {}
+        if isinstance(given, Mapping):
+            values["encoder_options"] = (
+                {
+                    name: {**sizes.get(name, {}), **options}
+                    for name, options in {**sizes, **given}.items()
+                }
+                if sizes
+                else given
+            )
         spec = DatasetSpec(name=name, **{"modality": modality, **values})
     except (TypeError, ValueError) as error:
         raise DeclarationError(f"{where}: {_one_line(error)}") from None

@@ -199,6 +199,12 @@ def implied_modality(source: str | Path, text_column: str | None) -> Modality:
     return "tabular"
 
 
+CODE_SIZE_BY_MODALITY: dict[str, int] = {"text": 32}
+"""The code size a new data set of a modality starts with, where it is not the encoders'
+own default (16). Measured on 4,439 fortunes of 8 Debian files (TF-IDF of 4,096 terms,
+seed 0): PCA's probe was 0.433 at 16 and 0.508 at 32, the autoencoder's 0.394 and 0.480."""
+
+
 def default_thresholds(modality: Modality) -> QualityThresholds:
     """The floors a new data set of ``modality`` starts with."""
     if modality == "text":

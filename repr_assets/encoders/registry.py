@@ -76,6 +76,18 @@ def check_encoders(names: tuple[str, ...], modality: str, dataset: str) -> None:
             )
 
 
+def code_size_options(size: int | None) -> dict[str, dict[str, Any]]:
+    """``{"latent_dim": size}`` for every kind that has the setting (none for ``None``): a
+    data set's starting code size (``datasets.specs.CODE_SIZE_BY_MODALITY``)."""
+    if size is None:
+        return {}
+    return {
+        name: {"latent_dim": size}
+        for name, kind in encoder_kinds().items()
+        if "latent_dim" in kind.defaults()
+    }
+
+
 def configured(kind: EncoderKind, options: Mapping[str, Any]) -> EncoderConfig:
     """``kind``'s config with a data set's ``options``: a ``ValueError`` names the encoder
     and an option that is unknown or out of bounds."""

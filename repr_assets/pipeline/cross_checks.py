@@ -37,30 +37,30 @@ COLLAPSE_PROBE_MARGIN = 0.02
 
 
 def collapse_notes(values: dict[str, dict[str, float]], widths: dict[str, int]) -> list[str]:
-    """One line per encoder with a decoder that collapsed: its held-out explained variance
-    is not positive (it decodes about the mean row), or its linear probe falls more than
+    """One line per encoder with a decoder that collapsed (its held-out explained variance
+    is not positive: it decodes about the mean row), or whose linear probe falls more than
     ``COLLAPSE_PROBE_MARGIN`` below PCA's at the same code size (``widths``)."""
-    pca = values.get("pca", {})
+    pca_probe = values.get("pca", {}).get("linear_probe_accuracy")
     notes = []
     for encoder, own in values.items():
         if encoder == "pca" or "explained_variance" not in own:
             continue
-        why = []
-        if own["explained_variance"] <= 0:
-            why.append(
-                f"held-out explained variance {format_value(own['explained_variance'])} <= 0"
+        variance = own["explained_variance"]
+        if variance <= 0:
+            notes.append(
+                f"{encoder}: collapsed: it decodes about the mean row (held-out explained "
+                f"variance {format_value(variance)})"
             )
-        probe, floor = own.get("linear_probe_accuracy"), pca.get("linear_probe_accuracy")
+            continue
+        probe = own.get("linear_probe_accuracy")
         same_size = widths.get(encoder) == widths.get("pca")
-        if (
-            probe is not None
-            and floor is not None
-            and same_size
-            and probe < floor - COLLAPSE_PROBE_MARGIN
-        ):
-            why.append(f"linear probe {format_value(probe)} against PCA's {format_value(floor)}")
-        if why:
-            notes.append(f"{encoder}: collapsed: {'; '.join(why)}")
+        if probe is None or pca_probe is None or not same_size:
+            continue
+        if probe < pca_probe - COLLAPSE_PROBE_MARGIN:
+            notes.append(
+                f"{encoder}: its code keeps less of the classes than PCA's of the same size "
+                f"(linear probe {format_value(probe)} against {format_value(pca_probe)})"
+            )
     return notes
 
 
