@@ -32,10 +32,7 @@ def main(args: argparse.Namespace) -> int:
         # Checked before connecting, which would create the database folder.
         store = LanceStore(home.lancedb) if home.lancedb.is_dir() else None
         if store is None or not store.exists(table):
-            raise UsageError(
-                f"no embeddings table {table!r} under {home.lancedb}: "
-                f"run `repr-assets run --dataset {args.dataset}` first"
-            )
+            raise UsageError(_no_table(home, args.dataset, args.encoder, table))
         searcher = Searcher(store, table, exact=args.exact)
         query = args.item_id if args.item_id is not None else _query_vector(args, store, home)
         if args.minus or args.plus:
@@ -72,6 +69,20 @@ def main(args: argparse.Namespace) -> int:
     if not rows:
         print("(0 hits)")
     return 0
+
+
+def _no_table(home: Home, dataset: str, encoder: str, table: str) -> str:
+    """Why there is no table to search, with a command that makes one where there is."""
+    catalog = Catalog(home, declared_file())
+    if dataset not in catalog.names():
+        return (
+            f"unknown data set {dataset!r}: the data sets are {', '.join(catalog.names())}; "
+            "a new one needs `repr-assets run --source PATH`"
+        )
+    return (
+        f"no embeddings table {table!r} under {home.lancedb}: "
+        f"run `repr-assets run --dataset {dataset} --encoders {encoder}` first"
+    )
 
 
 def _not_served(

@@ -213,3 +213,17 @@ def test_nothing_under_the_home_changed(runs, in_process):
         in_process("sql", sql.format(tmp=runs["tmp"]))
     assert tree(runs["home"].root) == runs["before"]
     assert sorted(p.name for p in runs["tmp"].iterdir()) == ["home", "secret.csv", "seven.png"]
+
+
+def test_a_search_with_nothing_to_search_suggests_a_command_that_works(tmp_path):
+    from tests.helpers import one_line, repr_assets
+
+    home = tmp_path / "home"
+    line = one_line(
+        repr_assets(home, "search", "--dataset", "reviews", "--encoder", "pca", "--id", "x")
+    )
+    assert "unknown data set 'reviews'" in line and "run --source PATH" in line
+    line = one_line(
+        repr_assets(home, "search", "--dataset", "digits", "--encoder", "minilm", "--id", "x")
+    )
+    assert "repr-assets run --dataset digits --encoders minilm" in line
