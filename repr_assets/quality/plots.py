@@ -28,16 +28,19 @@ def _png(figure: plt.Figure, tight: bool = True) -> bytes:
 def loss_curve_png(
     train_loss: Sequence[float], validation_loss: Sequence[float], best_epoch: int
 ) -> bytes:
-    """Training and validation loss per epoch, log scale, with the kept epoch marked."""
+    """Training and validation loss per epoch, with the kept epoch marked: on a log scale
+    when every loss is positive (a squared error), else linear (a β-VAE's negative ELBO
+    with a fitted decoder variance goes below 0)."""
     figure, axes = plt.subplots(figsize=(5, 3))
     epochs = np.arange(1, len(train_loss) + 1)
     axes.plot(epochs, train_loss, label="train")
     axes.plot(epochs, validation_loss, label="validation")
     if best_epoch:
         axes.axvline(best_epoch, color="grey", linestyle=":", label=f"kept (epoch {best_epoch})")
-    axes.set_yscale("log")
+    if min(min(train_loss, default=1.0), min(validation_loss, default=1.0)) > 0:
+        axes.set_yscale("log")
     axes.set_xlabel("epoch")
-    axes.set_ylabel("reconstruction MSE")
+    axes.set_ylabel("loss")
     axes.legend()
     return _png(figure)
 

@@ -28,3 +28,11 @@ def test_image_grid_wraps_rows_and_takes_no_images() -> None:
     images = [encode_png(np.full((8, 8), i * 10, np.uint8)) for i in range(10)]
     assert _size(image_grid_png(images, [str(i) for i in range(10)], columns=4)) == (324, 270)
     assert _size(image_grid_png([], [])) == (648, 90)
+
+
+def test_a_loss_curve_below_zero_is_drawn_without_a_warning(recwarn):
+    from repr_assets.quality.plots import loss_curve_png
+
+    png = loss_curve_png([0.5, -0.2, -0.4], [0.4, -0.1, -0.3], best_epoch=3)
+    assert png.startswith(b"\x89PNG")
+    assert [str(w.message) for w in recwarn] == []
