@@ -80,6 +80,37 @@ def quick_run_config(dataset: str = "digits", epochs: int = 40) -> dict[str, Any
     }
 
 
+def materialize_report(home: Any, spec: Any, epochs: int = 5) -> dict[tuple[str, str], float]:
+    """Materialise ``spec``'s graph in process on ``home`` (every trained encoder for
+    ``epochs`` on the CPU) and return its report: ``{(encoder, metric): value}``."""
+    import dagster as dg
+    import duckdb
+
+    from repr_assets.encoders.registry import encoder_kind
+    from repr_assets.orchestration import build_representation_assets, build_resources
+
+    trained = [name for name in spec.encoders if encoder_kind(name).trains and name != "pca"]
+    run_config = {
+        "ops": {
+            f"{spec.name}__{name}_model": {"config": {"epochs": epochs, "device": "cpu"}}
+            for name in trained
+        }
+    }
+    result = dg.materialize(
+        build_representation_assets(spec),
+        resources=build_resources(home),
+        run_config=run_config,
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+    assert result.success
+    with duckdb.connect(str(home.reports), read_only=True) as connection:
+        rows = connection.execute(
+            "SELECT encoder, metric, value FROM quality_metrics WHERE dataset = ?", [spec.name]
+        ).fetchall()
+    return {(encoder, metric): value for encoder, metric, value in rows}
+
+
 # --- embeddings tables for the search tests ---------------------------------------------
 
 SMALL_INDEX = IndexSettings(min_rows=1000, partition_size=256, min_probes=4)

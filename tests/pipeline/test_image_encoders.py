@@ -3,8 +3,6 @@ and the convolutional autoencoder, offline; and the conv autoencoder on IDX file
 
 from __future__ import annotations
 
-import dagster as dg
-import duckdb
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
@@ -12,9 +10,9 @@ from PIL import Image, ImageDraw
 from repr_assets.datasets.specs import DatasetSpec
 from repr_assets.encoders.efficientnet import efficientnet_available
 from repr_assets.home import Home
-from repr_assets.orchestration import build_representation_assets, build_resources
 from repr_assets.stores.lance import LanceStore
 from sample_sources import digit_images, write_idx
+from tests.helpers import materialize_report
 
 COLOURS = {"red": (220, 30, 30), "green": (30, 180, 60), "blue": (40, 60, 220)}
 
@@ -34,29 +32,6 @@ def colour_folder(root, per_class: int = 16) -> None:
             image.save(root / name / f"{n:02d}.png")
 
 
-def _run(home: Home, spec: DatasetSpec, epochs: int = 3) -> dict[tuple[str, str], float]:
-    trained = [e for e in spec.encoders if e not in ("pca", "efficientnet_lite0")]
-    run_config = {
-        "ops": {
-            f"{spec.name}__{e}_model": {"config": {"epochs": epochs, "device": "cpu"}}
-            for e in trained
-        }
-    }
-    result = dg.materialize(
-        build_representation_assets(spec),
-        resources=build_resources(home),
-        run_config=run_config,
-        instance=dg.DagsterInstance.ephemeral(),
-        raise_on_error=False,
-    )
-    assert result.success
-    with duckdb.connect(str(home.reports), read_only=True) as connection:
-        rows = connection.execute(
-            "SELECT encoder, metric, value FROM quality_metrics WHERE dataset = ?", [spec.name]
-        ).fetchall()
-    return {(encoder, metric): value for encoder, metric, value in rows}
-
-
 @pytest.mark.skipif(not efficientnet_available(), reason="needs the images extra")
 def test_a_colour_folder_runs_with_pca_and_efficientnet(tmp_path) -> None:
     colour_folder(tmp_path / "shapes")
@@ -69,7 +44,7 @@ def test_a_colour_folder_runs_with_pca_and_efficientnet(tmp_path) -> None:
         encoders=("pca", "efficientnet_lite0", "conv_autoencoder"),
     )
     home = Home.at(tmp_path / "home")
-    values = _run(home, spec)
+    values = materialize_report(home, spec)
     store = LanceStore(home.lancedb)
     assert store.open("colours_features").schema.field("vector").type.list_size == 3 * 16 * 16
     assert store.open("colours_efficientnet_lite0").schema.field("vector").type.list_size == 1280
@@ -92,6 +67,6 @@ def test_the_conv_autoencoder_runs_on_idx_files(tmp_path) -> None:
         source=str(tmp_path / "idx"),
         encoders=("conv_autoencoder",),
     )
-    values = _run(Home.at(tmp_path / "home"), spec)
+    values = materialize_report(Home.at(tmp_path / "home"), spec)
     assert ("conv_autoencoder", "explained_variance") in values
     assert np.isfinite(values["conv_autoencoder", "reconstruction_mse"])

@@ -6,42 +6,17 @@ from __future__ import annotations
 import csv
 import dataclasses
 
-import dagster as dg
 import duckdb
 import numpy as np
 import pytest
 
 from repr_assets.datasets.specs import SHAPES, SWISS_ROLL
 from repr_assets.home import Home
-from repr_assets.orchestration import build_representation_assets, build_resources
 from repr_assets.sources import generated
 from repr_assets.stores.lance import LanceStore
-from tests.helpers import one_line, repr_assets
+from tests.helpers import materialize_report, one_line, repr_assets
 
 FACTOR_METRICS = {"mig", "sap", "dci_disentanglement", "dci_completeness", "dci_informativeness"}
-
-
-def _run(home: Home, spec, epochs: int = 20) -> dict[tuple[str, str], float]:
-    run_config = {
-        "ops": {
-            f"{spec.name}__{encoder}_model": {"config": {"epochs": epochs, "device": "cpu"}}
-            for encoder in spec.encoders
-            if encoder != "pca"
-        }
-    }
-    result = dg.materialize(
-        build_representation_assets(spec),
-        resources=build_resources(home),
-        run_config=run_config,
-        instance=dg.DagsterInstance.ephemeral(),
-        raise_on_error=False,
-    )
-    assert result.success
-    with duckdb.connect(str(home.reports), read_only=True) as connection:
-        rows = connection.execute(
-            "SELECT encoder, metric, value FROM quality_metrics WHERE dataset = ?", [spec.name]
-        ).fetchall()
-    return {(encoder, metric): value for encoder, metric, value in rows}
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +25,7 @@ def shapes_report(tmp_path_factory):
         patch.setattr(generated, "SHAPES_SIZE", 900)
         home = Home.at(tmp_path_factory.mktemp("shapes"))
         spec = dataclasses.replace(SHAPES, encoders=("pca", "beta_vae"))
-        return home, _run(home, spec, epochs=5)
+        return home, materialize_report(home, spec, epochs=5)
 
 
 def test_shapes_reports_every_factor_metric_for_each_encoder(shapes_report) -> None:
@@ -70,7 +45,7 @@ def test_shapes_reports_every_factor_metric_for_each_encoder(shapes_report) -> N
 def test_swiss_roll_measures_its_dimension_and_the_recovery_of_its_coordinates(tmp_path) -> None:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(generated, "MANIFOLD_SIZE", 1500)
-        values = _run(Home.at(tmp_path), SWISS_ROLL, epochs=30)
+        values = materialize_report(Home.at(tmp_path), SWISS_ROLL, epochs=30)
     assert values["features", "intrinsic_dimension"] == pytest.approx(2.0, rel=0.2)
     assert values["features", "feature_count"] == 3  # x, y, z: t and height are factors
     for encoder in ("pca", "autoencoder"):
