@@ -260,3 +260,27 @@ def test_a_data_set_declared_in_pipelines_yaml_runs_searches_and_reports_like_an
     report = repr_assets(home, "report", "--dataset", "plants", cwd=folder)
     assert report.returncode == 0 and "plants / pca" in report.stdout
     assert "linear_probe_accuracy_at_least" in report.stdout  # its floors, from the YAML spec
+
+
+def test_a_declared_text_data_set_starts_with_codes_of_32_under_its_own_options(tmp_path):
+    """The modality's code size (``CODE_SIZE_BY_MODALITY``) for every encoder with a
+    ``latent_dim``, under what the entry gives; tables keep the encoders' own 16."""
+    from repr_assets.datasets.declared import declared_dataset
+
+    text = declared_dataset(
+        tmp_path / "d.yaml",
+        "notes",
+        {
+            "source": "notes.csv",
+            "text_column": "text",
+            "encoder_options": {"autoencoder": {"epochs": 7, "latent_dim": 8}},
+        },
+    ).spec
+    assert text.encoder_options["pca"] == {"latent_dim": 32}
+    assert text.encoder_options["autoencoder"] == {"latent_dim": 8, "epochs": 7}
+    table = declared_dataset(tmp_path / "d.yaml", "rows", {"source": "rows.csv"}).spec
+    assert table.modality == "tabular" and table.encoder_options == {}
+    with pytest.raises(DeclarationError, match="unknown threshold 'min_probe'; the thresholds"):
+        declared_dataset(
+            tmp_path / "d.yaml", "x", {"source": "x.csv", "thresholds": {"min_probe": 1}}
+        )
