@@ -272,6 +272,8 @@ def test_evaluate_encoder_with_labels(encoded) -> None:
         "silhouette",
         "davies_bouldin",
         "calinski_harabasz",
+        "kmeans_nmi",
+        "kmeans_ari",
         "linear_probe_accuracy",
         "knn_accuracy",
     }
