@@ -238,3 +238,13 @@ def test_kmeans_agreement_finds_separate_blobs_and_not_shuffled_labels() -> None
             "kmeans_ari": adjusted_rand_score(y, clusters),
         }
     )
+
+
+def test_kmeans_agreement_of_a_collapsed_code_is_chance_and_says_nothing(recwarn):
+    from repr_assets.metrics.clustering import kmeans_agreement
+
+    Z = np.zeros((60, 4))
+    y = np.repeat([0, 1, 2], 20)
+    found = kmeans_agreement(Z, y, seed=0)
+    assert found["kmeans_ari"] == pytest.approx(0.0) and found["kmeans_nmi"] == pytest.approx(0.0)
+    assert [str(w.message) for w in recwarn] == []
