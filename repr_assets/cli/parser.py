@@ -88,7 +88,8 @@ def _run(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--encoders",
         help="comma-separated encoders to fit and compare (default: pca,autoencoder; known: "
-        "pca, autoencoder, denoising_autoencoder, beta_vae, contrastive, minilm)",
+        "pca, autoencoder, denoising_autoencoder, beta_vae, conv_autoencoder, contrastive, "
+        "minilm, efficientnet_lite0)",
     )
     run.add_argument(
         "--encoders-from",

@@ -42,7 +42,11 @@ def main(args: argparse.Namespace) -> int:
         else:
             hits = searcher.search(query, args.k, where)[0]
     except UnknownItemError as error:
-        raise UsageError(_not_served(home, store, args, table) or str(error)) from None
+        # Only the query item can be one a newer, unserved version holds, when it is the
+        # one missing: an unknown --minus or --plus item is named as it is.
+        query_missing = error.item_id in (None, args.item_id)
+        served_why = _not_served(home, store, args, table) if query_missing else None
+        raise UsageError(served_why or str(error)) from None
     except (FilterError, UnknownDatasetError, ValueError) as error:
         raise UsageError(str(error)) from None
     _warn_if_never_published(home, store, args.dataset, args.encoder)

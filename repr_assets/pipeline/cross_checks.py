@@ -92,22 +92,25 @@ def transfer_metrics(
     add_transfer_metrics(report, codes, data.labels, test_mask, spec.seed)
 
 
-FACTORS_NOTE = "factor metrics left out"
+FACTOR_NOTE = "a factor left out"
 
 
 def read_dataset_factors(
     store: LanceStore, spec: DatasetSpec, item_ids: list[str], baselines: EncoderReport
 ) -> list[Factor]:
-    """The data set's factor columns, for the items of the features; none, with a note in
-    ``baselines``, when a column cannot serve as a factor (a missing value, one value)."""
+    """The data set's factor columns, for the items of the features. A column that cannot
+    serve as a factor (a missing value, one value) is left out with a note in
+    ``baselines``; the others still are factors."""
     if not spec.factor_columns:
         return []
     columns = read_item_columns(store, spec.name, item_ids, spec.factor_columns)
-    try:
-        return read_factors(columns)
-    except ValueError as error:
-        baselines.notes.append(f"{FACTORS_NOTE}: {error}")
-        return []
+    factors = []
+    for name, values in columns.items():
+        try:
+            factors += read_factors({name: values})
+        except ValueError as error:
+            baselines.notes.append(f"{FACTOR_NOTE}: {error}")
+    return factors
 
 
 DRIFT_MAX_ITEMS = 2_000

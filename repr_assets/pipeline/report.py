@@ -29,7 +29,7 @@ from repr_assets.memory import release_free_memory
 from repr_assets.names import embeddings_table, features_table, items_table
 from repr_assets.pipeline import Connect
 from repr_assets.pipeline.cross_checks import (
-    FACTORS_NOTE,
+    FACTOR_NOTE,
     borrowed_versions,
     collapse_notes,
     previous_overlap,
@@ -195,6 +195,10 @@ def _compute(
         )
         if spec.encoders_from is not None and reads == "features":
             transfer_metrics(reports[encoder_name], spec, models, encoder_name, data, test_mask)
+        elif spec.encoders_from is not None:
+            reports[encoder_name].notes.append(
+                f"transfer left out: {encoder_name} is pretrained, the same on every data set"
+            )
         del encoder, codes
     del data, texts
     release_free_memory()
@@ -227,7 +231,7 @@ def _compute(
     # The baselines' notes (no labels, one class) are the encoders' own: not repeated,
     # but for those of the factors, which no encoder has.
     notes = [f"{e}: {note}" for e, report in reports.items() for note in report.notes]
-    notes += [note for note in baselines.notes if note.startswith(FACTORS_NOTE)]
+    notes += [note for note in baselines.notes if note.startswith(FACTOR_NOTE)]
     notes += collapse_notes({e: report.values for e, report in reports.items()}, widths)
     return QualityReport(
         current=False,

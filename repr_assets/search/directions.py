@@ -29,6 +29,8 @@ def search_direction(
     else:
         start = searcher.unit_queries(query)[0]
     combined = start - vectors[: len(minus)].sum(axis=0) + vectors[len(minus) :].sum(axis=0)
+    if not np.linalg.norm(combined) > 1e-6:
+        raise ValueError("the direction cancels out: there is no direction to search by")
     # Enough more than k that k remain once the named items are left out.
     left_out = set(named)
     found = searcher.search(combined, k + len(left_out), where)[0]

@@ -36,7 +36,11 @@ Where = Mapping[str, Any] | Iterable[tuple[str, Any]]
 
 
 class UnknownItemError(KeyError):
-    """An ``item_id`` that the table does not hold."""
+    """An ``item_id`` that the table does not hold (``item_id``, when known)."""
+
+    def __init__(self, message: str, item_id: str | None = None) -> None:
+        super().__init__(message)
+        self.item_id = item_id
 
     def __str__(self) -> str:
         return str(self.args[0])
@@ -325,7 +329,7 @@ def _distances(similarities: np.ndarray) -> np.ndarray:
 def _check_found(item_ids: Sequence[str], positions: pa.Array, table_name: str) -> None:
     if positions.null_count:
         missing = item_ids[positions.is_null().to_pylist().index(True)]
-        raise UnknownItemError(f"no item {missing!r} in table {table_name!r}")
+        raise UnknownItemError(f"no item {missing!r} in table {table_name!r}", missing)
 
 
 class _RowIds:

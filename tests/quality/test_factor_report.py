@@ -125,3 +125,39 @@ def test_a_factor_column_that_is_not_there_is_one_line(tmp_path) -> None:
     folder.mkdir()
     result = repr_assets(home, "run", "--source", str(folder), "--factor-columns", "size")
     assert "factor columns need a CSV, Parquet or JSONL source" in one_line(result)
+
+
+def test_a_constant_factor_column_is_left_out_and_the_others_measured(tmp_path) -> None:
+    rng = np.random.default_rng(1)
+    source = tmp_path / "rows.csv"
+    with source.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["a", "b", "fa", "const", "kind"])
+        for _ in range(200):
+            fa = rng.uniform()
+            writer.writerow(
+                [fa + rng.normal(scale=0.1), rng.normal(), fa, 1, rng.choice(["x", "y"])]
+            )
+    home = tmp_path / "home"
+    result = repr_assets(
+        home,
+        "run",
+        "--source",
+        str(source),
+        "--label-column",
+        "kind",
+        "--factor-columns",
+        "fa,const",
+        "--encoders",
+        "pca",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "a factor left out: factor column 'const' holds one value only" in result.stderr
+    with duckdb.connect(str(home / "reports.duckdb"), read_only=True) as connection:
+        metrics = {
+            m
+            for (m,) in connection.execute(
+                "SELECT metric FROM quality_metrics WHERE encoder = 'pca'"
+            ).fetchall()
+        }
+    assert FACTOR_METRICS | {"factor_r2"} <= metrics
