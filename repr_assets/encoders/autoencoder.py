@@ -22,6 +22,7 @@ from repr_assets.encoders.training import (
     train_reconstruction,
 )
 from repr_assets.items.augment import Augmentation
+from repr_assets.metrics.batches import float64_batches
 
 
 @dataclass(frozen=True)
@@ -94,10 +95,7 @@ class Reconstructing(TorchEncoder[C]):
 
 def root_mean_square(X: np.ndarray) -> float:
     """The root mean square of every value of ``X``, in float64 by rows (1 for all zeros)."""
-    total = sum(
-        float(np.square(rows, dtype=np.float64).sum())
-        for rows in np.array_split(X, max(1, len(X) // 65_536))
-    )
+    total = sum(float(np.square(rows).sum()) for _, (rows,) in float64_batches(X))
     value = (total / max(X.size, 1)) ** 0.5
     return value if value > 0 else 1.0
 

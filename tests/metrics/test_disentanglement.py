@@ -21,7 +21,7 @@ from repr_assets.metrics.disentanglement import (
     mutual_information,
     sap,
 )
-from repr_assets.metrics.factors import Factor, bin_levels, read_factors
+from repr_assets.metrics.factors import bin_levels, read_factors
 
 
 def _dsprites_like(n: int = 3000, seed: int = 0) -> dict[str, np.ndarray]:
@@ -175,4 +175,3 @@ def test_a_constant_code_dimension_scores_zero_not_nan() -> None:
     Z = np.concatenate([_copying_code(columns), np.zeros((400, 1))], axis=1)
     for value in (mig(Z, factors), sap(Z, factors)):
         assert np.isfinite(value)
-    assert isinstance(Factor("f", np.zeros(3, np.int64), None).categorical, bool)

@@ -72,82 +72,32 @@ def test_a_direction_query_is_numpys_brute_force(tmp_path, exact: bool) -> None:
         np.testing.assert_allclose(hits.distances, np.sort(distances)[:10], atol=1e-5)
 
 
+def _search(home, *args: str):
+    return repr_assets(home, "search", "--dataset", "words", "--encoder", "pca", *args)
+
+
 def test_the_command_line_takes_minus_and_plus_with_an_id_or_a_vector(tmp_path) -> None:
     home = tmp_path / "home"
     store = LanceStore(home / "lancedb")
     words = _words(store)
-    result = repr_assets(
-        home,
-        "search",
-        "--dataset",
-        "words",
-        "--encoder",
-        "pca",
-        "--id",
-        "king",
-        "--minus",
-        "man",
-        "--plus",
-        "woman",
-        "-k",
-        "2",
-        "--json",
-    )
+    result = _search(home, "--id", "king", "--minus", "man", "--plus", "woman", "-k", "2", "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)[0]["item_id"] == "queen"
     vector = json.dumps((words["king"] / np.linalg.norm(words["king"])).tolist())
-    result = repr_assets(
-        home,
-        "search",
-        "--dataset",
-        "words",
-        "--encoder",
-        "pca",
-        "--vector",
-        vector,
-        "--minus",
-        "man",
-        "--plus",
-        "woman",
-        "-k",
-        "1",
-        "--json",
+    result = _search(
+        home, "--vector", vector, "--minus", "man", "--plus", "woman", "-k", "1", "--json"
     )
     assert result.returncode == 0, result.stderr
     # The vector is king's own: king is a hit like any other item, and queen is nearer.
     assert json.loads(result.stdout)[0]["item_id"] == "queen"
-    result = repr_assets(
-        home,
-        "search",
-        "--dataset",
-        "words",
-        "--encoder",
-        "pca",
-        "--id",
-        "king",
-        "--minus",
-        "earl",
-    )
+    result = _search(home, "--id", "king", "--minus", "earl")
     assert "'earl'" in one_line(result)
     # Once the table is served, an unknown --minus item is still named as it is, not
     # taken for the query item missing from the served version.
     from repr_assets.stores.serving import move_served
 
     move_served(store.open("words_pca"), store.open("words_pca").version)
-    served = repr_assets(
-        home, "search", "--dataset", "words", "--encoder", "pca", "--id", "king", "--plus", "earl"
-    )
+    served = _search(home, "--id", "king", "--plus", "earl")
     assert one_line(served).endswith("no item 'earl' in table 'words_pca'")
-    result = repr_assets(
-        home,
-        "search",
-        "--dataset",
-        "words",
-        "--encoder",
-        "pca",
-        "--id",
-        "king",
-        "--minus",
-        "king",
-    )
+    result = _search(home, "--id", "king", "--minus", "king")
     assert "cancels out" in one_line(result)
