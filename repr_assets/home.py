@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HOME_VARIABLE = "REPR_ASSETS_HOME"
+LANCEDB_VARIABLE = "REPR_ASSETS_LANCEDB_URI"
 
 
 @dataclass(frozen=True)
@@ -14,17 +15,36 @@ class Home:
     """The layout of a repr-assets home folder.
 
     The core is handed a ``Home``; only the CLI and the code location decide where it is.
+    The LanceDB database can live elsewhere (``lancedb_uri``: any URI LanceDB accepts,
+    ``s3://...`` included); the models, the reports and the Dagster instance stay here.
     """
 
     root: Path
+    lancedb_uri: str | None = None
 
     @classmethod
-    def at(cls, path: str | Path) -> Home:
-        return cls(Path(path).expanduser().resolve())
+    def at(cls, path: str | Path, lancedb_uri: str | None = None) -> Home:
+        return cls(Path(path).expanduser().resolve(), lancedb_uri or None)
 
     @property
-    def lancedb(self) -> Path:
-        return self.root / "lancedb"
+    def lancedb(self) -> str:
+        """The URI of the LanceDB database (by default the folder ``lancedb`` here)."""
+        return self.lancedb_uri or str(self.root / "lancedb")
+
+    @property
+    def lancedb_is_local(self) -> bool:
+        return "://" not in self.lancedb
+
+    def has_lancedb(self) -> bool:
+        """Whether the database may hold tables: a local one once its folder exists; one on
+        object storage is asked (its listing is empty until the first write)."""
+        return not self.lancedb_is_local or Path(self.lancedb).is_dir()
+
+    @property
+    def lancedb_locks(self) -> Path:
+        """The tables' write locks (``repr_assets.stores.table_locks``): here, so that
+        every process that shares the home shares them, wherever the tables are."""
+        return self.root / "lancedb.locks"
 
     @property
     def reports(self) -> Path:
@@ -40,9 +60,12 @@ class Home:
 
 
 def home_from_environment() -> Home:
-    """``$REPR_ASSETS_HOME``, else ``.repr_assets`` in the working directory.
+    """``$REPR_ASSETS_HOME``, else ``.repr_assets`` in the working directory, with its
+    LanceDB database at ``$REPR_ASSETS_LANCEDB_URI`` when that is set.
 
     Only the entry points (the CLI and the code location) call this; the core is always
     handed its ``Home``.
     """
-    return Home.at(os.environ.get(HOME_VARIABLE) or ".repr_assets")
+    return Home.at(
+        os.environ.get(HOME_VARIABLE) or ".repr_assets", os.environ.get(LANCEDB_VARIABLE)
+    )

@@ -16,12 +16,12 @@ from repr_assets.stores.serving import RollbackError, rollback
 
 def main(args: argparse.Namespace) -> int:
     home = home_from_environment()
-    if not home.lancedb.is_dir() or not home.reports.exists():
+    if not home.has_lancedb() or not home.reports.exists():
         raise UsageError(f"nothing has been published under {home.root} yet")
     try:
         with connect(home.reports, read_only=False) as connection:
             before, after = rollback(
-                LanceStore(home.lancedb), connection, args.dataset, args.encoder, args.to
+                LanceStore.of(home), connection, args.dataset, args.encoder, args.to
             )
     except RollbackError as error:
         raise UsageError(str(error)) from None

@@ -122,7 +122,7 @@ def main(args: argparse.Namespace) -> int:
     if summary.failed_checks:
         # The run materialised everything; these are quality floors, not errors.
         print(f"\nquality checks below their floor: {', '.join(summary.failed_checks)}")
-    example = LanceStore(home.lancedb).head(items_table(spec.name), 1, ["item_id"])
+    example = LanceStore.of(home).head(items_table(spec.name), 1, ["item_id"])
     encoder = spec.encoders[0]
     print(
         "\nnext:\n  repr-assets ui    # the graph, this run, its plots and checks\n"
@@ -245,7 +245,7 @@ def _checked(spec: DatasetSpec, device: str) -> DatasetSpec:
 
 
 def _check_items(spec: DatasetSpec, home: Home) -> None:
-    store = LanceStore(home.lancedb) if home.lancedb.is_dir() else None
+    store = LanceStore.of(home) if home.has_lancedb() else None
     try:
         check_enough_items(spec, store)
     except SourceError as error:

@@ -30,7 +30,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         where = [parse_where(text) for text in args.where]
         # Checked before connecting, which would create the database folder.
-        store = LanceStore(home.lancedb) if home.lancedb.is_dir() else None
+        store = LanceStore.of(home) if home.has_lancedb() else None
         if store is None or not store.exists(table):
             raise UsageError(_no_table(home, args.dataset, args.encoder, table))
         searcher = Searcher(store, table, exact=args.exact)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -17,10 +18,22 @@ from repr_assets.stores.models import ModelStore
 class LanceDBResource(dg.ConfigurableResource):
     """The LanceDB database that holds items, features and embeddings."""
 
-    uri: str = Field(description="Path of the LanceDB database folder.")
+    uri: str = Field(
+        description=(
+            "Where the LanceDB database lives: a folder, or any URI LanceDB accepts "
+            "(s3://bucket/path, with the standard AWS environment variables)."
+        )
+    )
+    locks: str | None = Field(
+        default=None,
+        description=(
+            "Folder of the tables' write locks, on a volume every writer shares (default: "
+            "beside a local database; this machine's temporary folder for object storage)."
+        ),
+    )
 
     def get_store(self) -> LanceStore:
-        return LanceStore(self.uri)
+        return LanceStore(self.uri, locks=Path(self.locks) if self.locks else None)
 
 
 class ModelStoreResource(dg.ConfigurableResource):
@@ -44,7 +57,7 @@ def build_resources(home: Home) -> dict[str, Any]:
 @functools.cache
 def _resources(home: Home) -> dict[str, Any]:
     return {
-        "lancedb": LanceDBResource(uri=str(home.lancedb)),
+        "lancedb": LanceDBResource(uri=home.lancedb, locks=str(home.lancedb_locks)),
         "model_store": ModelStoreResource(root=str(home.models)),
         "duckdb": DuckDBResource(database=str(home.reports)),
     }

@@ -46,8 +46,8 @@ def drop_dataset(catalog: Catalog, name: str) -> Dropped:
     home = catalog.home
     dropped = Dropped()
     with _reports(catalog) as connection:
-        if home.lancedb.is_dir():
-            store = LanceStore(home.lancedb)
+        if home.has_lancedb():
+            store = LanceStore.of(home)
             names = set(store.table_names())
             encoders = {embeddings_table(name, kind): kind for kind in encoder_kinds()}
             # A table whose name another data set's tables can take too is not this one's
@@ -60,7 +60,7 @@ def drop_dataset(catalog: Catalog, name: str) -> Dropped:
                 for run in staging_runs(store, table):
                     drop_staging(store, table, run)
                 version = store.open(table).version
-                store.db.drop_table(table)
+                store.drop(table)
                 dropped.tables.append(table)
                 if table in encoders and connection is not None:
                     record_publication(

@@ -66,8 +66,24 @@ def _publish(
     run_id: str,
     encoder: str,
 ) -> EncoderPublication:
-    """The decision for ``encoder``'s table, recorded unless it repeats the last one."""
+    """The decision for ``encoder``'s table, recorded unless it repeats the last one.
+
+    It is made under the table's write lock, so that two publishers at once (two runs, two
+    machines sharing the home) decide one after the other: the second finds the tag
+    already moved and the decision recorded, and records nothing."""
     table = embeddings_table(spec.name, encoder)
+    with store.writing(table):
+        return _publish_locked(spec, store, connection, run_id, encoder, table)
+
+
+def _publish_locked(
+    spec: DatasetSpec,
+    store: LanceStore,
+    connection: duckdb.DuckDBPyConnection,
+    run_id: str,
+    encoder: str,
+    table: str,
+) -> EncoderPublication:
     model = model_version_of(store, table)  # the newest version's model
     failed = failed_checks_of(connection, spec, encoder, model)
     held_over = rolled_back_over(connection, spec.name, encoder)

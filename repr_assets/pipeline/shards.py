@@ -57,7 +57,7 @@ def plan_shards(store: LanceStore, source: str, shards: int, run: str) -> ShardP
 
 
 def staging_store(store: LanceStore) -> LanceStore:
-    return LanceStore(store.uri.rstrip("/") + "-staging")
+    return LanceStore(store.uri.rstrip("/") + "-staging", locks=store.locks)
 
 
 def staging_table(target: str, run: str, shard: int, shards: int) -> str:
@@ -128,4 +128,4 @@ def drop_staging(store: LanceStore, target: str, run: str) -> None:
     prefix = f"{target}__{run}__shard_"
     for name in staging.table_names():
         if name.startswith(prefix):
-            staging.db.drop_table(name)
+            staging.drop(name)

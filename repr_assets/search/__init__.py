@@ -1,6 +1,6 @@
 """Vector search over embeddings tables: exact brute force or an ANN index, by table size.
 
-    searcher = Searcher(LanceStore(home.lancedb), "digits_pca")
+    searcher = Searcher(LanceStore.of(home), "digits_pca")
     hits = searcher.search_ids(["digits-0001"], k=10, where={"split": "test"})
 
 No Dagster here: the asset that writes an embeddings table calls ``ensure_vector_index``

@@ -124,19 +124,19 @@ def ensure_vector_index(
             table_name, "none", rows, 0, rows, f"{rows} rows < {settings.min_rows}: brute force"
         )
     if state is None:
-        _build(table, rows, settings)
+        store.commit(table_name, "index", lambda: _build(table, rows, settings))
         return _report(table_name, table, "built", "no cosine vector index yet")
     if state.unindexed_rows == 0:
         return IndexReport(table_name, "current", rows, state.indexed_rows, 0, "index is current")
     if state.unindexed_rows > settings.rebuild_fraction * rows:
-        _build(table, rows, settings)
+        store.commit(table_name, "index", lambda: _build(table, rows, settings))
         return _report(
             table_name,
             table,
             "rebuilt",
             f"{state.unindexed_rows} of {rows} rows are new since the index was trained",
         )
-    table.optimize()
+    store.commit(table_name, "index", table.optimize)
     return _report(
         table_name, table, "optimized", f"added {state.unindexed_rows} new rows to the index"
     )

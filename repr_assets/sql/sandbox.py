@@ -49,8 +49,8 @@ def open_sandbox(home: Home, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> duckdb
     """
     connection = duckdb.connect(":memory:")
     try:
-        if home.lancedb.exists():
-            store = LanceStore(home.lancedb)
+        if home.has_lancedb():
+            store = LanceStore.of(home)
             for name in store.table_names():
                 # Embeddings tables at their served version (see repr_assets.stores.serving).
                 connection.register(name, served_dataset(store, name))

@@ -9,12 +9,13 @@ scheduled run, ``rollback``.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 import duckdb
+
+from repr_assets.stores.retrying import retrying
 
 T = TypeVar("T")
 WAIT_SECONDS = 60.0
@@ -30,16 +31,11 @@ def while_locked(attempt: Callable[[], T], wait: float | None = None) -> T:
     """``attempt()``, tried again with back-off while it fails on another process's lock
     of a DuckDB file, for up to ``wait`` seconds (``WAIT_SECONDS``); any other error at
     once."""
-    deadline = time.monotonic() + (WAIT_SECONDS if wait is None else wait)
-    delay = 0.05
-    while True:
-        try:
-            return attempt()
-        except duckdb.IOException as error:
-            if "lock" not in str(error).lower() or time.monotonic() + delay > deadline:
-                raise
-        time.sleep(delay)
-        delay = min(delay * 2, 1.0)
+    return retrying(attempt, _locked_by_another, WAIT_SECONDS if wait is None else wait)
+
+
+def _locked_by_another(error: Exception) -> bool:
+    return isinstance(error, duckdb.IOException) and "lock" in str(error).lower()
 
 
 def has_table(connection: duckdb.DuckDBPyConnection, name: str) -> bool:

@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import contextlib
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import lance
 import lancedb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from repr_assets.home import Home
 from repr_assets.stores.lance_writes import KEY, ValidatedReader, non_empty
+from repr_assets.stores.retrying import retrying
+from repr_assets.stores.table_locks import default_lock_folder, table_lock
+
+T = TypeVar("T")
+
+CONFLICT_WAIT_SECONDS = 120.0
+"""How long a commit that keeps meeting conflicts is tried again before it fails."""
+
+CONFLICT_RETRIES: Counter[str] = Counter()
+"""Retries after a commit conflict in this process, by operation (tests and the bench
+read it)."""
 
 
 @dataclass(frozen=True)
@@ -31,12 +45,41 @@ class LanceStore:
     Every write streams its batches into one Lance commit, so a reader sees either the old
     table or the new one, never a half-written one. Batches are validated on the way in:
     an ``item_id`` must be present and unique, a ``vector`` finite. A bad batch aborts the
-    write before the commit, leaving the table as it was.
+    write before the commit, leaving the table as it was. Writes of one table wait for
+    each other (``repr_assets.stores.table_locks``, in ``locks``), and a commit that meets
+    another's is tried again (``commit``).
     """
 
-    def __init__(self, uri: str | Path) -> None:
+    def __init__(self, uri: str | Path, locks: Path | None = None) -> None:
         self.uri = str(uri)
+        self.locks = locks if locks is not None else default_lock_folder(self.uri)
         self.db = lancedb.connect(self.uri)
+
+    @classmethod
+    def of(cls, home: Home) -> LanceStore:
+        """The database of ``home``, wherever it lives, with the home's write locks."""
+        return cls(home.lancedb, locks=home.lancedb_locks)
+
+    def drop(self, name: str) -> None:
+        with self.writing(name):
+            self.db.drop_table(name)
+
+    def writing(self, name: str) -> contextlib.AbstractContextManager[None]:
+        """Hold the write lock of table ``name``: what is read in the block stays true
+        until it ends, as no write of ours can come between."""
+        return table_lock(self.locks, name)
+
+    def commit(self, name: str, operation: str, action: Callable[[], T]) -> T:
+        """``action()`` (one commit to ``name``: a tag move, an index build, a compaction)
+        under the table's write lock, tried again with back-off while it meets a commit
+        conflict, which a writer outside this project (or Lance's own background work)
+        can still cause."""
+
+        def counted(error: Exception) -> None:
+            CONFLICT_RETRIES[operation] += 1
+
+        with self.writing(name):
+            return retrying(action, _is_conflict, CONFLICT_WAIT_SECONDS, on_retry=counted)
 
     def table_names(self) -> list[str]:
         names: list[str] = []
@@ -87,7 +130,7 @@ class LanceStore:
 
     def delete(self, name: str, where: pc.Expression) -> None:
         """Delete the rows that match ``where`` (an Arrow expression), in one commit."""
-        self.dataset(name).delete(where)
+        self.commit(name, "delete", lambda: self.dataset(name).delete(where))
 
     def count(self, name: str) -> int:
         return self.open(name).count_rows()
@@ -101,6 +144,12 @@ class LanceStore:
         instead, since its old rows could not be compared with the new ones. No rows to
         write make no commit, so the table keeps its version.
         """
+        with self.writing(name):
+            return self._upsert(name, schema, batches)
+
+    def _upsert(
+        self, name: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch]
+    ) -> WriteResult:
         if self.exists(name):
             table = self.db.open_table(name)
             if table.schema.equals(schema):
@@ -132,6 +181,12 @@ class LanceStore:
         Creates the table on first use. With no rows at all, nothing is written (not even
         an empty table) and the result is ``None``.
         """
+        with self.writing(name):
+            return self._insert_new(name, schema, batches)
+
+    def _insert_new(
+        self, name: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch]
+    ) -> WriteResult | None:
         pending = non_empty(batches)
         if pending is None:
             return None
@@ -158,6 +213,10 @@ class LanceStore:
         return self._overwrite(name, ValidatedReader(schema, batches))
 
     def _overwrite(self, name: str, validated: ValidatedReader) -> WriteResult:
+        with self.writing(name):
+            return self._overwrite_locked(name, validated)
+
+    def _overwrite_locked(self, name: str, validated: ValidatedReader) -> WriteResult:
         existed = self.exists(name)
         try:
             table = validated.write(
@@ -193,3 +252,11 @@ class LanceStore:
         """A whole table, sorted by ``item_id`` so that row order is reproducible."""
         table = self.dataset(name).to_table(columns=columns)
         return table.sort_by(KEY) if KEY in table.column_names else table
+
+
+def _is_conflict(error: Exception) -> bool:
+    """Lance's commit conflicts ("Retryable commit conflict for version ...",
+    "... was preempted by concurrent transaction ...") come as ``OSError`` or
+    ``RuntimeError`` with nothing but their text to tell them."""
+    text = str(error).lower()
+    return isinstance(error, OSError | RuntimeError) and ("conflict" in text or "preempted" in text)

@@ -103,15 +103,21 @@ def publish_if_passed(
     newest, previous = table.version, served_version(table)
     published, reason = decide(newest, previous, failed, rolled_back_over)
     if published and previous != newest:
-        move_served(table, newest)
+        move_served(store, name, newest)
     return PublishDecision(name, newest, previous, published, reason)
 
 
-def move_served(table: lancedb.table.Table, version: int) -> None:
-    if served_version(table) is None:
-        table.tags.create(SERVED_TAG, version)
-    else:
-        table.tags.update(SERVED_TAG, version)
+def move_served(store: LanceStore, name: str, version: int) -> None:
+    """Point ``served`` at ``version``: one commit of the tag, under the table's lock."""
+
+    def move() -> None:
+        table = store.open(name)
+        if served_version(table) is None:
+            table.tags.create(SERVED_TAG, version)
+        else:
+            table.tags.update(SERVED_TAG, version)
+
+    store.commit(name, "tag", move)
 
 
 class RollbackError(ValueError):
@@ -133,6 +139,18 @@ def rollback(
     name = embeddings_table(dataset, encoder)
     if not store.exists(name):
         raise RollbackError(f"no embeddings table {name!r}")
+    with store.writing(name):  # a publisher at the same time decides before or after
+        return _rollback_locked(store, connection, dataset, encoder, name, to)
+
+
+def _rollback_locked(
+    store: LanceStore,
+    connection: duckdb.DuckDBPyConnection,
+    dataset: str,
+    encoder: str,
+    name: str,
+    to: int | None,
+) -> tuple[int, int]:
     table = store.open(name)
     current = served_version(table)
     if current is None:
@@ -153,7 +171,7 @@ def rollback(
             f"was never reported); the published versions are: {shown}"
         )
     _check_holds(store, name, to, published[to])
-    move_served(table, to)
+    move_served(store, name, to)
     record_publication(
         connection,
         Publication(

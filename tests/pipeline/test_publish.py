@@ -143,7 +143,7 @@ def test_publish_serves_the_newest_version_only_when_its_model_passed(tmp_path, 
     if served_values is not None:
         before = write_version(store, "old-model")
         report(reports, "old-model", served_values, 0, with_baselines)
-        move_served(store.open("d_pca"), before)
+        move_served(store, "d_pca", before)
     newest = write_version(store, "new-model")
     if newest_values is not None:
         report(reports, "new-model", newest_values, 5, with_baselines)
@@ -252,7 +252,7 @@ def test_rollback_refuses_a_version_that_another_model_wrote_since(tmp_path):
     store.db.drop_table("d_pca")
     write_version(store, "other")
     write_version(store, "m2")
-    move_served(store.open("d_pca"), 2)
+    move_served(store, "d_pca", 2)
     with duckdb.connect(str(reports)) as connection, pytest.raises(RollbackError, match="m1"):
         rollback(store, connection, "d", "pca", to=1)
 

@@ -96,7 +96,7 @@ def test_the_command_line_takes_minus_and_plus_with_an_id_or_a_vector(tmp_path) 
     # taken for the query item missing from the served version.
     from repr_assets.stores.serving import move_served
 
-    move_served(store.open("words_pca"), store.open("words_pca").version)
+    move_served(store, "words_pca", store.open("words_pca").version)
     served = _search(home, "--id", "king", "--plus", "earl")
     assert one_line(served).endswith("no item 'earl' in table 'words_pca'")
     result = _search(home, "--id", "king", "--minus", "king")
