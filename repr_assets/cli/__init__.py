@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from repr_assets.cli.common import UsageError
 from repr_assets.cli.parser import build_parser
 from repr_assets.datasets.declared import DeclarationError
+from repr_assets.stores.unavailable import StoreUnavailableError
 
 BROKEN_PIPE = 141  # what a shell reports for a process killed by SIGPIPE (128 + 13)
 INTERRUPTED = 130  # 128 + SIGINT
@@ -27,7 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         status: int = command.main(args)
         sys.stdout.flush()  # a closed pipe shows here, not at exit, where it cannot be caught
         return status
-    except (UsageError, DeclarationError) as error:
+    except (UsageError, DeclarationError, StoreUnavailableError) as error:
         print(f"repr-assets: error: {error}", file=sys.stderr)
         return 2
     except BrokenPipeError:

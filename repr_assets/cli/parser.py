@@ -48,6 +48,23 @@ def build_parser() -> argparse.ArgumentParser:
         "drop", help="remove a data set's tables, models and stored spec (the history stays)"
     )
     drop.add_argument("--dataset", required=True, help="data set name")
+    compact = commands.add_parser(
+        "compact",
+        help="compact a data set's tables and remove old versions (served and last published kept)",
+    )
+    compact.add_argument("--dataset", required=True, help="data set name")
+    compact.add_argument(
+        "--keep",
+        type=integer(1),
+        help="published versions to keep per embeddings table (default: the data set's "
+        "keep_published, 5 unless set)",
+    )
+    compact.add_argument(
+        "--grace",
+        type=number(0),
+        help="seconds: versions younger than this are kept (default: the data set's "
+        "retention_grace, 3600 unless set)",
+    )
     ui = commands.add_parser("ui", help="start `dagster dev` on this home's instance")
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=integer(1), default=3000)

@@ -47,6 +47,11 @@ class DatasetSpec:
     ``encoders_from`` names another data set of the same featurised width: its fitted
     encoders of the names in ``encoders`` also embed this data set's features in the
     report, which scores them beside this data set's own (``transfer_*`` metrics).
+    Retention: after each publication, each embeddings table keeps the served version, the
+    last ``keep_published`` published ones (the rollback targets) and any version younger
+    than ``retention_grace`` seconds; older versions are removed
+    (``repr_assets.stores.retention``). ``executor`` runs the data set's job in process, in
+    a process per step, or on Dask (``dask_address``; none: a local cluster).
     """
 
     name: str
@@ -68,6 +73,10 @@ class DatasetSpec:
     encoder_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, hash=False)
     encoders_from: str | None = None
     embed_shards: int = 1
+    keep_published: int = 5
+    retention_grace: int = 3600
+    executor: Literal["in_process", "multiprocess", "dask"] = "in_process"
+    dask_address: str | None = None
     owners: tuple[str, ...] = ()
     seed: int = 0
     thresholds: QualityThresholds = field(default_factory=QualityThresholds)
@@ -96,6 +105,12 @@ class DatasetSpec:
             validate_dataset_name(self.encoders_from)
             if self.encoders_from == self.name:
                 raise ValueError(f"encoders_from names the data set itself ({self.name!r})")
+        if self.retention_grace < 0:
+            raise ValueError(f"retention_grace must be 0 or more, got {self.retention_grace}")
+        if self.executor not in EXECUTORS:
+            raise ValueError(
+                f"executor must be one of {', '.join(EXECUTORS)}, got {self.executor!r}"
+            )
         if self.text_vectoriser not in ("tfidf", "hashing"):
             raise ValueError(
                 f"text_vectoriser must be tfidf or hashing, got {self.text_vectoriser!r}"
@@ -129,14 +144,29 @@ class DatasetSpec:
 
 SPEC_VERSION = 2
 
-_INTEGERS = ("image_size", "vocabulary_size", "max_categories", "max_item_bytes")
-_OPTIONAL_TEXTS = ("source", "label_column", "text_column", "id_column", "encoders_from")
+EXECUTORS = ("in_process", "multiprocess", "dask")
+
+_INTEGERS = (
+    "image_size",
+    "vocabulary_size",
+    "max_categories",
+    "max_item_bytes",
+    "keep_published",
+)
+_OPTIONAL_TEXTS = (
+    "source",
+    "label_column",
+    "text_column",
+    "id_column",
+    "encoders_from",
+    "dask_address",
+)
 
 
 def _check_types(spec: DatasetSpec) -> None:
     """Refuse a field of the wrong kind by name, before a comparison fails on it with a
     message that names nothing (a spec may come from YAML or JSON)."""
-    for name in (*_INTEGERS, "max_image_pixels", "embed_shards", "seed"):
+    for name in (*_INTEGERS, "max_image_pixels", "embed_shards", "seed", "retention_grace"):
         value = getattr(spec, name)
         if not isinstance(value, int) or isinstance(value, bool):
             raise ValueError(f"{name} must be an integer, got {value!r}")

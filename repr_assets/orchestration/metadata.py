@@ -206,9 +206,24 @@ def publish_metadata(published: Sequence[EncoderPublication]) -> dict[str, Any]:
         for p in published
     ]
     header = "| encoder | model | newest | served | decision |\n|---|---|---|---|---|\n"
+    kept = [
+        f"| {p.encoder} | {', '.join(map(str, p.retained.kept))} | "
+        f"{p.retained.removed_versions} | {_megabytes(p.retained.bytes_removed)} | "
+        f"{'yes' if p.retained.compacted else 'no'} |"
+        for p in published
+    ]
+    kept_header = (
+        "| encoder | versions kept | versions removed | removed | compacted |\n"
+        "|---|---|---|---|---|\n"
+    )
     return {
         "served": dg.MetadataValue.md(header + "\n".join(rows)),
+        "retention": dg.MetadataValue.md(kept_header + "\n".join(kept)),
         # Each encoder held back with why: failed checks, a rollback, no report yet.
         HELD_BACK: {p.encoder: p.decision.reason for p in published if not p.decision.published},
         NEVER_SERVED: [p.encoder for p in published if p.decision.served is None],
     }
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 2**20:.1f} MB"

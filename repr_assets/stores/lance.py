@@ -18,6 +18,7 @@ from repr_assets.home import Home
 from repr_assets.stores.lance_writes import KEY, ValidatedReader, non_empty
 from repr_assets.stores.retrying import retrying
 from repr_assets.stores.table_locks import default_lock_folder, table_lock
+from repr_assets.stores.unavailable import StoreUnavailableError
 
 T = TypeVar("T")
 
@@ -53,7 +54,10 @@ class LanceStore:
     def __init__(self, uri: str | Path, locks: Path | None = None) -> None:
         self.uri = str(uri)
         self.locks = locks if locks is not None else default_lock_folder(self.uri)
-        self.db = lancedb.connect(self.uri)
+        try:
+            self.db = lancedb.connect(self.uri)
+        except (ValueError, OSError, RuntimeError) as error:
+            raise StoreUnavailableError(self.uri, error) from None
 
     @classmethod
     def of(cls, home: Home) -> LanceStore:

@@ -170,6 +170,13 @@ def _rollback_locked(
             f"version {to} of {name!r} was never published (its checks did not pass, or it "
             f"was never reported); the published versions are: {shown}"
         )
+    kept = {int(v["version"]) for v in table.list_versions()}
+    if to not in kept:
+        shown = ", ".join(str(v) for v in sorted(published) if v in kept)
+        raise RollbackError(
+            f"version {to} of {name!r} was removed by retention (repr-assets compact); the "
+            f"published versions still kept are: {shown}"
+        )
     _check_holds(store, name, to, published[to])
     move_served(store, name, to)
     record_publication(

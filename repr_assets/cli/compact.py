@@ -1,0 +1,58 @@
+"""``repr-assets compact``: compact a data set's tables and remove the versions no one can
+ask for again (the served one and the last published ones are kept)."""
+
+from __future__ import annotations
+
+import argparse
+
+import duckdb
+
+from repr_assets.cli.common import UsageError
+from repr_assets.datasets.catalog import Catalog, UnknownDatasetError, declared_file
+from repr_assets.home import home_from_environment
+from repr_assets.pipeline.compact import compact_dataset
+from repr_assets.stores.duckdb_file import connect
+from repr_assets.stores.lance import LanceStore
+from repr_assets.stores.retention import Retained
+
+
+def main(args: argparse.Namespace) -> int:
+    catalog = Catalog(home_from_environment(), declared_file())
+    home = catalog.home
+    try:
+        spec = catalog.get(args.dataset)
+    except UnknownDatasetError as error:
+        raise UsageError(str(error)) from None
+    keep = spec.keep_published if args.keep is None else args.keep
+    grace = spec.retention_grace if args.grace is None else args.grace
+    if not home.has_lancedb():
+        raise UsageError(f"data set {spec.name!r} has no tables under {home.lancedb}")
+    store = LanceStore.of(home)
+    try:
+        if home.reports.exists():
+            with connect(home.reports, read_only=False) as connection:
+                done = compact_dataset(store, connection, spec.name, keep, grace)
+        else:
+            done = compact_dataset(store, None, spec.name, keep, grace)
+    except duckdb.IOException as error:
+        raise UsageError(f"cannot open {home.reports} (is a run writing it?): {error}") from None
+    if not done:
+        raise UsageError(f"data set {spec.name!r} has no tables under {home.lancedb}")
+    for retained in done:
+        print(_line(retained))
+    return 0
+
+
+def _line(retained: Retained) -> str:
+    size = ""
+    if retained.bytes_before is not None and retained.bytes_after is not None:
+        size = f"; {_mb(retained.bytes_before)} -> {_mb(retained.bytes_after)} on disk"
+    return (
+        f"{retained.table}: {'compacted' if retained.compacted else 'nothing to compact'}; "
+        f"removed {retained.removed_versions} old versions ({_mb(retained.bytes_removed)}); "
+        f"kept versions {', '.join(map(str, retained.kept))}{size}"
+    )
+
+
+def _mb(size: int) -> str:
+    return f"{size / 2**20:.2f} MB"
