@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $@
 
 $(DEV_STAMP): $(STAMP)
-	$(BIN)/pip install --quiet -e ".[dev,text,images]"
+	$(BIN)/pip install --quiet -e ".[dev,text,images,dask,postgres]"
 	touch $@
 
 demo: $(STAMP)

@@ -8,6 +8,7 @@ from typing import Any, NoReturn
 
 from repr_assets import __version__
 from repr_assets.cli.common import integer, number
+from repr_assets.datasets.specs import EXECUTORS
 from repr_assets.home import HOME_VARIABLE
 
 
@@ -122,6 +123,17 @@ def _run(run: argparse.ArgumentParser) -> None:
     run.add_argument("--latent-dim", type=integer(1), help="size of every encoder's code")
     run.add_argument("--epochs", type=integer(1), help="most training epochs")
     run.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    run.add_argument(
+        "--executor",
+        choices=list(EXECUTORS),
+        help="run the steps in this process (default), a process per step, or on Dask",
+    )
+    run.add_argument(
+        "--dask-address",
+        metavar="ADDR",
+        help="the Dask scheduler to run on (implies --executor dask; without it, dask starts "
+        "a local cluster of one worker per core)",
+    )
     run.add_argument("--seed", type=integer(0), help="seed for splits and training (default: 0)")
     floors = run.add_argument_group(
         "quality floors", "absolute floors of the checks (default: relative to the report)"

@@ -22,6 +22,7 @@ from repr_assets.datasets.specs import (
     BUILTIN_DATASETS,
     CODE_SIZE_BY_MODALITY,
     DatasetSpec,
+    Executor,
     default_thresholds,
     implied_modality,
 )
@@ -99,7 +100,7 @@ def main(args: argparse.Namespace) -> int:
         if is_new_source:
             catalog.store_source_spec(base)
         catalog.store_run_options(spec.name, given.over(latest))
-    summary = run_pipeline(spec, home, refit=args.refit, device=args.device)
+    summary = run_pipeline(_executing(spec, args), home, refit=args.refit, device=args.device)
     if not summary.success:
         for failure in summary.failures:
             print(f"repr-assets: step {failure.step} failed: {failure.message}", file=sys.stderr)
@@ -301,3 +302,16 @@ def _name_from_path(path: Path) -> str:
         raise UsageError(
             f"cannot name a data set after {path.name!r}: give one with --dataset"
         ) from None
+
+
+def _executing(spec: DatasetSpec, args: argparse.Namespace) -> DatasetSpec:
+    """``spec`` under the executor the command line chose (not stored: where a run runs
+    changes nothing it computes)."""
+    if args.dask_address and args.executor not in (None, "dask"):
+        raise UsageError(f"--dask-address is for --executor dask, not {args.executor}")
+    executor: Executor = "dask" if args.dask_address else args.executor or spec.executor
+    return dataclasses.replace(
+        spec,
+        executor=executor,
+        dask_address=args.dask_address or spec.dask_address,
+    )

@@ -19,6 +19,9 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 _OWNER = re.compile(r"^(team:[A-Za-z0-9_-]+|[^@\s]+@[^@\s]+\.[^@\s]+)$")
 
 
+Executor = Literal["in_process", "multiprocess", "dask"]
+
+
 @dataclass(frozen=True)
 class DatasetSpec:
     """What a data set is and how its items become features.
@@ -75,7 +78,7 @@ class DatasetSpec:
     embed_shards: int = 1
     keep_published: int = 5
     retention_grace: int = 3600
-    executor: Literal["in_process", "multiprocess", "dask"] = "in_process"
+    executor: Executor = "in_process"
     dask_address: str | None = None
     owners: tuple[str, ...] = ()
     seed: int = 0

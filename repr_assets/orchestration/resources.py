@@ -60,4 +60,7 @@ def _resources(home: Home) -> dict[str, Any]:
         "lancedb": LanceDBResource(uri=home.lancedb, locks=str(home.lancedb_locks)),
         "model_store": ModelStoreResource(root=str(home.models)),
         "duckdb": DuckDBResource(database=str(home.reports)),
+        # The values steps hand on (the sharded embedding plan) as files under the home,
+        # which every process and every Dask worker of a deployment shares.
+        "io_manager": dg.FilesystemIOManager(base_dir=str(home.dagster / "io")),
     }

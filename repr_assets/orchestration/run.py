@@ -30,7 +30,10 @@ from repr_assets.orchestration import metadata
 from repr_assets.orchestration.definitions import build_definitions
 from repr_assets.orchestration.instance import open_instance
 from repr_assets.orchestration.pool import process_tags
+from repr_assets.orchestration.reconstruct import reconstructable_pipeline_job
 from repr_assets.orchestration.terminal import TERMINAL_LOGGER
+
+CLI_TAGS = {"repr_assets/source": "cli"}
 
 
 @dataclass(frozen=True)
@@ -58,22 +61,36 @@ class RunSummary:
 def run_pipeline(
     spec: DatasetSpec, home: Home, *, refit: bool = False, device: str = "auto"
 ) -> RunSummary:
-    """Materialise ``spec``'s whole graph in this process, on the instance under ``home``.
+    """Materialise ``spec``'s whole graph on the instance under ``home``, under the data
+    set's executor: in this process (the default, also for a data set in shards, whose
+    shards then run one after the other), a process per step, or Dask.
 
     ``refit`` fits the featuriser and encoders again; ``device`` goes to every encoder
     that trains. Every other parameter comes from the spec (its ``encoder_options``).
     """
     instance = open_instance(home)
-    job = build_definitions([spec], home).resolve_job_def(pipeline_job_name(spec.name))
     run_id = str(uuid.uuid4())  # known before the run starts, for its tags
-    result = job.execute_in_process(
-        run_config=_run_config(spec, refit, device),
+    run_config = _run_config(spec, refit, device)
+    if spec.executor == "in_process":
+        job = build_definitions([spec], home).resolve_job_def(pipeline_job_name(spec.name))
+        result: dg.ExecutionResult = job.execute_in_process(
+            run_config=run_config,
+            instance=instance,
+            raise_on_error=False,
+            run_id=run_id,
+            tags={**CLI_TAGS, **process_tags(run_id)},
+        )
+        return _summary(result, spec.name)
+    # Dagster picks the run's id here, so the run cannot name its process for the
+    # stranded-slot check (``repr_assets.orchestration.pool``): its tags say only "cli".
+    with dg.execute_job(
+        reconstructable_pipeline_job(spec, home),
         instance=instance,
+        run_config=run_config,
+        tags=CLI_TAGS,
         raise_on_error=False,
-        run_id=run_id,
-        tags={"repr_assets/source": "cli", **process_tags(run_id)},
-    )
-    return _summary(result, spec.name)
+    ) as out_of_process:
+        return _summary(out_of_process, spec.name)
 
 
 def _run_config(spec: DatasetSpec, refit: bool, device: str) -> dict[str, Any]:
@@ -87,7 +104,7 @@ def _options(encoder: str) -> dict[str, Any]:
     return encoder_kind(encoder).defaults()
 
 
-def _summary(result: dg.ExecuteInProcessResult, dataset: str) -> RunSummary:
+def _summary(result: dg.ExecutionResult, dataset: str) -> RunSummary:
     failures = []
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data.error is not None:
@@ -118,7 +135,7 @@ def _summary(result: dg.ExecuteInProcessResult, dataset: str) -> RunSummary:
     )
 
 
-def _metadata(result: dg.ExecuteInProcessResult, node: str) -> dict[str, Any]:
+def _metadata(result: dg.ExecutionResult, node: str) -> dict[str, Any]:
     """The plain values of ``node``'s last materialisation's metadata (empty if none)."""
     materialized = result.asset_materializations_for_node(node)
     if not materialized:

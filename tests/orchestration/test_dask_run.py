@@ -1,0 +1,74 @@
+"""A sharded digits run on a Dask cluster of two worker processes, as a user runs one
+(``run_pipeline`` is what ``repr-assets run --executor dask --dask-address ADDR`` calls):
+its steps run in the workers, and its tables hold exactly the rows of an in-process run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import dagster as dg
+import pytest
+
+from repr_assets.datasets.specs import DIGITS
+from repr_assets.home import Home
+from repr_assets.names import embeddings_table, features_table, items_table
+from repr_assets.orchestration.instance import open_instance
+from repr_assets.orchestration.run import run_pipeline
+from repr_assets.stores.lance import LanceStore
+
+distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
+dask = pytest.importorskip("dask")
+
+SHARDED = dataclasses.replace(DIGITS, encoders=("pca",), embed_shards=2)
+TABLES = (items_table("digits"), features_table("digits"), embeddings_table("digits", "pca"))
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    # Dask's nanny gives each worker one BLAS thread by default (OMP_NUM_THREADS=1 and
+    # the like), and a fit summed in another order differs from this process's in its
+    # last bits: the workers get the threads this process has, so that rows can be equal.
+    with (
+        dask.config.set({"distributed.nanny.pre-spawn-environ": {}}),
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as local,
+    ):
+        yield local
+
+
+@pytest.fixture(scope="module")
+def runs(cluster, tmp_path_factory):
+    root = tmp_path_factory.mktemp("dask")
+    on_dask = Home.at(root / "dask")
+    spec = dataclasses.replace(SHARDED, executor="dask", dask_address=cluster.scheduler_address)
+    dask_summary = run_pipeline(spec, on_dask)
+    assert dask_summary.success, dask_summary.failures
+    in_process = Home.at(root / "in_process")
+    summary = run_pipeline(SHARDED, in_process)
+    assert summary.success, summary.failures
+    return on_dask, dask_summary.run_id, in_process
+
+
+def test_every_step_ran_in_a_dask_worker(runs, cluster):
+    home, run_id, _ = runs
+    workers = {w.pid for w in cluster.scheduler.workers.values()}  # type: ignore[attr-defined]
+    with open_instance(home) as instance:
+        starts = [
+            e.dagster_event
+            for e in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_START)
+        ]
+    shard_pids = {e.pid for e in starts if "_shard_" in str(e.step_key)}
+    assert {e.pid for e in starts} <= workers
+    assert len(shard_pids) == 2  # the shards ran at once, one per worker
+
+
+def test_a_sharded_run_on_dask_writes_the_rows_of_an_in_process_run(runs):
+    on_dask, _, in_process = runs
+    for table in TABLES:
+        columns = ["item_id", "label", "vector"] if "pca" in table else None
+        dask_rows = LanceStore.of(on_dask).read_table(table, columns)
+        local_rows = LanceStore.of(in_process).read_table(table, columns)
+        assert dask_rows.num_rows == 1797
+        assert dask_rows.equals(local_rows), table
