@@ -15,6 +15,7 @@ import json
 import os
 import re
 import shlex
+import textwrap
 from pathlib import Path
 
 import duckdb
@@ -193,6 +194,15 @@ def check_rollback(shell, root):
     assert out.strip() == "digits_pca: served version 2 -> 3"
 
 
+def check_compact(shell, root):
+    """Run after check_rollback: published 1, 2, 3, served 3; keeping 2 removes 1."""
+    status, out, err = shell("repr-assets compact --dataset digits --keep 2 --grace 0")
+    assert status == 0, err
+    line = next(x for x in out.splitlines() if x.startswith("digits_pca:"))
+    assert "removed 1 old versions" in line and "kept versions 2, 3" in line, line
+    assert served_version(store(root).open("digits_pca")) == 3
+
+
 def check_searches(shell, root):
     hits = shell.json("repr-assets search --dataset digits --encoder pca --id digits-0042 --json")
     assert len(hits) == 10 and "digits-0042" not in {h["item_id"] for h in hits}
@@ -238,6 +248,7 @@ CHECKS = {
     ),
     "repr-assets rollback --dataset digits --encoder pca": check_rollback,
     "repr-assets rollback --dataset digits --encoder pca --to 3": None,  # in check_rollback
+    "repr-assets compact --dataset digits --keep 2 --grace 0": check_compact,
     "repr-assets search --dataset digits --encoder pca --id digits-0042": check_searches,
     "repr-assets search --dataset digits --encoder autoencoder --file my_seven.png -k 5 --json": (
         None
@@ -303,8 +314,15 @@ def test_the_readme_python_runs(readme):
             exec(compile(block, "README.md", "exec"), {})
 
 
+def readme_dagster_yaml() -> dict:
+    """The README's ``dagster.yaml`` for a PostgreSQL instance (its third YAML block), which
+    ``tests/orchestration/test_postgres_instance.py`` runs two runs against."""
+    return yaml.safe_load(textwrap.dedent(blocks("yaml")[2]))
+
+
 def test_the_readme_yaml_is_what_it_says(tmp_path):
-    declared, component = blocks("yaml")
+    declared, component, instance = blocks("yaml")
+    assert yaml.safe_load(textwrap.dedent(instance)) == readme_dagster_yaml()
     path = tmp_path / "datasets.yaml"
     path.write_text(declared)
     [reviews] = load_declared(path)

@@ -72,6 +72,8 @@ FLOOR_OPTIONS = {
 
 
 def main(args: argparse.Namespace) -> int:
+    if args.dask_address and args.executor not in (None, "dask"):
+        raise UsageError(f"--dask-address is for --executor dask, not {args.executor}")
     home = home_from_environment()
     catalog = Catalog(home, declared_file())
     base, is_new_source = _base_spec(args, catalog)
@@ -307,8 +309,6 @@ def _name_from_path(path: Path) -> str:
 def _executing(spec: DatasetSpec, args: argparse.Namespace) -> DatasetSpec:
     """``spec`` under the executor the command line chose (not stored: where a run runs
     changes nothing it computes)."""
-    if args.dask_address and args.executor not in (None, "dask"):
-        raise UsageError(f"--dask-address is for --executor dask, not {args.executor}")
     executor: Executor = "dask" if args.dask_address else args.executor or spec.executor
     return dataclasses.replace(
         spec,

@@ -16,6 +16,7 @@ from repr_assets.names import embeddings_table, features_table, items_table
 from repr_assets.orchestration.instance import open_instance
 from repr_assets.orchestration.run import run_pipeline
 from repr_assets.stores.lance import LanceStore
+from tests.helpers import one_line, repr_assets
 
 distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
 dask = pytest.importorskip("dask")
@@ -72,3 +73,31 @@ def test_a_sharded_run_on_dask_writes_the_rows_of_an_in_process_run(runs):
         local_rows = LanceStore.of(in_process).read_table(table, columns)
         assert dask_rows.num_rows == 1797
         assert dask_rows.equals(local_rows), table
+
+
+def test_the_command_line_runs_on_the_scheduler_it_is_given(cluster, tmp_path):
+    result = repr_assets(
+        tmp_path / "home",
+        "run",
+        "--dataset",
+        "digits",
+        "--encoders",
+        "pca",
+        "--dask-address",
+        cluster.scheduler_address,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr and "distributed" not in result.stderr
+    assert LanceStore(tmp_path / "home" / "lancedb").count("digits_pca") == 1797
+    assert len(cluster.scheduler.task_prefixes) > 0  # type: ignore[attr-defined]
+
+
+def test_a_dask_address_with_another_executor_is_one_line(tmp_path):
+    result = repr_assets(
+        tmp_path / "home", "run", "--executor", "multiprocess", "--dask-address", "tcp://x:1"
+    )
+    assert result.returncode == 2
+    assert one_line(result) == (
+        "repr-assets: error: --dask-address is for --executor dask, not multiprocess"
+    )
+    assert not (tmp_path / "home").exists()  # refused before anything was written

@@ -17,12 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
-import psycopg2
 import pytest
-from dagster_postgres import PostgresRunStorage
+import yaml
 
 from repr_assets.home import HOME_VARIABLE
 from tests.helpers import CLI
+from tests.test_readme import readme_dagster_yaml
+
+psycopg2 = pytest.importorskip("psycopg2", reason="the postgres extra is not installed")
+PostgresRunStorage = pytest.importorskip("dagster_postgres").PostgresRunStorage
 
 PG_BIN_VARIABLE = "REPR_ASSETS_TEST_PG_BIN"
 RUN_TIMEOUT = 300.0
@@ -52,24 +55,13 @@ class Postgres:
         return name
 
     def dagster_yaml(self, database: str) -> str:
-        """The ``dagster.yaml`` of an instance whose storage is ``database`` on this server,
-        as the README shows it. ``scheme`` names the driver: SQLAlchemy 2.1 takes a bare
-        ``postgresql://`` for psycopg 3, and dagster-postgres brings only psycopg2."""
-        return (
-            "telemetry:\n"
-            "  enabled: false\n"
-            "nux:\n"
-            "  enabled: false\n"
-            "storage:\n"
-            "  postgres:\n"
-            "    postgres_db:\n"
-            f"      username: {self.user}\n"
-            '      password: ""\n'
-            f"      hostname: {self.host}\n"
-            f"      db_name: {database}\n"
-            f"      port: {self.port}\n"
-            "      scheme: postgresql+psycopg2\n"
+        """The README's ``dagster.yaml`` for PostgreSQL, pointed at ``database`` on this
+        server: what a user copies is what runs here."""
+        config = readme_dagster_yaml()
+        config["storage"]["postgres"]["postgres_db"].update(
+            username=self.user, password="", hostname=self.host, db_name=database, port=self.port
         )
+        return yaml.safe_dump(config)
 
 
 def _postgres_bin() -> Path | str:
