@@ -36,6 +36,27 @@ def repr_assets(
     )
 
 
+def run_then_grow(
+    root: Path, *options: str, between: Any = None, **env: str
+) -> tuple[Path, subprocess.CompletedProcess[str], subprocess.CompletedProcess[str]]:
+    """The incremental run users make: a 120-row table source ``plants.csv`` run with
+    ``options``, then grown by ten rows and run again with ``--dataset`` alone (after
+    ``between()``, when given). ``(home, first run, second run)``; both must succeed."""
+    from sample_sources import write_rows
+
+    home, source = root / "home", write_rows(root / "plants.csv", 120)
+    first = repr_assets(
+        home, "run", "--source", str(source), "--label-column", "species", *options, **env
+    )
+    assert first.returncode == 0, first.stderr[-3000:]
+    if between is not None:
+        between()
+    write_rows(source, 10, start=120)
+    second = repr_assets(home, "run", "--dataset", "plants", **env)
+    assert second.returncode == 0, second.stderr[-3000:]
+    return home, first, second
+
+
 def one_line(result: subprocess.CompletedProcess[str]) -> str:
     """The one line a refused command printed on stderr (and no traceback)."""
     lines = result.stderr.strip().splitlines()

@@ -192,6 +192,7 @@ def embedded_metadata(embedded: Embedded) -> dict[str, Any]:
         "dimensions": embedded.latent_dim,
         "model_version": embedded.model_version,
         "lance_version": written.version,
+        "compacted": embedded.compacted,
         "vector_index": f"{index.action}: {index.reason}",
         "preview": preview(embedded.preview),
     }
@@ -208,14 +209,10 @@ def publish_metadata(published: Sequence[EncoderPublication]) -> dict[str, Any]:
     header = "| encoder | model | newest | served | decision |\n|---|---|---|---|---|\n"
     kept = [
         f"| {p.encoder} | {', '.join(map(str, p.retained.kept))} | "
-        f"{p.retained.removed_versions} | {_megabytes(p.retained.bytes_removed)} | "
-        f"{'yes' if p.retained.compacted else 'no'} |"
+        f"{p.retained.removed_versions} | {_megabytes(p.retained.bytes_removed)} |"
         for p in published
     ]
-    kept_header = (
-        "| encoder | versions kept | versions removed | removed | compacted |\n"
-        "|---|---|---|---|---|\n"
-    )
+    kept_header = "| encoder | versions kept | versions removed | removed |\n|---|---|---|---|\n"
     return {
         "served": dg.MetadataValue.md(header + "\n".join(rows)),
         "retention": dg.MetadataValue.md(kept_header + "\n".join(kept)),

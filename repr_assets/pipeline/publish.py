@@ -5,14 +5,13 @@ The decision reads the model version of the table's newest version (not of the v
 served now), the newest report of that model, and the floors of the data set measured
 against that report's baselines. A decision that moves the tag, or holds back a version
 not held back before, is a row of the DuckDB table ``publications``; a run that changes
-nothing adds none. A version not yet decided on is compacted first, and after the decision
-old versions are removed, keeping the served one and the last published ones
-(``repr_assets.pipeline.compact``).
+nothing adds none. After the decision old versions are removed, keeping the served one and
+the last published ones (``repr_assets.pipeline.compact``); the embedding step compacted
+the newest before it was reported on.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import duckdb
@@ -20,7 +19,7 @@ import duckdb
 from repr_assets.datasets.specs import DatasetSpec
 from repr_assets.names import embeddings_table
 from repr_assets.pipeline import Connect
-from repr_assets.pipeline.compact import retain_embeddings, undecided
+from repr_assets.pipeline.compact import retain_embeddings
 from repr_assets.quality.thresholds import failed_checks, report_outcomes
 from repr_assets.stores.lance import LanceStore
 from repr_assets.stores.publications import (
@@ -31,7 +30,7 @@ from repr_assets.stores.publications import (
     rolled_back_over,
 )
 from repr_assets.stores.reports import latest_report_of_model, reported
-from repr_assets.stores.retention import Retained, compact_newest
+from repr_assets.stores.retention import Retained
 from repr_assets.stores.serving import PublishDecision, model_version_of, publish_if_passed
 
 
@@ -90,17 +89,12 @@ def _publish_locked(
     encoder: str,
     table: str,
 ) -> EncoderPublication:
-    held_over = rolled_back_over(connection, spec.name, encoder)
-    last = last_publication(connection, spec.name, encoder)
-    compacted = False
-    if undecided(store.open(table).version, last, held_over):
-        # Compacted before it is judged, so that the version served is the compact one
-        # and no decided version is ever rewritten behind a decision.
-        compacted = compact_newest(store, table)
     model = model_version_of(store, table)  # the newest version's model
     failed = failed_checks_of(connection, spec, encoder, model)
+    held_over = rolled_back_over(connection, spec.name, encoder)
     decision = publish_if_passed(store, table, failed, held_over)
     action = "publish" if decision.published else "hold"
+    last = last_publication(connection, spec.name, encoder)
     if last is None or last[:2] != (decision.version, action):
         record_publication(
             connection,
@@ -120,6 +114,4 @@ def _publish_locked(
     retained = retain_embeddings(
         store, connection, spec.name, encoder, spec.keep_published, spec.retention_grace
     )
-    return EncoderPublication(
-        encoder, model, decision, dataclasses.replace(retained, compacted=compacted)
-    )
+    return EncoderPublication(encoder, model, decision, retained)

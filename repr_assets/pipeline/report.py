@@ -71,7 +71,16 @@ from repr_assets.stores.vectors import (
 GRID_QUERIES = 6
 GRID_NEIGHBOURS = 7
 # Spec fields that change neither what is measured nor how it is judged.
-NOT_REPORT_SETTINGS = ("owners", "description", "embed_shards")
+# What changes where or how long things are kept, not what a report computes.
+NOT_REPORT_SETTINGS = (
+    "owners",
+    "description",
+    "embed_shards",
+    "executor",
+    "dask_address",
+    "keep_published",
+    "retention_grace",
+)
 
 
 @dataclass

@@ -124,21 +124,24 @@ def ensure_vector_index(
             table_name, "none", rows, 0, rows, f"{rows} rows < {settings.min_rows}: brute force"
         )
     if state is None:
-        store.commit(table_name, "index", lambda: _build(table, rows, settings))
-        return _report(table_name, table, "built", "no cosine vector index yet")
+        store.commit(table_name, "index", lambda: _build(store.open(table_name), rows, settings))
+        return _report(table_name, store.open(table_name), "built", "no cosine vector index yet")
     if state.unindexed_rows == 0:
         return IndexReport(table_name, "current", rows, state.indexed_rows, 0, "index is current")
     if state.unindexed_rows > settings.rebuild_fraction * rows:
-        store.commit(table_name, "index", lambda: _build(table, rows, settings))
+        store.commit(table_name, "index", lambda: _build(store.open(table_name), rows, settings))
         return _report(
             table_name,
-            table,
+            store.open(table_name),
             "rebuilt",
             f"{state.unindexed_rows} of {rows} rows are new since the index was trained",
         )
-    store.commit(table_name, "index", table.optimize)
+    store.commit(table_name, "index", lambda: store.open(table_name).optimize())
     return _report(
-        table_name, table, "optimized", f"added {state.unindexed_rows} new rows to the index"
+        table_name,
+        store.open(table_name),
+        "optimized",
+        f"added {state.unindexed_rows} new rows to the index",
     )
 
 

@@ -22,7 +22,7 @@ from PIL import Image
 from repr_assets.pipeline.ingest import MIN_ITEMS
 from repr_assets.stores.lance import LanceStore
 from sample_sources import write_image_folder, write_rows
-from tests.helpers import CLI, one_line, repr_assets
+from tests.helpers import CLI, one_line, repr_assets, run_then_grow
 
 QUICK = ["--epochs", "3"]
 
@@ -66,25 +66,7 @@ def test_the_smallest_source_that_fits_runs_every_step(tmp_path):
 def table_home(tmp_path_factory):
     """A table source run with its own options, then grown by ten rows and run again with
     ``--dataset`` alone."""
-    root = tmp_path_factory.mktemp("options")
-    home, source = root / "home", write_rows(root / "plants.csv", 120)
-    first = repr_assets(
-        home,
-        "run",
-        "--source",
-        str(source),
-        "--label-column",
-        "species",
-        "--epochs",
-        "4",
-        "--latent-dim",
-        "3",
-    )
-    assert first.returncode == 0, first.stderr[-2000:]
-    write_rows(source, 10, start=120)
-    second = repr_assets(home, "run", "--dataset", "plants")
-    assert second.returncode == 0, second.stderr[-2000:]
-    return home, first, second
+    return run_then_grow(tmp_path_factory.mktemp("options"), "--epochs", "4", "--latent-dim", "3")
 
 
 def test_a_later_run_reuses_the_options_and_embeds_only_the_new_rows(table_home):

@@ -14,8 +14,7 @@ import logging
 
 import pytest
 
-from sample_sources import write_rows
-from tests.helpers import one_line, repr_assets
+from tests.helpers import one_line, repr_assets, run_then_grow
 
 BUCKET = "vectors"
 
@@ -55,24 +54,15 @@ def s3():
 def on_s3(s3, tmp_path_factory):
     """A table source run once on S3, then grown by ten rows and run again."""
     env, client = s3
-    root = tmp_path_factory.mktemp("s3")
-    home, source = root / "home", write_rows(root / "plants.csv", 120)
-    first = repr_assets(
-        home,
-        "run",
-        "--source",
-        str(source),
-        "--label-column",
-        "species",
+    seen: list[set[str]] = []
+    home, *_ = run_then_grow(
+        tmp_path_factory.mktemp("s3"),
         "--encoders",
         "pca",
+        between=lambda: seen.append(_tables(client)),
         **env,
     )
-    assert first.returncode == 0, first.stderr[-3000:]
-    objects_after_first = _tables(client)
-    write_rows(source, 10, start=120)
-    second = repr_assets(home, "run", "--dataset", "plants", **env)
-    assert second.returncode == 0, second.stderr[-3000:]
+    objects_after_first = seen[0]
     return home, env, client, objects_after_first
 
 
