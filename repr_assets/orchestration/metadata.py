@@ -192,7 +192,6 @@ def embedded_metadata(embedded: Embedded) -> dict[str, Any]:
         "dimensions": embedded.latent_dim,
         "model_version": embedded.model_version,
         "lance_version": written.version,
-        "compacted": embedded.compacted,
         "vector_index": f"{index.action}: {index.reason}",
         "preview": preview(embedded.preview),
     }

@@ -18,7 +18,7 @@ from repr_assets.encoders.registry import encoder_kinds
 from repr_assets.names import embeddings_table, features_table, items_table
 from repr_assets.stores.lance import LanceStore
 from repr_assets.stores.publications import last_publication, published_versions, rolled_back_over
-from repr_assets.stores.retention import Retained, compact_newest, retain
+from repr_assets.stores.retention import Retained, retain
 
 
 def undecided(newest: int, last: tuple[int, str, str] | None, rolled_back_over: int | None) -> bool:
@@ -54,7 +54,7 @@ def compact_dataset(
     done = []
     for table in (items_table(dataset), features_table(dataset)):
         if store.exists(table):
-            compacted = compact_newest(store, table)
+            compacted = store.compact(table)
             done.append(_compacted(retain(store, table, [], keep, grace), compacted))
     for encoder in encoder_kinds():
         table = embeddings_table(dataset, encoder)
@@ -67,7 +67,7 @@ def compact_dataset(
                 last_publication(connection, dataset, encoder),
                 rolled_back_over(connection, dataset, encoder),
             ):
-                compacted = compact_newest(store, table)
+                compacted = store.compact(table)
             retained = retain_embeddings(store, connection, dataset, encoder, keep, grace)
         done.append(_compacted(retained, compacted))
     return done

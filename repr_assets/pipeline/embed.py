@@ -8,7 +8,6 @@ Either way the table holds the same rows (see ``repr_assets.pipeline.shards``).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -33,7 +32,6 @@ from repr_assets.pipeline.vectorise import Compute, write_vectors
 from repr_assets.search import IndexReport, ensure_vector_index
 from repr_assets.stores.lance import LanceStore, WriteResult
 from repr_assets.stores.models import ModelStore
-from repr_assets.stores.retention import COMPACT_AT_FRAGMENTS, compact_newest
 
 PREVIEW_COLUMNS = ["item_id", "label", "vector", "model_version"]
 PROVENANCE_FIELDS = [pa.field("model_version", pa.string()), pa.field("run_id", pa.string())]
@@ -136,7 +134,6 @@ class Embedded:
     latent_dim: int
     index: IndexReport
     preview: pa.Table
-    compacted: bool = False
 
 
 class ModelChangedError(RuntimeError):
@@ -219,15 +216,7 @@ def write_embedding_shards(
 
 
 def _indexed(store: LanceStore, written: WriteResult, version: str, latent_dim: int) -> Embedded:
-    """The write, once its data files are compacted and the table's vector index is
-    current. A new version is compacted here, before the report scores it and publishing
-    judges it, so that no version is rewritten after a decision was made on it; once
-    incremental runs have left ``COMPACT_AT_FRAGMENTS`` small files."""
-    compacted = bool(written.rows_written) and compact_newest(
-        store, written.table, COMPACT_AT_FRAGMENTS
-    )
-    if compacted:
-        written = dataclasses.replace(written, version=store.open(written.table).version)
+    """The write, once the table's vector index is current."""
     index = ensure_vector_index(store, written.table)
     preview = store.head(written.table, 5, columns=PREVIEW_COLUMNS)
-    return Embedded(written, version, latent_dim, index, preview, compacted)
+    return Embedded(written, version, latent_dim, index, preview)

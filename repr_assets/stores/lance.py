@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,11 @@ T = TypeVar("T")
 
 CONFLICT_WAIT_SECONDS = 120.0
 """How long a commit that keeps meeting conflicts is tried again before it fails."""
+
+COMPACT_AT_FRAGMENTS = 8
+"""A write compacts its table once the newest version has this many data files: each
+incremental run appends one, and a compaction rewrites the small files into one, so
+compacting at every write would rewrite the whole table each time."""
 
 CONFLICT_RETRIES: Counter[str] = Counter()
 """Retries after a commit conflict in this process, by operation (tests and the bench
@@ -72,6 +78,29 @@ class LanceStore:
         """Hold the write lock of table ``name``: what is read in the block stays true
         until it ends, as no write of ours can come between."""
         return table_lock(self.locks, name)
+
+    def compact(self, name: str, at_fragments: int = 1) -> bool:
+        """Rewrite the newest version's small or half-deleted data files into fewer, as a
+        new version with the same rows, once it has ``at_fragments`` files or more;
+        whether a new version was made."""
+
+        def compact() -> bool:
+            dataset = self.dataset(name)
+            if len(dataset.get_fragments()) < at_fragments:
+                return False
+            before = dataset.version
+            dataset.optimize.compact_files()
+            return self.open(name).version != before
+
+        return self.commit(name, "compact", compact)
+
+    def _compacted(self, written: WriteResult) -> WriteResult:
+        """``written``, its table compacted once appends have left enough files. Within
+        the write, so that what reads the version a write reports (a report, a publish
+        decision) never sees it rewritten later."""
+        if written.rows_written and self.compact(written.table, COMPACT_AT_FRAGMENTS):
+            return dataclasses.replace(written, version=self.open(written.table).version)
+        return written
 
     def commit(self, name: str, operation: str, action: Callable[[], T]) -> T:
         """``action()`` (one commit to ``name``: a tag move, an index build, a compaction)
@@ -149,7 +178,7 @@ class LanceStore:
         write make no commit, so the table keeps its version.
         """
         with self.writing(name):
-            return self._upsert(name, schema, batches)
+            return self._compacted(self._upsert(name, schema, batches))
 
     def _upsert(
         self, name: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch]
@@ -186,7 +215,8 @@ class LanceStore:
         an empty table) and the result is ``None``.
         """
         with self.writing(name):
-            return self._insert_new(name, schema, batches)
+            written = self._insert_new(name, schema, batches)
+            return None if written is None else self._compacted(written)
 
     def _insert_new(
         self, name: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch]

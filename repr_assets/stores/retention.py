@@ -34,28 +34,6 @@ class Retained:
     bytes_after: int | None
 
 
-COMPACT_AT_FRAGMENTS = 8
-"""A run compacts a table once its newest version has this many data files: each
-incremental run appends one, and a compaction rewrites every small file into one, so
-compacting at every run would rewrite the whole table each time."""
-
-
-def compact_newest(store: LanceStore, name: str, at_fragments: int = 1) -> bool:
-    """Rewrite the newest version's small or half-deleted data files into fewer, as a
-    new version with the same rows, once it has at least ``at_fragments`` files; whether
-    a new version was made."""
-
-    def compact() -> bool:
-        dataset = store.dataset(name)
-        if len(dataset.get_fragments()) < at_fragments:
-            return False
-        before = dataset.version
-        dataset.optimize.compact_files()
-        return store.open(name).version != before
-
-    return store.commit(name, "compact", compact)
-
-
 def retain(
     store: LanceStore, name: str, published: Sequence[int], keep: int, grace: float
 ) -> Retained:

@@ -23,8 +23,8 @@ from repr_assets.pipeline.compact import compact_dataset
 from repr_assets.pipeline.embed import embedding_schema
 from repr_assets.pipeline.publish import publish_encoders
 from repr_assets.search.searcher import Searcher
-from repr_assets.stores.lance import LanceStore
-from repr_assets.stores.retention import COMPACT_AT_FRAGMENTS, compact_newest, table_bytes
+from repr_assets.stores.lance import COMPACT_AT_FRAGMENTS, LanceStore
+from repr_assets.stores.retention import table_bytes
 from repr_assets.stores.serving import RollbackError, rollback, served_version
 from tests.pipeline.test_publish import GOOD, report
 
@@ -137,17 +137,19 @@ def test_without_retention_the_table_keeps_every_copy(retained, tmp_path):
     print(f"d_pca after {REFITS} refits: {every:,} bytes without retention, {kept:,} with")
 
 
-def test_a_run_compacts_once_incremental_appends_leave_enough_files(tmp_path):
+def test_a_write_compacts_once_incremental_appends_leave_enough_files(tmp_path):
     store = LanceStore(tmp_path / "lancedb")
     _refit(store, tmp_path / "reports.duckdb", "model-0", 0)  # two files: the rows, an append
     before = store.read_table("d_pca")
     for k in range(COMPACT_AT_FRAGMENTS - 3):
-        store.insert_new("d_pca", embedding_schema(DIM), [_rows("model-0", 9000 + k, 9001 + k)])
+        written = store.insert_new(
+            "d_pca", embedding_schema(DIM), [_rows("model-0", 9000 + k, 9001 + k)]
+        )
     assert len(store.dataset("d_pca").get_fragments()) == COMPACT_AT_FRAGMENTS - 1
-    assert not compact_newest(store, "d_pca", COMPACT_AT_FRAGMENTS)
-    store.insert_new("d_pca", embedding_schema(DIM), [_rows("model-0", 9100, 9101)])
-    assert compact_newest(store, "d_pca", COMPACT_AT_FRAGMENTS)
-    assert len(store.dataset("d_pca").get_fragments()) == 1
+    assert written is not None and written.version == store.open("d_pca").version
+    written = store.insert_new("d_pca", embedding_schema(DIM), [_rows("model-0", 9100, 9101)])
+    assert len(store.dataset("d_pca").get_fragments()) == 1  # the eighth file: compacted
+    assert written is not None and written.version == store.open("d_pca").version
     after = store.read_table("d_pca")
     assert after.num_rows == before.num_rows + COMPACT_AT_FRAGMENTS - 2
     assert after.slice(0, before.num_rows).equals(before)  # sorted by item_id: i0..., i9...
