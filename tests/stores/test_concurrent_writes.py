@@ -51,6 +51,8 @@ def _upsert(uri: str, writer: int, start: multiprocessing.synchronize.Event) -> 
     store = LanceStore(uri)
     start.wait()
     store.upsert("t", vector_schema(4), [_batch(writer)])
+    # What the note on concurrency reports: the commit conflicts this writer retried.
+    Path(uri, f"retries-{writer}").write_text(str(sum(CONFLICT_RETRIES.values())))
 
 
 def test_eight_processes_upserting_at_once_leave_the_union_with_no_duplicates(tmp_path):
@@ -69,6 +71,8 @@ def test_eight_processes_upserting_at_once_leave_the_union_with_no_duplicates(tm
         process.join(timeout=240)
     assert [process.exitcode for process in writers] == [0] * (WRITERS - 1)
 
+    retries = [int(Path(store.uri, f"retries-{w}").read_text()) for w in range(1, WRITERS)]
+    print(f"commit conflicts retried by the {WRITERS - 1} writers: {retries}")
     table = store.read_table("t", ["item_id", "label"])
     ids = table.column("item_id").to_pylist()
     expected = sorted({i for w in range(WRITERS) for i in _ids(w)})
