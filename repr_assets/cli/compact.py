@@ -21,8 +21,11 @@ def main(args: argparse.Namespace) -> int:
     home = catalog.home
     try:
         spec = catalog.get(args.dataset)
-    except UnknownDatasetError as error:
-        raise UsageError(str(error)) from None
+    except UnknownDatasetError:
+        raise UsageError(
+            f"no data set {args.dataset!r} under {home.root}; the data sets are: "
+            f"{', '.join(catalog.names())}"
+        ) from None
     keep = spec.keep_published if args.keep is None else args.keep
     grace = spec.retention_grace if args.grace is None else args.grace
     if not home.has_lancedb():
@@ -46,7 +49,7 @@ def main(args: argparse.Namespace) -> int:
 def _line(retained: Retained) -> str:
     size = ""
     if retained.bytes_before is not None and retained.bytes_after is not None:
-        size = f"; {_mb(retained.bytes_before)} -> {_mb(retained.bytes_after)} on disk"
+        size = f"; files {_mb(retained.bytes_before)} -> {_mb(retained.bytes_after)}"
     return (
         f"{retained.table}: {'compacted' if retained.compacted else 'nothing to compact'}; "
         f"removed {retained.removed_versions} old versions ({_mb(retained.bytes_removed)}); "
@@ -55,4 +58,4 @@ def _line(retained: Retained) -> str:
 
 
 def _mb(size: int) -> str:
-    return f"{size / 2**20:.2f} MB"
+    return f"{size / 2**20:.2f} MiB"

@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from repr_assets.cli.common import UsageError
+from repr_assets.cli.executors import check_dask_address, executing
 from repr_assets.cli.report import print_report
 from repr_assets.datasets.catalog import Catalog, RunOptions, UnknownDatasetError, declared_file
 from repr_assets.datasets.specs import (
     BUILTIN_DATASETS,
     CODE_SIZE_BY_MODALITY,
     DatasetSpec,
-    Executor,
     default_thresholds,
     implied_modality,
 )
@@ -72,8 +72,8 @@ FLOOR_OPTIONS = {
 
 
 def main(args: argparse.Namespace) -> int:
-    if args.dask_address and args.executor not in (None, "dask"):
-        raise UsageError(f"--dask-address is for --executor dask, not {args.executor}")
+    if args.dask_address is not None:
+        check_dask_address(args.dask_address, args.executor)
     home = home_from_environment()
     catalog = Catalog(home, declared_file())
     base, is_new_source = _base_spec(args, catalog)
@@ -94,7 +94,13 @@ def main(args: argparse.Namespace) -> int:
             print(f"repr-assets: {line}", file=sys.stderr)
 
     # Imported here, once the input is known to be good: Dagster and torch take seconds.
+    from repr_assets.orchestration.instance import InstanceUnavailableError, open_instance
     from repr_assets.orchestration.run import run_pipeline
+
+    try:  # before anything is stored: a database that cannot be reached changes nothing
+        instance = open_instance(home)
+    except InstanceUnavailableError as error:
+        raise UsageError(str(error)) from None
 
     with catalog.storing(base.name):  # another run's options are merged, not lost
         latest = catalog.stored_run_options(base.name) or RunOptions()
@@ -102,15 +108,20 @@ def main(args: argparse.Namespace) -> int:
         if is_new_source:
             catalog.store_source_spec(base)
         catalog.store_run_options(spec.name, given.over(latest))
-    summary = run_pipeline(_executing(spec, args), home, refit=args.refit, device=args.device)
+    summary = run_pipeline(
+        executing(spec, args), home, refit=args.refit, device=args.device, instance=instance
+    )
     if not summary.success:
         for failure in summary.failures:
-            print(f"repr-assets: step {failure.step} failed: {failure.message}", file=sys.stderr)
+            what = "the run" if failure.step == "run" else f"step {failure.step}"
+            print(f"repr-assets: {what} failed: {failure.message}", file=sys.stderr)
         print(
-            f"repr-assets: run {summary.run_id} failed; see `make ui` for its logs", file=sys.stderr
+            f"repr-assets: run {summary.run_id} failed; see `repr-assets ui` for its logs",
+            file=sys.stderr,
         )
         return 1
-    print(f"\nrun {summary.run_id} succeeded; everything is under {home.root}")
+    where = "" if home.lancedb_is_local else f" (the tables in {home.lancedb})"
+    print(f"\nrun {summary.run_id} succeeded; everything is under {home.root}{where}")
     print(f"items: {summary.ingest_line}")
     if summary.quarantined:
         print(
@@ -304,14 +315,3 @@ def _name_from_path(path: Path) -> str:
         raise UsageError(
             f"cannot name a data set after {path.name!r}: give one with --dataset"
         ) from None
-
-
-def _executing(spec: DatasetSpec, args: argparse.Namespace) -> DatasetSpec:
-    """``spec`` under the executor the command line chose (not stored: where a run runs
-    changes nothing it computes)."""
-    executor: Executor = "dask" if args.dask_address else args.executor or spec.executor
-    return dataclasses.replace(
-        spec,
-        executor=executor,
-        dask_address=args.dask_address or spec.dask_address,
-    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -44,8 +45,7 @@ def open_instance(home: Home) -> dg.DagsterInstance:
     os.environ["DAGSTER_HOME"] = str(home.dagster)
     with _locked(home.dagster / ".instance.lock"):
         prepare_dagster_home(home)
-        instance = dg.DagsterInstance.get()
-        ensure_store_pool(instance)
+        instance = _opened(home)
     for run_id in free_stranded_slots(instance):
         print(
             f"repr-assets: freed the pool slots of run {run_id}, which had stopped without "
@@ -53,6 +53,37 @@ def open_instance(home: Home) -> dg.DagsterInstance:
             file=sys.stderr,
         )
     return instance
+
+
+class InstanceUnavailableError(RuntimeError):
+    """The instance's storage (a PostgreSQL server, say) cannot be reached or read."""
+
+
+def _opened(home: Home) -> dg.DagsterInstance:
+    """The instance, with its pool slot, or one line on why it cannot be opened. The
+    storage's own retries log a warning each (dagster-postgres tries for some seconds):
+    they are held back, as the line says it all."""
+    logging.disable(logging.WARNING)
+    try:
+        instance = dg.DagsterInstance.get()
+        ensure_store_pool(instance)
+        return instance
+    except Exception as error:
+        raise InstanceUnavailableError(
+            f"cannot open the Dagster instance of {home.dagster / 'dagster.yaml'}: "
+            f"{_first_line(error)}"
+        ) from None
+    finally:
+        logging.disable(logging.NOTSET)
+
+
+def _first_line(error: BaseException) -> str:
+    """The innermost cause's first line: the driver's "connection refused", not the
+    wrapper's "too many retries"."""
+    while error.__cause__ is not None or error.__context__ is not None:
+        error = error.__cause__ or error.__context__  # type: ignore[assignment]
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 @contextlib.contextmanager

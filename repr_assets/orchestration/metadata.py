@@ -222,4 +222,4 @@ def publish_metadata(published: Sequence[EncoderPublication]) -> dict[str, Any]:
 
 
 def _megabytes(size: int) -> str:
-    return f"{size / 2**20:.1f} MB"
+    return f"{size / 2**20:.1f} MiB"

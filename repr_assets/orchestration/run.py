@@ -59,7 +59,12 @@ class RunSummary:
 
 
 def run_pipeline(
-    spec: DatasetSpec, home: Home, *, refit: bool = False, device: str = "auto"
+    spec: DatasetSpec,
+    home: Home,
+    *,
+    refit: bool = False,
+    device: str = "auto",
+    instance: dg.DagsterInstance | None = None,
 ) -> RunSummary:
     """Materialise ``spec``'s whole graph on the instance under ``home``, under the data
     set's executor: in this process (the default, also for a data set in shards, whose
@@ -67,8 +72,9 @@ def run_pipeline(
 
     ``refit`` fits the featuriser and encoders again; ``device`` goes to every encoder
     that trains. Every other parameter comes from the spec (its ``encoder_options``).
+    ``instance`` is the one under ``home``, when the caller opened it already.
     """
-    instance = open_instance(home)
+    instance = instance or open_instance(home)
     run_id = str(uuid.uuid4())  # known before the run starts, for its tags
     run_config = _run_config(spec, refit, device)
     if spec.executor == "in_process":
@@ -113,6 +119,9 @@ def _summary(result: dg.ExecutionResult, dataset: str) -> RunSummary:
                 error = error.cause
             line = error.message.strip().splitlines()[0] if error.message.strip() else ""
             failures.append(StepFailure(step_asset(str(event.step_key)), line))
+        elif event.is_run_failure and not failures:
+            # The run failed outside any step (its executor: a Dask scheduler gone, say).
+            failures.append(StepFailure("run", _run_failure_line(event)))
     failed_checks = [
         f"{e.asset_key.to_user_string()}:{e.check_name}"
         for e in result.get_asset_check_evaluations()
@@ -133,6 +142,16 @@ def _summary(result: dg.ExecutionResult, dataset: str) -> RunSummary:
         never_served=list(served.get(metadata.NEVER_SERVED, [])),
         report_current=bool(report.get(metadata.REPORT_CURRENT, False)),
     )
+
+
+def _run_failure_line(event: dg.DagsterEvent) -> str:
+    data = event.event_specific_data
+    error = getattr(data, "error", None)
+    while error is not None and error.cause is not None:
+        error = error.cause
+    if error is None or not error.message.strip():
+        return event.message or "the run failed"
+    return error.message.strip().splitlines()[0]
 
 
 def _metadata(result: dg.ExecutionResult, node: str) -> dict[str, Any]:

@@ -164,6 +164,8 @@ def _rollback_locked(
                 "there is no earlier one"
             )
         to = earlier[-1]
+    elif to > table.version:
+        raise RollbackError(f"{name!r} has no version {to}: its newest is {table.version}")
     elif to not in published:
         shown = ", ".join(map(str, sorted(published))) or "none"
         raise RollbackError(

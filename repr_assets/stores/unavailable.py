@@ -9,6 +9,13 @@ from __future__ import annotations
 import re
 
 _S3_ERROR = re.compile(r"<Code>([^<]+)</Code>\s*<Message>([^<]+)</Message>")
+# What the object store's nested error says deep inside, that a person can act on.
+_CAUSES = re.compile(
+    r"(Connection refused|HTTP is not allowed|dns error[^,}\"]*|timed out|"
+    r"failed to lookup address information[^,}\"]*|Unable to access[^,}\"]*|"
+    r"[Pp]ermission denied|No such file or directory)"
+)
+_URL = re.compile(r"uri: Some\((https?://[^/)\s]+)")
 
 
 class StoreUnavailableError(Exception):
@@ -23,5 +30,9 @@ def _reason(error: Exception) -> str:
     found = _S3_ERROR.search(text)
     if found:
         return f"{found.group(1)}: {found.group(2)}"
+    cause = _CAUSES.search(text)
+    if cause:
+        url = _URL.search(text)
+        return cause.group(1) + (f" ({url.group(1)})" if url else "")
     first = text.strip().splitlines()[0] if text.strip() else type(error).__name__
     return first if len(first) <= 300 else first[:300] + "..."

@@ -3,6 +3,8 @@ removes what no one can ask for again, says how much, and what it kept still ser
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from repr_assets.stores.lance import LanceStore
@@ -30,8 +32,9 @@ def test_compact_keeps_the_served_version_and_the_last_published(two_seeds):
     assert result.returncode == 0, result.stderr
     line = next(x for x in result.stdout.splitlines() if x.startswith("digits_pca:"))
     assert "removed 1 old versions" in line and f"kept versions {served}" in line
-    before, after = (float(x.split()[0]) for x in line.split("; ")[-1].split(" -> "))
-    assert after < before
+    sizes = re.search(r"files ([\d.]+) MiB -> ([\d.]+) MiB$", line)
+    assert sizes is not None, line
+    assert float(sizes.group(2)) < float(sizes.group(1))
     assert [v["version"] for v in store.dataset("digits_pca").versions()] == [served]
 
     rolled = repr_assets(home, "rollback", "--dataset", "digits", "--encoder", "pca")
@@ -48,4 +51,13 @@ def test_compact_keeps_the_served_version_and_the_last_published(two_seeds):
 def test_compact_of_an_unknown_data_set_is_one_line(tmp_path):
     result = repr_assets(tmp_path / "home", "compact", "--dataset", "nowhere")
     assert result.returncode == 2
-    assert "nowhere" in one_line(result)
+    line = one_line(result)
+    assert line.startswith("repr-assets: error: no data set 'nowhere' under ")
+    assert "--source" not in line
+
+
+def test_a_rollback_to_a_version_the_table_never_had_says_so(two_seeds):
+    result = repr_assets(
+        two_seeds, "rollback", "--dataset", "digits", "--encoder", "pca", "--to", "99"
+    )
+    assert one_line(result) == "repr-assets: error: 'digits_pca' has no version 99: its newest is 2"

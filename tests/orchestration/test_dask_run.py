@@ -101,3 +101,21 @@ def test_a_dask_address_with_another_executor_is_one_line(tmp_path):
         "repr-assets: error: --dask-address is for --executor dask, not multiprocess"
     )
     assert not (tmp_path / "home").exists()  # refused before anything was written
+
+
+@pytest.mark.parametrize(
+    ("address", "says"),
+    [
+        ("", "expected HOST:PORT"),
+        ("foo://bar", "unknown scheme 'foo'"),
+        ("tcp://nohost", "expected HOST:PORT"),
+        ("tcp://127.0.0.1:1", "no Dask scheduler answers there"),
+    ],
+)
+def test_a_dask_address_where_no_scheduler_can_be_is_refused_before_anything(
+    tmp_path, address, says
+):
+    result = repr_assets(tmp_path / "home", "run", "--dask-address", address)
+    assert result.returncode == 2
+    assert says in one_line(result)
+    assert not (tmp_path / "home").exists()

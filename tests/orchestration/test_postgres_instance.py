@@ -199,3 +199,27 @@ def test_two_runs_at_once_share_a_postgres_instance(
     with dg.DagsterInstance.get() as instance:
         assert isinstance(instance.run_storage, PostgresRunStorage)
         assert {run.run_id for run in instance.get_runs()} == {run_id for run_id, _ in rows}
+
+
+def test_a_postgres_that_does_not_answer_is_one_line_and_nothing_is_stored(tmp_path):
+    home = tmp_path / "home"
+    (home / "dagster").mkdir(parents=True)
+    config = readme_dagster_yaml()
+    config["storage"]["postgres"]["postgres_db"].update(hostname="127.0.0.1", port=1)
+    (home / "dagster" / "dagster.yaml").write_text(yaml.safe_dump(config))
+    environment = {**os.environ, HOME_VARIABLE: str(home)}
+    environment.pop("DAGSTER_HOME", None)
+    result = subprocess.run(
+        [CLI, "run", "--dataset", "digits", "--encoders", "pca"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert lines[0].startswith("repr-assets: error: cannot open the Dagster instance of ")
+    assert "Connection refused" in lines[0] or "connection" in lines[0].lower()
+    assert not (home / "models").exists()  # no options stored, nothing run

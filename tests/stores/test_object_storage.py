@@ -132,3 +132,21 @@ def test_a_bucket_that_does_not_exist_is_one_line(s3, tmp_path):
         "repr-assets: error: cannot open the LanceDB database s3://no-such-bucket/lancedb: "
         "NoSuchBucket: The specified bucket does not exist"
     )
+
+
+def test_no_server_at_the_endpoint_is_one_line(s3, tmp_path):
+    env, _ = s3
+    result = repr_assets(
+        tmp_path / "home",
+        "run",
+        "--dataset",
+        "digits",
+        "--encoders",
+        "pca",
+        **{**env, "AWS_ENDPOINT": "http://127.0.0.1:1"},
+    )
+    assert result.returncode == 2
+    assert one_line(result) == (
+        f"repr-assets: error: cannot open the LanceDB database s3://{BUCKET}/lancedb: "
+        "Connection refused (http://127.0.0.1:1)"
+    )
