@@ -71,6 +71,7 @@ def test_run_is_recorded_in_the_instance_under_the_home(cli_home):
     assert sorted(p.name for p in home.iterdir()) == [
         "dagster",
         "lancedb",
+        "lancedb.locks",  # the tables' write locks (repr_assets.stores.table_locks)
         "models",
         "reports.duckdb",
     ]
