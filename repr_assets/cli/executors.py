@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib.util
 import socket
 
 from repr_assets.cli.common import UsageError
-from repr_assets.datasets.specs import DatasetSpec, Executor
+from repr_assets.datasets.specs import DASK_EXTRA_MESSAGE, DatasetSpec, Executor
 
 DASK_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx", "inproc")
 
@@ -41,6 +42,8 @@ def executing(spec: DatasetSpec, args: argparse.Namespace) -> DatasetSpec:
     """``spec`` under the executor the command line chose (not stored: where a run runs
     changes nothing it computes)."""
     executor: Executor = "dask" if args.dask_address else args.executor or spec.executor
+    if executor == "dask" and importlib.util.find_spec("dagster_dask") is None:
+        raise UsageError(DASK_EXTRA_MESSAGE)
     return dataclasses.replace(
         spec,
         executor=executor,

@@ -89,6 +89,7 @@ def main(args: argparse.Namespace) -> int:
             f"{', '.join(catalog.names())}"
         )
     _check_items(spec, home)
+    executing(spec, args)  # refuses an executor that cannot run here, before anything is stored
     if stored is not None:  # a first run changes nothing: there is nothing before it
         for line in _changes(stored.apply(base), spec):
             print(f"repr-assets: {line}", file=sys.stderr)

@@ -148,6 +148,7 @@ class DatasetSpec:
 SPEC_VERSION = 2
 
 EXECUTORS = ("in_process", "multiprocess", "dask")
+DASK_EXTRA_MESSAGE = "the dask executor needs dagster-dask: pip install 'repr-assets[dask]'"
 
 _INTEGERS = (
     "image_size",

@@ -15,7 +15,7 @@ from typing import Any
 
 import dagster as dg
 
-from repr_assets.datasets.specs import EXECUTORS, DatasetSpec
+from repr_assets.datasets.specs import DASK_EXTRA_MESSAGE, EXECUTORS, DatasetSpec
 
 
 class ExecutorUnavailableError(ValueError):
@@ -44,9 +44,7 @@ def _dask_executor(address: str | None) -> dg.ExecutorDefinition:
     try:
         from repr_assets.orchestration.dask import boxed_dask_executor
     except ImportError:
-        raise ExecutorUnavailableError(
-            "the dask executor needs dagster-dask: pip install 'repr-assets[dask]'"
-        ) from None
+        raise ExecutorUnavailableError(DASK_EXTRA_MESSAGE) from None
     cluster: dict[str, Any]
     if address:
         cluster = {"existing": {"address": address}}

@@ -1,5 +1,6 @@
-"""Retention of an embeddings table's versions: compact its data files, remove the versions
-nobody can ask for again, keep the ones that are served or that a rollback may return to.
+"""Retention of a table's versions: remove the versions nobody can ask for again, keep the
+ones that are served or that a rollback may return to (compaction is the writes' own:
+``LanceStore.compact``).
 
 Lance never removes a tagged version, and refuses to clean up at all when asked to remove
 one. So the versions to keep are tagged: ``served`` (``repr_assets.stores.serving``) and
