@@ -257,6 +257,18 @@ def test_rollback_refuses_a_version_that_another_model_wrote_since(tmp_path):
         rollback(store, connection, "d", "pca", to=1)
 
 
+def test_rollback_refuses_a_version_whose_checks_failed(tmp_path):
+    store, reports = LanceStore(tmp_path / "lancedb"), tmp_path / "reports.duckdb"
+    for minute, (model, values) in enumerate((("good", GOOD), ("bad", BAD), ("good2", GOOD))):
+        write_version(store, model)
+        report(reports, model, values, minute, baselines=True)
+        publish(store, reports, RELATIVE)
+    with duckdb.connect(str(reports)) as connection:
+        with pytest.raises(RollbackError, match="version 2 of 'd_pca' was never published"):
+            rollback(store, connection, "d", "pca", to=2)
+        assert rollback(store, connection, "d", "pca", to=1) == (3, 1)
+
+
 @pytest.mark.parametrize("why", ["hold", "rollback"])
 def test_searching_for_an_item_of_an_unserved_version_says_why_it_is_missing(tmp_path, why):
     home = Home.at(tmp_path)

@@ -89,9 +89,9 @@ def test_a_model_that_fails_its_checks_is_not_served(published, monkeypatch):
     assert neighbours(home) == before
 
 
-def test_rollback_refuses_versions_never_published(published, capsys, monkeypatch):
+def test_rollback_refuses_a_version_the_table_never_had(published, capsys, monkeypatch):
     home, _ = published
     monkeypatch.setenv("REPR_ASSETS_HOME", str(home.root))
     assert main(["rollback", "--dataset", "digits", "--encoder", "pca", "--to", "999"]) == 2
     error = capsys.readouterr().err.strip().splitlines()
-    assert len(error) == 1 and "version 999 of 'digits_pca' was never published" in error[0]
+    assert len(error) == 1 and "'digits_pca' has no version 999: its newest is" in error[0]
