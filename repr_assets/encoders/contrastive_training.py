@@ -78,8 +78,11 @@ def train_contrastive(
     """
     autocast = autocast_for(device)
     batch_size = step_batch_size(settings, device)
-    optimiser = torch.optim.Adam(
-        network.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay
+    optimiser = torch.optim.Adam(  # fused: see train_reconstruction
+        network.parameters(),
+        lr=settings.learning_rate,
+        weight_decay=settings.weight_decay,
+        fused=True,
     )
     shuffler = torch.Generator().manual_seed(settings.seed)
     views = torch.Generator().manual_seed(settings.seed + VIEW_SEED_OFFSET)

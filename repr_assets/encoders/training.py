@@ -70,14 +70,16 @@ def train_reconstruction(
     mean squared error, or a variational autoencoder's negative ELBO).
     """
     device = next(model.parameters()).device
-    on_cuda = device.type == "cuda"
     batch_size = step_batch_size(settings, device)
     autocast = autocast_for(device)
     optimiser = torch.optim.Adam(
         model.parameters(),
         lr=settings.learning_rate,
         weight_decay=settings.weight_decay,
-        fused=on_cuda,  # one kernel for the whole update instead of several per tensor
+        # One kernel for the whole update instead of several ops per tensor: on the CPU
+        # too, where the whole training step takes 0.82-0.84x the time of the default
+        # single-tensor loop (`python -m benchmarks.adam`; foreach: 0.97x).
+        fused=True,
     )
     # Shuffling draws from its own generator so that training is reproducible from the
     # seed without touching torch's global random state.
