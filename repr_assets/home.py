@@ -33,12 +33,13 @@ class Home:
 
     @property
     def lancedb_is_local(self) -> bool:
-        return "://" not in self.lancedb
+        return local_path(self.lancedb) is not None
 
     def has_lancedb(self) -> bool:
         """Whether the database may hold tables: a local one once its folder exists; one on
         object storage is asked (its listing is empty until the first write)."""
-        return not self.lancedb_is_local or Path(self.lancedb).is_dir()
+        folder = local_path(self.lancedb)
+        return folder is None or folder.is_dir()
 
     @property
     def lancedb_locks(self) -> Path:
@@ -57,6 +58,14 @@ class Home:
     @property
     def dagster(self) -> Path:
         return self.root / "dagster"
+
+
+def local_path(uri: str) -> Path | None:
+    """The folder a LanceDB URI names on this machine (a path, or ``file://``), or
+    ``None`` for one on object storage (``s3://`` and the like)."""
+    if uri.startswith("file://"):
+        return Path(uri.removeprefix("file://"))
+    return None if "://" in uri else Path(uri)
 
 
 def home_from_environment() -> Home:

@@ -19,6 +19,10 @@ from sample_sources import embedding_batches
 CLI = str(Path(sys.executable).with_name("repr-assets"))
 
 
+PCA_ON_DIGITS = ("run", "--dataset", "digits", "--encoders", "pca")
+"""The quickest whole run: the built-in digits with PCA alone."""
+
+
 def repr_assets(
     home: Path, *args: str, cwd: Path | None = None, timeout: float = 600, **env: str
 ) -> subprocess.CompletedProcess[str]:

@@ -13,7 +13,7 @@ from repr_assets.home import home_from_environment
 from repr_assets.pipeline.compact import compact_dataset
 from repr_assets.stores.duckdb_file import connect
 from repr_assets.stores.lance import LanceStore
-from repr_assets.stores.retention import Retained
+from repr_assets.stores.retention import Retained, mebibytes
 
 
 def main(args: argparse.Namespace) -> int:
@@ -49,13 +49,9 @@ def main(args: argparse.Namespace) -> int:
 def _line(retained: Retained) -> str:
     size = ""
     if retained.bytes_before is not None and retained.bytes_after is not None:
-        size = f"; files {_mb(retained.bytes_before)} -> {_mb(retained.bytes_after)}"
+        size = f"; files {mebibytes(retained.bytes_before)} -> {mebibytes(retained.bytes_after)}"
     return (
         f"{retained.table}: {'compacted' if retained.compacted else 'nothing to compact'}; "
-        f"removed {retained.removed_versions} old versions ({_mb(retained.bytes_removed)}); "
+        f"removed {retained.removed_versions} old versions ({mebibytes(retained.bytes_removed)}); "
         f"kept versions {', '.join(map(str, retained.kept))}{size}"
     )
-
-
-def _mb(size: int) -> str:
-    return f"{size / 2**20:.2f} MiB"

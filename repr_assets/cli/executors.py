@@ -14,9 +14,21 @@ from repr_assets.datasets.specs import DASK_EXTRA_MESSAGE, DatasetSpec, Executor
 DASK_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx", "inproc")
 
 
-def check_dask_address(address: str, executor: str | None) -> None:
-    """Refuse, before anything is written, an address no scheduler can be at, or at which
-    none answers (a TCP-like one is connected to, for up to 5 seconds)."""
+def check_execution(spec: DatasetSpec, args: argparse.Namespace) -> None:
+    """Refuse, before anything is written, an executor that cannot run here: Dask without
+    its extra, or an address where no scheduler is."""
+    if args.dask_address is not None:
+        _check_dask_address(args.dask_address, args.executor)
+    if (
+        executing(spec, args).executor == "dask"
+        and importlib.util.find_spec("dagster_dask") is None
+    ):
+        raise UsageError(DASK_EXTRA_MESSAGE)
+
+
+def _check_dask_address(address: str, executor: str | None) -> None:
+    """An address no scheduler can be at, or at which none answers (a TCP-like one is
+    connected to, for up to 5 seconds), is refused."""
     if executor not in (None, "dask"):
         raise UsageError(f"--dask-address is for --executor dask, not {executor}")
     scheme, _, rest = address.rpartition("://") if "://" in address else ("tcp", "", address)
@@ -42,8 +54,6 @@ def executing(spec: DatasetSpec, args: argparse.Namespace) -> DatasetSpec:
     """``spec`` under the executor the command line chose (not stored: where a run runs
     changes nothing it computes)."""
     executor: Executor = "dask" if args.dask_address else args.executor or spec.executor
-    if executor == "dask" and importlib.util.find_spec("dagster_dask") is None:
-        raise UsageError(DASK_EXTRA_MESSAGE)
     return dataclasses.replace(
         spec,
         executor=executor,

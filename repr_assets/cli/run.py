@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from repr_assets.cli.common import UsageError
-from repr_assets.cli.executors import check_dask_address, executing
+from repr_assets.cli.executors import check_execution, executing
 from repr_assets.cli.report import print_report
 from repr_assets.datasets.catalog import Catalog, RunOptions, UnknownDatasetError, declared_file
 from repr_assets.datasets.specs import (
@@ -72,8 +72,6 @@ FLOOR_OPTIONS = {
 
 
 def main(args: argparse.Namespace) -> int:
-    if args.dask_address is not None:
-        check_dask_address(args.dask_address, args.executor)
     home = home_from_environment()
     catalog = Catalog(home, declared_file())
     base, is_new_source = _base_spec(args, catalog)
@@ -89,7 +87,7 @@ def main(args: argparse.Namespace) -> int:
             f"{', '.join(catalog.names())}"
         )
     _check_items(spec, home)
-    executing(spec, args)  # refuses an executor that cannot run here, before anything is stored
+    check_execution(spec, args)
     if stored is not None:  # a first run changes nothing: there is nothing before it
         for line in _changes(stored.apply(base), spec):
             print(f"repr-assets: {line}", file=sys.stderr)

@@ -20,6 +20,7 @@ from repr_assets.quality.compare import MetricRanking, format_value
 from repr_assets.quality.plots import image_grid_png, loss_curve_png, scree_png
 from repr_assets.stores.integrity import distinct_labels
 from repr_assets.stores.lance import LanceStore
+from repr_assets.stores.retention import mebibytes
 
 # Metadata keys that ``repr_assets.orchestration.run`` reads back into a ``RunSummary``.
 INGEST_LINE = "summary"
@@ -208,7 +209,7 @@ def publish_metadata(published: Sequence[EncoderPublication]) -> dict[str, Any]:
     header = "| encoder | model | newest | served | decision |\n|---|---|---|---|---|\n"
     kept = [
         f"| {p.encoder} | {', '.join(map(str, p.retained.kept))} | "
-        f"{p.retained.removed_versions} | {_megabytes(p.retained.bytes_removed)} |"
+        f"{p.retained.removed_versions} | {mebibytes(p.retained.bytes_removed)} |"
         for p in published
     ]
     kept_header = "| encoder | versions kept | versions removed | removed |\n|---|---|---|---|\n"
@@ -219,7 +220,3 @@ def publish_metadata(published: Sequence[EncoderPublication]) -> dict[str, Any]:
         HELD_BACK: {p.encoder: p.decision.reason for p in published if not p.decision.published},
         NEVER_SERVED: [p.encoder for p in published if p.decision.served is None],
     }
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / 2**20:.1f} MiB"

@@ -114,14 +114,13 @@ def _summary(result: dg.ExecutionResult, dataset: str) -> RunSummary:
     failures = []
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data.error is not None:
-            error = event.step_failure_data.error
-            while error.cause is not None:  # the user code's error, not Dagster's wrapper
-                error = error.cause
-            line = error.message.strip().splitlines()[0] if error.message.strip() else ""
+            line = _innermost_line(event.step_failure_data.error)
             failures.append(StepFailure(step_asset(str(event.step_key)), line))
         elif event.is_run_failure and not failures:
             # The run failed outside any step (its executor: a Dask scheduler gone, say).
-            failures.append(StepFailure("run", _run_failure_line(event)))
+            error = getattr(event.event_specific_data, "error", None)
+            line = _innermost_line(error) if error is not None else ""
+            failures.append(StepFailure("run", line or event.message or "the run failed"))
     failed_checks = [
         f"{e.asset_key.to_user_string()}:{e.check_name}"
         for e in result.get_asset_check_evaluations()
@@ -144,14 +143,12 @@ def _summary(result: dg.ExecutionResult, dataset: str) -> RunSummary:
     )
 
 
-def _run_failure_line(event: dg.DagsterEvent) -> str:
-    data = event.event_specific_data
-    error = getattr(data, "error", None)
-    while error is not None and error.cause is not None:
+def _innermost_line(error: Any) -> str:
+    """The first line of the innermost cause of a serialised error: the user code's (or
+    the executor's) error, not Dagster's wrapper around it."""
+    while error.cause is not None:
         error = error.cause
-    if error is None or not error.message.strip():
-        return event.message or "the run failed"
-    return error.message.strip().splitlines()[0]
+    return error.message.strip().splitlines()[0] if error.message.strip() else ""
 
 
 def _metadata(result: dg.ExecutionResult, node: str) -> dict[str, Any]:

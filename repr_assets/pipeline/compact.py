@@ -10,8 +10,6 @@ source's version) needs.
 
 from __future__ import annotations
 
-import dataclasses
-
 import duckdb
 
 from repr_assets.encoders.registry import encoder_kinds
@@ -37,10 +35,12 @@ def retain_embeddings(
     encoder: str,
     keep: int,
     grace: float,
+    compacted: bool = False,
 ) -> Retained:
     """Retention of ``encoder``'s table, keeping its last ``keep`` published versions."""
     published = [] if connection is None else published_versions(connection, dataset, encoder)
-    return retain(store, embeddings_table(dataset, encoder), sorted(published), keep, grace)
+    table = embeddings_table(dataset, encoder)
+    return retain(store, table, sorted(published), keep, grace, compacted)
 
 
 def compact_dataset(
@@ -55,7 +55,7 @@ def compact_dataset(
     for table in (items_table(dataset), features_table(dataset)):
         if store.exists(table):
             compacted = store.compact(table)
-            done.append(_compacted(retain(store, table, [], keep, grace), compacted))
+            done.append(retain(store, table, [], keep, grace, compacted))
     for encoder in encoder_kinds():
         table = embeddings_table(dataset, encoder)
         if not store.exists(table):
@@ -68,10 +68,7 @@ def compact_dataset(
                 rolled_back_over(connection, dataset, encoder),
             ):
                 compacted = store.compact(table)
-            retained = retain_embeddings(store, connection, dataset, encoder, keep, grace)
-        done.append(_compacted(retained, compacted))
+            done.append(
+                retain_embeddings(store, connection, dataset, encoder, keep, grace, compacted)
+            )
     return done
-
-
-def _compacted(retained: Retained, compacted: bool) -> Retained:
-    return dataclasses.replace(retained, compacted=compacted)

@@ -244,13 +244,11 @@ class LanceStore:
         self, name: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch]
     ) -> WriteResult:
         """Write ``batches`` as the table's new content, in one commit."""
-        return self._overwrite(name, ValidatedReader(schema, batches))
+        with self.writing(name):
+            return self._overwrite(name, ValidatedReader(schema, batches))
 
     def _overwrite(self, name: str, validated: ValidatedReader) -> WriteResult:
-        with self.writing(name):
-            return self._overwrite_locked(name, validated)
-
-    def _overwrite_locked(self, name: str, validated: ValidatedReader) -> WriteResult:
+        """Called holding the table's lock (by ``replace``, ``upsert``, ``insert_new``)."""
         existed = self.exists(name)
         try:
             table = validated.write(

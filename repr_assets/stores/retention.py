@@ -15,8 +15,8 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
+from repr_assets.home import local_path
 from repr_assets.stores.lance import LanceStore
 
 KEPT_PREFIX = "published-"
@@ -36,10 +36,16 @@ class Retained:
 
 
 def retain(
-    store: LanceStore, name: str, published: Sequence[int], keep: int, grace: float
+    store: LanceStore,
+    name: str,
+    published: Sequence[int],
+    keep: int,
+    grace: float,
+    compacted: bool = False,
 ) -> Retained:
     """Keep the served version, the last ``keep`` of ``published`` (oldest first) that the
-    table still has, the newest and any younger than ``grace`` seconds; remove the rest."""
+    table still has, the newest and any younger than ``grace`` seconds; remove the rest.
+    ``compacted`` says whether the caller compacted the table just before."""
     before = table_bytes(store, name)
 
     def clean() -> tuple[int, int]:
@@ -51,7 +57,7 @@ def retain(
 
     removed, freed = store.commit(name, "cleanup", clean)
     kept = tuple(v["version"] for v in store.dataset(name).versions())
-    return Retained(name, False, kept, removed, freed, before, table_bytes(store, name))
+    return Retained(name, compacted, kept, removed, freed, before, table_bytes(store, name))
 
 
 def _tag_kept(store: LanceStore, name: str, published: Sequence[int], keep: int) -> None:
@@ -70,11 +76,16 @@ def _tag_kept(store: LanceStore, name: str, published: Sequence[int], keep: int)
 def table_bytes(store: LanceStore, name: str) -> int | None:
     """The bytes of a local table's folder, every version's files together; ``None`` for
     a table on object storage, where listing them would cost a request per page."""
-    if "://" in store.uri:
+    database = local_path(store.uri)
+    if database is None:
         return None
-    folder = Path(store.uri) / f"{name}.lance"
+    folder = database / f"{name}.lance"
     return sum(
         os.path.getsize(os.path.join(root, file))
         for root, _, files in os.walk(folder)
         for file in files
     )
+
+
+def mebibytes(size: int) -> str:
+    return f"{size / 2**20:.2f} MiB"

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from repr_assets.home import local_path
+
 
 @dataclass
 class _Held:
@@ -37,8 +39,8 @@ _registry = threading.Lock()
 def default_lock_folder(uri: str) -> Path:
     """Beside a database on disk (``<uri>.locks``); for one on object storage, a folder
     of this machine's temporary directory named after the URI."""
-    if "://" not in uri or uri.startswith("file://"):
-        path = Path(uri.removeprefix("file://"))
+    path = local_path(uri)
+    if path is not None:
         return path.with_name(path.name + ".locks")
     digest = hashlib.sha256(uri.encode()).hexdigest()[:16]
     return Path(tempfile.gettempdir()) / "repr-assets-locks" / digest

@@ -16,7 +16,7 @@ from repr_assets.names import embeddings_table, features_table, items_table
 from repr_assets.orchestration.instance import open_instance
 from repr_assets.orchestration.run import run_pipeline
 from repr_assets.stores.lance import LanceStore
-from tests.helpers import one_line, repr_assets
+from tests.helpers import PCA_ON_DIGITS, one_line, repr_assets
 
 distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
 dask = pytest.importorskip("dask")
@@ -52,16 +52,25 @@ def runs(cluster, tmp_path_factory):
     return on_dask, dask_summary.run_id, in_process
 
 
+def _step_starts(home: Home, run_id: str | None = None) -> dict[str, int]:
+    """``{step key: pid}`` of the steps of ``run_id`` (the home's only run if ``None``)."""
+    with open_instance(home) as instance:
+        if run_id is None:
+            (run,) = instance.get_runs()
+            run_id = run.run_id
+        logs = instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_START)
+    return {str(e.dagster_event.step_key): e.dagster_event.pid for e in logs}
+
+
+def _worker_pids(cluster) -> set[int]:
+    return {w.pid for w in cluster.scheduler.workers.values()}
+
+
 def test_every_step_ran_in_a_dask_worker(runs, cluster):
     home, run_id, _ = runs
-    workers = {w.pid for w in cluster.scheduler.workers.values()}  # type: ignore[attr-defined]
-    with open_instance(home) as instance:
-        starts = [
-            e.dagster_event
-            for e in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_START)
-        ]
-    shard_pids = {e.pid for e in starts if "_shard_" in str(e.step_key)}
-    assert {e.pid for e in starts} <= workers
+    starts = _step_starts(home, run_id)
+    assert starts and set(starts.values()) <= _worker_pids(cluster)
+    shard_pids = {pid for step, pid in starts.items() if "_shard_" in step}
     assert len(shard_pids) == 2  # the shards ran at once, one per worker
 
 
@@ -76,20 +85,13 @@ def test_a_sharded_run_on_dask_writes_the_rows_of_an_in_process_run(runs):
 
 
 def test_the_command_line_runs_on_the_scheduler_it_is_given(cluster, tmp_path):
-    result = repr_assets(
-        tmp_path / "home",
-        "run",
-        "--dataset",
-        "digits",
-        "--encoders",
-        "pca",
-        "--dask-address",
-        cluster.scheduler_address,
-    )
+    home = tmp_path / "home"
+    result = repr_assets(home, *PCA_ON_DIGITS, "--dask-address", cluster.scheduler_address)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Traceback" not in result.stderr and "distributed" not in result.stderr
-    assert LanceStore(tmp_path / "home" / "lancedb").count("digits_pca") == 1797
-    assert len(cluster.scheduler.task_prefixes) > 0  # type: ignore[attr-defined]
+    assert LanceStore(home / "lancedb").count("digits_pca") == 1797
+    starts = _step_starts(Home.at(home))
+    assert starts and set(starts.values()) <= _worker_pids(cluster)
 
 
 def test_a_dask_address_with_another_executor_is_one_line(tmp_path):

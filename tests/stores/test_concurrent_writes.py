@@ -149,7 +149,14 @@ def test_any_other_error_of_a_commit_is_raised_at_once(tmp_path):
 
 def test_a_write_inside_a_write_of_the_same_table_does_not_wait_for_itself(tmp_path):
     store = LanceStore(tmp_path / "lancedb")
-    with store.writing("t"):
-        store.replace("t", vector_schema(4), [_batch(0)])  # locks "t" again, same thread
+
+    def nested() -> None:
+        with store.writing("t"):
+            store.replace("t", vector_schema(4), [_batch(0)])  # locks "t" again, same thread
+
+    writer = threading.Thread(target=nested, daemon=True)  # a deadlock would hang it
+    writer.start()
+    writer.join(timeout=60)
+    assert not writer.is_alive(), "the nested write waited for its own lock"
     assert store.count("t") == 100
     assert Path(store.locks, "t.lock").exists()

@@ -14,7 +14,7 @@ import logging
 
 import pytest
 
-from tests.helpers import one_line, repr_assets, run_then_grow
+from tests.helpers import PCA_ON_DIGITS, one_line, repr_assets, run_then_grow
 
 BUCKET = "vectors"
 
@@ -116,19 +116,18 @@ def test_rollback_then_compact_on_s3(on_s3):
     assert _sql(home, env, "SELECT count(*) AS n FROM plants_pca") == [{"n": 120}]
 
 
+def _refused(tmp_path, env: dict[str, str]) -> str:
+    """The one line a digits run on ``env``'s database is refused with (exit status 2)."""
+    result = repr_assets(tmp_path / "home", *PCA_ON_DIGITS, **env)
+    assert result.returncode == 2
+    return one_line(result)
+
+
 def test_a_bucket_that_does_not_exist_is_one_line(s3, tmp_path):
     env, _ = s3
-    result = repr_assets(
-        tmp_path / "home",
-        "run",
-        "--dataset",
-        "digits",
-        "--encoders",
-        "pca",
-        **{**env, "REPR_ASSETS_LANCEDB_URI": "s3://no-such-bucket/lancedb"},
-    )
-    assert result.returncode == 2
-    assert one_line(result) == (
+    assert _refused(
+        tmp_path, {**env, "REPR_ASSETS_LANCEDB_URI": "s3://no-such-bucket/lancedb"}
+    ) == (
         "repr-assets: error: cannot open the LanceDB database s3://no-such-bucket/lancedb: "
         "NoSuchBucket: The specified bucket does not exist"
     )
@@ -136,17 +135,7 @@ def test_a_bucket_that_does_not_exist_is_one_line(s3, tmp_path):
 
 def test_no_server_at_the_endpoint_is_one_line(s3, tmp_path):
     env, _ = s3
-    result = repr_assets(
-        tmp_path / "home",
-        "run",
-        "--dataset",
-        "digits",
-        "--encoders",
-        "pca",
-        **{**env, "AWS_ENDPOINT": "http://127.0.0.1:1"},
-    )
-    assert result.returncode == 2
-    assert one_line(result) == (
+    assert _refused(tmp_path, {**env, "AWS_ENDPOINT": "http://127.0.0.1:1"}) == (
         f"repr-assets: error: cannot open the LanceDB database s3://{BUCKET}/lancedb: "
         "Connection refused (http://127.0.0.1:1)"
     )
