@@ -50,12 +50,12 @@ def load_vectors(store: LanceStore, table: str, batch_size: int = 65_536) -> Fea
     the table whole, sorting it and stacking it would hold three). Labels equal to each
     other share one string object.
     """
-    release_free_memory()  # make room before the one big allocation
+    release_free_memory(store.count(table))  # make room before the one big allocation
     matrix = _read_sorted(store, table, batch_size)
     # What the read freed stays cached by Arrow and malloc until released: 100-120 MiB
     # after a million rows, held under whatever the caller computes next. Its buffers
     # are freed by reference counting: no cycle collection needed.
-    release_free_memory(collect=False)
+    release_free_memory()
     return matrix
 
 
