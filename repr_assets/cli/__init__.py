@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from repr_assets.cli.common import UsageError
 from repr_assets.cli.parser import build_parser
-from repr_assets.datasets.declared import DeclarationError
+from repr_assets.datasets.errors import DeclarationError
 from repr_assets.stores.unavailable import StoreUnavailableError
 
 BROKEN_PIPE = 141  # what a shell reports for a process killed by SIGPIPE (128 + 13)

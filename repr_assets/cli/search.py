@@ -8,19 +8,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import numpy as np
 
 from repr_assets.cli.common import UsageError
 from repr_assets.cli.output import aligned
-from repr_assets.datasets.catalog import Catalog, UnknownDatasetError, declared_file
+from repr_assets.datasets.errors import UnknownDatasetError
 from repr_assets.home import Home, home_from_environment
 from repr_assets.names import embeddings_table, items_table
 from repr_assets.search import FilterError, Hits, Searcher, UnknownItemError, parse_where
 from repr_assets.search.directions import search_direction
-from repr_assets.stores.duckdb_file import connect
 from repr_assets.stores.lance import LanceStore
-from repr_assets.stores.publications import last_publication
 from repr_assets.stores.serving import served_version
 
 
@@ -77,6 +74,8 @@ def main(args: argparse.Namespace) -> int:
 
 def _no_table(home: Home, dataset: str, encoder: str, table: str) -> str:
     """Why there is no table to search, with a command that makes one where there is."""
+    from repr_assets.datasets.catalog import Catalog, declared_file
+
     catalog = Catalog(home, declared_file())
     if dataset not in catalog.names():
         return (
@@ -96,7 +95,7 @@ def _not_served(
     it: the last publish decision (a model held back by its checks, or a rollback)."""
     if store is None or args.item_id is None:
         return None
-    served = served_version(store.open(table))
+    served = served_version(store.dataset(table))
     if served is None or not store.take(table, [args.item_id], columns=["item_id"]).num_rows:
         return None
     why = "see `repr-assets report`"
@@ -104,7 +103,7 @@ def _not_served(
     if last is not None and last[1] in ("hold", "rollback"):
         why = f"{last[1]}: {last[2]}"
     return (
-        f"item {args.item_id!r} is in version {store.open(table).version} of {table!r}, "
+        f"item {args.item_id!r} is in version {store.dataset(table).version} of {table!r}, "
         f"which is not served; searches read version {served} ({why})"
     )
 
@@ -113,6 +112,12 @@ def _last_publication(home: Home, dataset: str, encoder: str) -> tuple[int, str,
     """The newest publish decision for the table, if the reports can be read now."""
     if not home.reports.exists():
         return None
+    # Only a search that needs a reason reads the reports: DuckDB is not imported otherwise.
+    import duckdb
+
+    from repr_assets.stores.duckdb_file import connect
+    from repr_assets.stores.publications import last_publication
+
     try:
         with connect(home.reports, read_only=True, wait=5.0) as connection:
             return last_publication(connection, dataset, encoder)
@@ -133,6 +138,7 @@ def _query_vector(args: argparse.Namespace, store: LanceStore, home: Home) -> An
             raise UsageError(f"--vector expects a JSON array of numbers, got {args.vector!r}")
         return np.asarray(vector, dtype=np.float64)
     # Featurising a raw item needs the fitted featuriser and model: torch, for some.
+    from repr_assets.datasets.catalog import Catalog, declared_file
     from repr_assets.search.raw import ImageFile, Text, encode_raw
     from repr_assets.stores.models import ModelStore
 
@@ -144,7 +150,7 @@ def _query_vector(args: argparse.Namespace, store: LanceStore, home: Home) -> An
 def _refs(store: LanceStore, dataset: str, hits: Hits) -> list[str | None] | None:
     """Where each hit came from (its file, or file and row), for items that record it."""
     table = items_table(dataset)
-    if not len(hits) or not store.exists(table) or "ref" not in store.open(table).schema.names:
+    if not len(hits) or not store.exists(table) or "ref" not in store.dataset(table).schema.names:
         return None
     found = store.take(table, hits.item_ids, columns=["item_id", "ref"])
     ids, refs = found.column("item_id").to_pylist(), found.column("ref").to_pylist()
@@ -156,7 +162,7 @@ def _warn_if_never_published(home: Home, store: LanceStore, dataset: str, encode
     """A table that was never published is read at its newest version; when that
     version's model was held back, say so: these hits come from a model that failed."""
     table = embeddings_table(dataset, encoder)
-    if served_version(store.open(table)) is not None:
+    if served_version(store.dataset(table)) is not None:
         return
     last = _last_publication(home, dataset, encoder)
     if last is not None and last[1] == "hold":

@@ -27,6 +27,7 @@ from repr_assets.datasets.declared import (
     DeclaredDataset,
     read_declarations,
 )
+from repr_assets.datasets.errors import UnknownDatasetError
 from repr_assets.datasets.specs import BUILTIN_DATASETS, DatasetSpec, validate_dataset_name
 from repr_assets.home import Home
 from repr_assets.stores.models import atomic_write
@@ -36,11 +37,6 @@ DEFAULT_DECLARED = Path("pipelines") / "datasets.yaml"
 SPEC_FILE = "dataset.json"
 OPTIONS_FILE = "run_options.json"
 LOCK_FILE = ".catalog.lock"
-
-
-class UnknownDatasetError(KeyError):
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 @dataclass(frozen=True)

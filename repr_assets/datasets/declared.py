@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from repr_assets.datasets.errors import DeclarationError
 from repr_assets.datasets.specs import (
     BUILTIN_DATASETS,
     CODE_SIZE_BY_MODALITY,
@@ -34,15 +35,10 @@ from repr_assets.datasets.specs import (
     implied_modality,
     validate_dataset_name,
 )
-from repr_assets.encoders.registry import code_size_options
 from repr_assets.quality.thresholds import QualityThresholds
 
 SPEC_FIELDS = {f.name for f in dataclasses.fields(DatasetSpec)} - {"name"}
 EXTRA_FIELDS = {"refit_schedule"}
-
-
-class DeclarationError(ValueError):
-    pass
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,7 +137,10 @@ def declared_dataset(path: Path, name: str, fields: Any) -> DeclaredDataset:
             values[key] = tuple(values[key])
     try:
         values["thresholds"] = dataclasses.replace(default_thresholds(modality), **floors)
-        # The modality's code size, under the options the entry gives.
+        # The modality's code size, under the options the entry gives. The registry is
+        # imported here: reading a report needs the floors of a spec, not its encoders.
+        from repr_assets.encoders.registry import code_size_options
+
         sizes = code_size_options(CODE_SIZE_BY_MODALITY.get(modality))
         given = values.get("encoder_options") or {}
         if isinstance(given, Mapping):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import duckdb
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
@@ -36,6 +39,18 @@ class LanceDBResource(dg.ConfigurableResource):
         return LanceStore(self.uri, locks=Path(self.locks) if self.locks else None)
 
 
+class ReportsResource(DuckDBResource):
+    """``reports.duckdb``, whose folder is made on first use: DuckDB makes the file, not
+    the folders above it, and a step may open the reports before anything else is written
+    in a new home."""
+
+    @contextlib.contextmanager
+    def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        Path(self.database).parent.mkdir(parents=True, exist_ok=True)
+        with super().get_connection() as connection:
+            yield connection
+
+
 class ModelStoreResource(dg.ConfigurableResource):
     """The folder of fitted encoders, one sub-folder per data set, encoder and version."""
 
@@ -59,7 +74,7 @@ def _resources(home: Home) -> dict[str, Any]:
     return {
         "lancedb": LanceDBResource(uri=home.lancedb, locks=str(home.lancedb_locks)),
         "model_store": ModelStoreResource(root=str(home.models)),
-        "duckdb": DuckDBResource(database=str(home.reports)),
+        "duckdb": ReportsResource(database=str(home.reports)),
         # The values steps hand on (the sharded embedding plan) as files under the home,
         # which every process and every Dask worker of a deployment shares.
         "io_manager": dg.FilesystemIOManager(base_dir=str(home.dagster / "io")),

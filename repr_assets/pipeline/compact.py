@@ -63,7 +63,7 @@ def compact_dataset(
         with store.writing(table):  # a publisher at the same time decides before or after
             compacted = False
             if connection is None or undecided(
-                store.open(table).version,
+                store.dataset(table).version,
                 last_publication(connection, dataset, encoder),
                 rolled_back_over(connection, dataset, encoder),
             ):

@@ -123,7 +123,7 @@ def previous_overlap(
     with those of the model served until now, over a seeded sample of at most
     ``DRIFT_MAX_ITEMS`` of the items both hold; ``None`` when nothing is served, or the
     served version's model is the newest one (new items, no refit)."""
-    served = served_version(store.open(table))
+    served = served_version(store.dataset(table))
     if served is None or model_version_of(store, table, served) == model_version_of(store, table):
         return None
     before = load_vectors_at(store, table, served)

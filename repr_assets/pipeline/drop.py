@@ -59,7 +59,7 @@ def drop_dataset(catalog: Catalog, name: str) -> Dropped:
                     continue
                 for run in staging_runs(store, table):
                     drop_staging(store, table, run)
-                version = store.open(table).version
+                version = store.dataset(table).version
                 store.drop(table)
                 dropped.tables.append(table)
                 if table in encoders and connection is not None:

@@ -61,7 +61,7 @@ def current_featuriser(
     values near 1e300) is fitted again: kept, it would find no features for any item.
     """
     items = items_table(spec.name)
-    wanted = build_featuriser(spec, store.open(items).schema)
+    wanted = build_featuriser(spec, store.dataset(items).schema)
     saved = models.latest(spec.name, FEATURISER)
     if (
         not refit
@@ -133,13 +133,13 @@ def featurise(
             store.count(items) - len(current),
         ),
     )
-    release_free_memory()  # what the stream through Arrow and LanceDB left cached
+    release_free_memory(write.rows_written)  # what the stream through Arrow and LanceDB left
     if set_aside:
         with connect() as connection:
             source = open_source(spec).description  # as the items step names it
             record_quarantined(connection, spec.name, source, set_aside, run_id)
         remove_items(store, spec, [str(item.item_id) for item in set_aside])
-        features = store.open(target)
+        features = store.dataset(target)
         write = dataclasses.replace(
             write, total_rows=features.count_rows(), version=features.version
         )

@@ -115,7 +115,7 @@ class IngestResult:
 def known_item_refs(store: LanceStore, dataset: str) -> frozenset[str]:
     """The refs of items already in ``{dataset}_items`` (for sources that record them)."""
     table = items_table(dataset)
-    if not store.exists(table) or "ref" not in store.open(table).schema.names:
+    if not store.exists(table) or "ref" not in store.dataset(table).schema.names:
         return frozenset()
     refs = store.read_columns(table, ["ref"]).column("ref")
     return frozenset(refs.drop_null().to_pylist())
@@ -168,7 +168,7 @@ def ingest_items(
     result = IngestResult(table, source.description)
     existing: IdSet | None = None
     if store.exists(table):
-        current = store.open(table)
+        current = store.dataset(table)
         if not current.schema.equals(source.schema):
             raise SourceError(
                 f"the source's items have the columns {source.schema.names}, but the table "
@@ -221,9 +221,9 @@ def ingest_items(
             f"{source.description} holds no readable item"
             + (f" ({len(result.quarantined)} set aside, e.g. {examples})" if examples else "")
         )
-    result.version = write.version if write else store.open(table).version
+    result.version = write.version if write else store.dataset(table).version
     result.total_items = write.total_rows if write else store.count(table)
     existing = None
     seen.clear()
-    release_free_memory()  # what the stream through Arrow and LanceDB left cached
+    release_free_memory(result.new_items)  # what the stream through Arrow and LanceDB left
     return result

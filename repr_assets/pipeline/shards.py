@@ -52,7 +52,7 @@ def plan_shards(store: LanceStore, source: str, shards: int, run: str) -> ShardP
         raise ValueError(f"the number of shards must be at least 1, got {shards}")
     if not _RUN.match(run):
         raise ValueError(f"run {run!r} may hold only letters, digits and hyphens")
-    table = store.open(source)
+    table = store.dataset(source)
     return ShardPlan(source, table.version, table.count_rows(), shards, run)
 
 
@@ -101,7 +101,7 @@ def write_shards(store: LanceStore, plan: ShardPlan, target: str) -> WriteResult
             f"shards {', '.join(missing)} of {target} were not computed (in {staging.uri}); "
             "nothing was written"
         )
-    schema = staging.open(names[0]).schema
+    schema = staging.dataset(names[0]).schema
 
     def staged() -> Iterator[pa.RecordBatch]:
         for name in names:

@@ -107,7 +107,7 @@ def current_ids(
     if (
         current_by is None
         or not store.exists(target)
-        or not store.open(target).schema.equals(schema)
+        or not store.dataset(target).schema.equals(schema)
     ):
         return pa.array([], pa.string())
     where = pc.field(current_by) == constants[current_by]

@@ -83,7 +83,7 @@ def encode_raw(
     item = _item_batch(spec, raw)  # a raw item of the wrong kind is named before any model is read
     try:
         table = embeddings_table(spec.name, encoder_name)
-        version = model_version_of(store, table, served_version(store.open(table)))
+        version = model_version_of(store, table, served_version(store.dataset(table)))
         encoder, saved = load_encoder(models, spec.name, encoder_name, version)
     except (FileNotFoundError, ValueError) as error:
         raise RawQueryError(str(error)) from None

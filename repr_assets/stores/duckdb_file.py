@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
-
-import duckdb
+from typing import TYPE_CHECKING, TypeVar
 
 from repr_assets.stores.retrying import retrying
+
+if TYPE_CHECKING:
+    import duckdb
 
 T = TypeVar("T")
 WAIT_SECONDS = 60.0
@@ -24,6 +25,8 @@ WAIT_SECONDS = 60.0
 def connect(path: Path, *, read_only: bool, wait: float | None = None) -> duckdb.DuckDBPyConnection:
     """A connection to the DuckDB file ``path``, waiting up to ``wait`` seconds
     (``WAIT_SECONDS``) for another process's lock on it to go."""
+    import duckdb  # here, not above: a search that reads no report never loads DuckDB
+
     return while_locked(lambda: duckdb.connect(str(path), read_only=read_only), wait)
 
 
@@ -35,6 +38,8 @@ def while_locked(attempt: Callable[[], T], wait: float | None = None) -> T:
 
 
 def _locked_by_another(error: Exception) -> bool:
+    import duckdb
+
     return isinstance(error, duckdb.IOException) and "lock" in str(error).lower()
 
 

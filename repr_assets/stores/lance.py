@@ -8,18 +8,20 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import lance
-import lancedb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from repr_assets.home import Home
+from repr_assets.home import Home, local_path
 from repr_assets.stores.lance_writes import KEY, ValidatedReader, non_empty
 from repr_assets.stores.retrying import retrying
 from repr_assets.stores.table_locks import default_lock_folder, table_lock
 from repr_assets.stores.unavailable import StoreUnavailableError
+
+if TYPE_CHECKING:
+    import lancedb
 
 T = TypeVar("T")
 
@@ -55,15 +57,39 @@ class LanceStore:
     write before the commit, leaving the table as it was. Writes of one table wait for
     each other (``repr_assets.stores.table_locks``, in ``locks``), and a commit that meets
     another's is tried again (``commit``).
+
+    Reads go to Lance's datasets directly (``dataset``), without LanceDB: importing
+    ``lancedb`` takes one to five seconds, most of a one-off search from the shell. A
+    database on disk is connected to on the first write; one on object storage at once,
+    where a wrong bucket or server shows before anything else is tried.
     """
 
     def __init__(self, uri: str | Path, locks: Path | None = None) -> None:
         self.uri = str(uri)
         self.locks = locks if locks is not None else default_lock_folder(self.uri)
+        self.folder = local_path(self.uri)
+        self._db: lancedb.DBConnection | None = None
+        if self.folder is None:
+            self._db = self._connect()
+
+    @property
+    def db(self) -> lancedb.DBConnection:
+        """The LanceDB connection, which writes, indexes and tags go through."""
+        if self._db is None:
+            self._db = self._connect()
+        return self._db
+
+    def _connect(self) -> lancedb.DBConnection:
+        import lancedb
+
         try:
-            self.db = lancedb.connect(self.uri)
+            return lancedb.connect(self.uri)
         except (ValueError, OSError, RuntimeError) as error:
             raise StoreUnavailableError(self.uri, error) from None
+
+    def _dataset_uri(self, name: str) -> str:
+        """Where LanceDB keeps table ``name``: ``<database>/<name>.lance``."""
+        return f"{self.uri.rstrip('/')}/{name}.lance"
 
     @classmethod
     def of(cls, home: Home) -> LanceStore:
@@ -90,7 +116,7 @@ class LanceStore:
                 return False
             before = dataset.version
             dataset.optimize.compact_files()
-            return self.open(name).version != before
+            return self.dataset(name).version != before
 
         return self.commit(name, "compact", compact)
 
@@ -99,7 +125,7 @@ class LanceStore:
         the write, so that what reads the version a write reports (a report, a publish
         decision) never sees it rewritten later."""
         if written.rows_written and self.compact(written.table, COMPACT_AT_FRAGMENTS):
-            return dataclasses.replace(written, version=self.open(written.table).version)
+            return dataclasses.replace(written, version=self.dataset(written.table).version)
         return written
 
     def commit(self, name: str, operation: str, action: Callable[[], T]) -> T:
@@ -115,6 +141,15 @@ class LanceStore:
             return retrying(action, _is_conflict, CONFLICT_WAIT_SECONDS, on_retry=counted)
 
     def table_names(self) -> list[str]:
+        if self.folder is not None:
+            # What LanceDB lists for a folder: its ``*.lance`` subfolders.
+            if not self.folder.is_dir():
+                return []
+            return sorted(
+                path.name.removesuffix(".lance")
+                for path in self.folder.iterdir()
+                if path.name.endswith(".lance") and path.is_dir()
+            )
         names: list[str] = []
         page_token = None
         while True:
@@ -126,8 +161,8 @@ class LanceStore:
 
     def exists(self, name: str) -> bool:
         try:
-            self.db.open_table(name)
-        except ValueError:  # LanceDB: "Table '...' was not found"
+            self.dataset(name)
+        except KeyError:
             return False
         return True
 
@@ -141,10 +176,14 @@ class LanceStore:
     def dataset(self, name: str, version: int | None = None) -> lance.LanceDataset:
         """The Lance dataset of ``name`` at ``version`` (the newest when ``None``): what
         DuckDB scans in place and searches query. The one place a table becomes one."""
-        table = self.open(name)
-        if version is not None:
-            table.checkout(version)
-        return table.to_lance()
+        try:
+            return lance.dataset(self._dataset_uri(name), version=version)
+        except ValueError as error:  # Lance: "Dataset at path ... was not found"
+            if "was not found" not in str(error):
+                raise
+            if version is not None:
+                raise ValueError(f"table {name!r} has no version {version}") from None
+            raise KeyError(f"no LanceDB table {name!r} in {self.uri}") from None
 
     def read_columns(
         self, name: str, columns: list[str], where: pc.Expression | None = None
@@ -166,7 +205,7 @@ class LanceStore:
         self.commit(name, "delete", lambda: self.dataset(name).delete(where))
 
     def count(self, name: str) -> int:
-        return self.open(name).count_rows()
+        return self.dataset(name).count_rows()
 
     def upsert(
         self, name: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch]

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from dataclasses import astuple, dataclass
 from datetime import UTC, datetime
-
-import duckdb
+from typing import TYPE_CHECKING
 
 from repr_assets.stores.duckdb_file import has_table
+
+if TYPE_CHECKING:
+    import duckdb
 
 PUBLICATIONS_DDL = """
 CREATE TABLE IF NOT EXISTS publications (

@@ -6,11 +6,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import astuple, dataclass
 from datetime import datetime
-
-import duckdb
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from repr_assets.stores.duckdb_file import has_table
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
 
 QUALITY_METRICS_DDL = """
 CREATE TABLE IF NOT EXISTS quality_metrics (
@@ -126,19 +128,43 @@ def _check_finite(rows: Sequence[MetricValue]) -> None:
             )
 
 
+@dataclass(frozen=True)
+class MetricChange:
+    """A row of the view ``quality_changes``: the newest value of one metric of one encoder,
+    and the change since that encoder's previous model version (``None`` when there was
+    none)."""
+
+    dataset: str
+    encoder: str
+    metric: str
+    model_version: str
+    value: float
+    previous_model_version: str | None
+    previous_value: float | None
+    delta: float | None
+    run_id: str
+    computed_at: datetime
+
+
+QUALITY_CHANGES_COLUMNS = tuple(MetricChange.__dataclass_fields__)
+
+
 def latest_metrics(
     connection: duckdb.DuckDBPyConnection, dataset: str | None = None
-) -> pd.DataFrame:
+) -> list[MetricChange]:
     """The newest value of each metric per data set and encoder, with the change since the
-    encoder's previous model version (``previous_model_version``, ``previous_value``,
-    ``delta``; null when there is none)."""
+    encoder's previous model version, sorted by data set, encoder and metric.
+
+    Plain records, not a data frame: ``repr-assets report`` prints them, and pandas alone
+    would take longer to import than the report takes to read."""
     if not has_table(connection, "quality_changes"):
-        return pd.DataFrame(columns=[*QUALITY_CHANGES_COLUMNS])
-    return connection.execute(
-        "SELECT * FROM quality_changes WHERE $dataset IS NULL OR dataset = $dataset "
-        "ORDER BY dataset, encoder, metric",
+        return []
+    rows = connection.execute(
+        f"SELECT {', '.join(QUALITY_CHANGES_COLUMNS)} FROM quality_changes "
+        "WHERE $dataset IS NULL OR dataset = $dataset ORDER BY dataset, encoder, metric",
         {"dataset": dataset},
-    ).df()
+    ).fetchall()
+    return [MetricChange(*row) for row in rows]
 
 
 def compare_model_versions(
@@ -148,20 +174,6 @@ def compare_model_versions(
     return connection.execute(
         "SELECT * FROM compare_model_versions(?, ?, ?, ?)", [dataset, encoder, old, new]
     ).df()
-
-
-QUALITY_CHANGES_COLUMNS = (
-    "dataset",
-    "encoder",
-    "metric",
-    "model_version",
-    "value",
-    "previous_model_version",
-    "previous_value",
-    "delta",
-    "run_id",
-    "computed_at",
-)
 
 
 REPORT_RUNS_DDL = """

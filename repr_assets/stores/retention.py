@@ -61,8 +61,8 @@ def retain(
 
 
 def _tag_kept(store: LanceStore, name: str, published: Sequence[int], keep: int) -> None:
-    table = store.open(name)
-    present = {v["version"] for v in table.list_versions()}
+    table = store.dataset(name)
+    present = {v["version"] for v in table.versions()}
     wanted = {f"{KEPT_PREFIX}{v}": v for v in [v for v in published if v in present][-keep:]}
     tags = table.tags.list()
     for tag in tags:

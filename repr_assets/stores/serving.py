@@ -11,10 +11,9 @@ table has never been published.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import duckdb
 import lance
-import lancedb
 import pyarrow.compute as pc
 
 from repr_assets.names import embeddings_table
@@ -26,12 +25,15 @@ from repr_assets.stores.publications import (
     record_publication,
 )
 
+if TYPE_CHECKING:
+    import duckdb
+
 SERVED_TAG = "served"
 
 
-def served_version(table: lancedb.table.Table) -> int | None:
+def served_version(dataset: lance.LanceDataset) -> int | None:
     """The version tagged ``served``, or ``None`` when the table was never published."""
-    tags = table.tags.list()
+    tags = dataset.tags.list()
     return int(tags[SERVED_TAG]["version"]) if SERVED_TAG in tags else None
 
 
@@ -51,7 +53,7 @@ def model_version_of(store: LanceStore, name: str, version: int | None = None) -
 
 def served_dataset(store: LanceStore, name: str) -> lance.LanceDataset:
     """``name`` at its served version (the newest one if it was never published)."""
-    return store.dataset(name, served_version(store.open(name)))
+    return store.dataset(name, served_version(store.dataset(name)))
 
 
 @dataclass(frozen=True)
@@ -99,8 +101,8 @@ def publish_if_passed(
 ) -> PublishDecision:
     """Move ``served`` to the newest version of ``name`` when its model passed its checks
     (``failed`` empty), as ``decide`` says; otherwise leave the tag where it is."""
-    table = store.open(name)
-    newest, previous = table.version, served_version(table)
+    newest_dataset = store.dataset(name)
+    newest, previous = newest_dataset.version, served_version(newest_dataset)
     published, reason = decide(newest, previous, failed, rolled_back_over)
     if published and previous != newest:
         move_served(store, name, newest)
@@ -111,11 +113,11 @@ def move_served(store: LanceStore, name: str, version: int) -> None:
     """Point ``served`` at ``version``: one commit of the tag, under the table's lock."""
 
     def move() -> None:
-        table = store.open(name)
-        if served_version(table) is None:
-            table.tags.create(SERVED_TAG, version)
+        dataset = store.dataset(name)
+        if served_version(dataset) is None:
+            dataset.tags.create(SERVED_TAG, version)
         else:
-            table.tags.update(SERVED_TAG, version)
+            dataset.tags.update(SERVED_TAG, version)
 
     store.commit(name, "tag", move)
 
@@ -151,7 +153,7 @@ def _rollback_locked(
     name: str,
     to: int | None,
 ) -> tuple[int, int]:
-    table = store.open(name)
+    table = store.dataset(name)
     current = served_version(table)
     if current is None:
         raise RollbackError(f"{name!r} was never published, so there is nothing to roll back")
@@ -172,7 +174,7 @@ def _rollback_locked(
             f"version {to} of {name!r} was never published (its checks did not pass, or it "
             f"was never reported); the published versions are: {shown}"
         )
-    kept = {int(v["version"]) for v in table.list_versions()}
+    kept = {int(v["version"]) for v in table.versions()}
     if to not in kept:
         shown = ", ".join(str(v) for v in sorted(published) if v in kept)
         raise RollbackError(

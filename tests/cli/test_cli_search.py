@@ -227,3 +227,48 @@ def test_a_search_with_nothing_to_search_suggests_a_command_that_works(tmp_path)
         repr_assets(home, "search", "--dataset", "digits", "--encoder", "minilm", "--id", "x")
     )
     assert "repr-assets run --dataset digits --encoders minilm" in line
+
+
+HEAVY = ("lancedb", "dagster", "torch", "sklearn", "pandas", "lance")
+LOADED = """
+import json, sys
+from repr_assets.cli import main
+status = main(sys.argv[1:])
+print(json.dumps({"status": status, "heavy": [m for m in HEAVY if m in sys.modules]}))
+"""
+
+
+# pylance imports pandas itself: the reference scripts of the bench pay for it too.
+READS_LANCE = ["pandas", "lance"]
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "loaded"),
+    [
+        ([*SEARCH, "--id", "digits-0042", "-k", "3"], 0, READS_LANCE),
+        (["sql", "SELECT count(*) FROM digits_pca"], 0, READS_LANCE),
+        (["report"], 0, []),
+        (["rollback", "--dataset", "digits", "--encoder", "pca"], 2, READS_LANCE),
+        (["search", "--dataset", "digits", "--encoder", "nosuch", "--id", "x"], 2, READS_LANCE),
+    ],
+    ids=["search --id", "sql", "report", "rollback (never published)", "a refused search"],
+)
+def test_a_read_command_loads_neither_lancedb_nor_dagster_nor_torch(
+    runs, args, status, loaded
+) -> None:
+    # Importing LanceDB alone takes 1.5-4.7 s, most of a one-off search's time; a search
+    # by id reads Lance datasets, and pays for nothing it does not use.
+    import subprocess
+    import sys
+
+    script = f"HEAVY = {HEAVY!r}\n{LOADED}"
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        env={**os.environ, "REPR_ASSETS_HOME": str(runs["home"].root)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    outcome = json.loads(done.stdout.splitlines()[-1])
+    assert outcome["status"] == status, done.stderr
+    assert outcome["heavy"] == loaded

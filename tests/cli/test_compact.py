@@ -26,7 +26,7 @@ def two_seeds(tmp_path_factory):
 def test_compact_keeps_the_served_version_and_the_last_published(two_seeds):
     home = two_seeds
     store = LanceStore(home / "lancedb")
-    served = served_version(store.open("digits_pca"))
+    served = served_version(store.dataset("digits_pca"))
     assert [v["version"] for v in store.dataset("digits_pca").versions()] == [1, 2]
     result = repr_assets(home, "compact", "--dataset", "digits", "--keep", "1", "--grace", "0")
     assert result.returncode == 0, result.stderr

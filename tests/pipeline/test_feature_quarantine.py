@@ -112,6 +112,7 @@ def test_a_later_value_of_1e300_is_set_aside_and_a_rerun_changes_nothing(tmp_pat
 
 def run_items_and_features(spec: DatasetSpec, store: LanceStore, models: ModelStore, home):
     """The items and features steps as a run does them, recording what each sets aside."""
+    home.root.mkdir(parents=True, exist_ok=True)  # as the reports resource makes it
     with duckdb.connect(str(home.reports)) as connection:
         before = set_aside(connection, spec.name)
     ingested = ingest_items(spec, store, before)

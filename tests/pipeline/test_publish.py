@@ -152,7 +152,7 @@ def test_publish_serves_the_newest_version_only_when_its_model_passed(tmp_path, 
 
     assert result.model_version == "new-model"
     assert result.decision.published is serves_newest
-    after = served_version(store.open("d_pca"))
+    after = served_version(store.dataset("d_pca"))
     assert after == (newest if serves_newest else before)
     assert recorded == [(newest, "new-model", "publish" if serves_newest else "hold")]
     if after is None:
@@ -207,11 +207,11 @@ def test_a_rollback_holds_until_a_run_writes_a_new_version(tmp_path):
     # The next run finds the newest version (2) passing: a rollback by hand still stands.
     result, _ = publish(store, reports, RELATIVE)
     assert not result.decision.published and "rolled back by hand" in result.decision.reason
-    assert served_version(store.open("d_pca")) == 1
+    assert served_version(store.dataset("d_pca")) == 1
     write_version(store, "m3")
     report(reports, "m3", GOOD, 9, baselines=True)
     result, _ = publish(store, reports, RELATIVE)
-    assert result.decision.published and served_version(store.open("d_pca")) == 3
+    assert result.decision.published and served_version(store.dataset("d_pca")) == 3
 
 
 def test_after_a_drop_no_earlier_decision_speaks_for_the_table_made_again(tmp_path):
@@ -239,7 +239,7 @@ def test_after_a_drop_no_earlier_decision_speaks_for_the_table_made_again(tmp_pa
             rollback(store, connection, "d", "pca")
         with pytest.raises(RollbackError, match="never published"):
             rollback(store, connection, "d", "pca", to=1)
-    assert served_version(store.open("d_pca")) == 2
+    assert served_version(store.dataset("d_pca")) == 2
 
 
 def test_rollback_refuses_a_version_that_another_model_wrote_since(tmp_path):

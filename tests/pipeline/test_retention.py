@@ -88,7 +88,7 @@ def test_ten_refits_keep_at_most_keep_plus_two_versions(retained):
     store, _, published = retained
     versions = [v["version"] for v in store.dataset("d_pca").versions()]
     assert len(versions) <= KEEP + 2
-    served = served_version(store.open("d_pca"))
+    served = served_version(store.dataset("d_pca"))
     assert served == published[-1].decision.version
     assert served in versions
     # The last KEEP published versions are all there: what a rollback may return to.
@@ -102,7 +102,7 @@ def test_every_kept_published_version_can_be_rolled_back_to(retained):
     with duckdb.connect(str(reports)) as connection:
         for version in reversed(kept[:-1]):
             rollback(store, connection, "d", "pca", to=version)
-            assert served_version(store.open("d_pca")) == version
+            assert served_version(store.dataset("d_pca")) == version
         removed = published[0].decision.version
         with pytest.raises(RollbackError, match=f"version {removed} .* removed by retention"):
             rollback(store, connection, "d", "pca", to=removed)
@@ -120,7 +120,7 @@ def test_compaction_changes_no_search_result_of_the_served_version(tmp_path):
     with duckdb.connect(str(reports)) as connection:
         (items, *_) = compact_dataset(store, connection, "d", 1, 0)
     assert items.table == "d_pca" and items.compacted  # the newest, not yet decided on
-    assert served_version(store.open("d_pca")) == first.decision.version
+    assert served_version(store.dataset("d_pca")) == first.decision.version
     assert _neighbours(store) == before
 
 

@@ -32,7 +32,7 @@ def test_a_refit_is_compared_with_the_served_model_and_held_back_below_its_floor
     assert repr_assets(home, *RUN).returncode == 0
     assert _overlaps(home) == []  # nothing was served before the first run
     store = LanceStore(home / "lancedb")
-    first = served_version(store.open("digits_autoencoder"))
+    first = served_version(store.dataset("digits_autoencoder"))
     first_codes = load_vectors_at(store, "digits_autoencoder", first)
 
     # A new seed is a new split and new weights: a new model, its neighbourhoods moved.
@@ -45,11 +45,11 @@ def test_a_refit_is_compared_with_the_served_model_and_held_back_below_its_floor
     assert overlap == pytest.approx(neighbour_overlap(first_codes.X, newest.X, sample))
     assert overlap < 0.99
     assert "neighbour_overlap_previous" in held.stdout
-    assert served_version(store.open("digits_autoencoder")) == first
+    assert served_version(store.dataset("digits_autoencoder")) == first
 
     # Without the floor (set back to 0) the same refit is served.
     served = repr_assets(home, *RUN, "--seed", "2", "--min-neighbour-overlap", "0")
     assert served.returncode == 0, served.stderr
     assert len(_overlaps(home)) == 2
-    table = store.open("digits_autoencoder")
+    table = store.dataset("digits_autoencoder")
     assert served_version(table) == table.version

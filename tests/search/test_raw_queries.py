@@ -31,7 +31,7 @@ def test_a_text_query_is_featurised_by_the_featuriser_of_the_served_model(tmp_pa
 
     store, models = LanceStore(home.lancedb), ModelStore(home.models)
     table = embeddings_table("reviews", "pca")
-    served = model_version_of(store, table, served_version(store.open(table)))
+    served = model_version_of(store, table, served_version(store.dataset(table)))
     encoder, saved = load_encoder(models, "reviews", "pca", served)
     fitted_on = saved.meta["featuriser_version"]
     assert fitted_on != models.latest_version("reviews", FEATURISER)

@@ -111,7 +111,7 @@ def test_two_publishers_racing_on_one_tag_give_one_result_recorded_once(tmp_path
 
         reasons = sorted(r.decision.reason for r in results)
         assert reasons == ["already served", "checks passed (first publication)"]
-        assert served_version(store.open("d_pca")) == version
+        assert served_version(store.dataset("d_pca")) == version
         with duckdb.connect(str(reports)) as connection:
             recorded = connection.execute(
                 "SELECT table_version, model_version, action FROM publications"

@@ -206,22 +206,20 @@ def test_latest_metrics_filters_by_dataset(db: Path) -> None:
         e = latest_metrics(connection, "e")
         everything = latest_metrics(connection)
         missing = latest_metrics(connection, "nope")
-    assert set(d["dataset"]) == {"d"}
+    assert {r.dataset for r in d} == {"d"}
     assert len(d) == 4
-    assert list(e["dataset"]) == ["e"] and list(e["value"]) == [0.90]
+    assert [(r.dataset, r.value) for r in e] == [("e", 0.90)]
     assert len(everything) == 5
-    assert missing.empty
-    row = d[(d["encoder"] == "pca") & (d["metric"] == "silhouette")].iloc[0]
-    assert row["value"] == 0.35
-    assert row["previous_model_version"] == "v1"
-    assert row["delta"] == pytest.approx(0.15, abs=1e-12)
+    assert missing == []
+    (row,) = [r for r in d if (r.encoder, r.metric) == ("pca", "silhouette")]
+    assert row.value == 0.35
+    assert row.previous_model_version == "v1"
+    assert row.delta == pytest.approx(0.15, abs=1e-12)
 
 
 def test_latest_metrics_on_a_fresh_file_is_empty(tmp_path: Path) -> None:
     with duckdb.connect(str(tmp_path / "fresh.duckdb")) as connection:
-        frame = latest_metrics(connection)
-    assert frame.empty
-    assert {"dataset", "metric", "value", "previous_value", "delta"} <= set(frame.columns)
+        assert latest_metrics(connection) == []
 
 
 # --- against a Python reference on random histories ------------------------------------

@@ -8,7 +8,12 @@ from datetime import datetime, timedelta
 import duckdb
 import pytest
 
-from repr_assets.stores.reports import MetricValue, append_metrics, latest_metrics
+from repr_assets.stores.reports import (
+    QUALITY_CHANGES_COLUMNS,
+    MetricValue,
+    append_metrics,
+    latest_metrics,
+)
 
 T0 = datetime(2024, 5, 1, 12, 0, 0)
 
@@ -92,10 +97,7 @@ def test_latest_metrics_returns_the_newest_value_per_key(tmp_path) -> None:
         append_metrics(connection, [_row("silhouette", 0.2, 3), _row("knn_accuracy", 0.75, 3)])
 
         latest = latest_metrics(connection)
-        values = {
-            (r.dataset, r.encoder, r.metric): (r.value, r.run_id)
-            for r in latest.itertuples(index=False)
-        }
+        values = {(r.dataset, r.encoder, r.metric): (r.value, r.run_id) for r in latest}
         # Each run here is its own model version: digits/pca shows what its latest
         # version (run 5) reported, compared with the version before (run 3).
         assert values == {
@@ -103,10 +105,10 @@ def test_latest_metrics_returns_the_newest_value_per_key(tmp_path) -> None:
             ("digits", "autoencoder", "silhouette"): (0.5, "run-99"),
             ("other", "pca", "silhouette"): (0.9, "run-99"),
         }
-        pca = latest[(latest["dataset"] == "digits") & (latest["encoder"] == "pca")].iloc[0]
-        assert (pca["previous_model_version"], pca["previous_value"]) == ("model-3", 0.2)
-        assert pca["delta"] == pytest.approx(0.1)
-        assert list(latest.columns) == [
+        (pca,) = [r for r in latest if (r.dataset, r.encoder) == ("digits", "pca")]
+        assert (pca.previous_model_version, pca.previous_value) == ("model-3", 0.2)
+        assert pca.delta == pytest.approx(0.1)
+        assert list(QUALITY_CHANGES_COLUMNS) == [
             "dataset",
             "encoder",
             "metric",
@@ -119,12 +121,12 @@ def test_latest_metrics_returns_the_newest_value_per_key(tmp_path) -> None:
             "computed_at",
         ]
         # Sorted by data set, encoder and metric.
-        keys = list(zip(latest["dataset"], latest["encoder"], latest["metric"], strict=True))
+        keys = [(r.dataset, r.encoder, r.metric) for r in latest]
         assert keys == sorted(keys)
 
         only_other = latest_metrics(connection, dataset="other")
-        assert only_other["value"].tolist() == [0.9]
-        assert latest_metrics(connection, dataset="missing").empty
+        assert [r.value for r in only_other] == [0.9]
+        assert latest_metrics(connection, dataset="missing") == []
     # The history is untouched by reading it.
     assert _count(path) == 7
 
@@ -132,8 +134,7 @@ def test_latest_metrics_returns_the_newest_value_per_key(tmp_path) -> None:
 def test_latest_metrics_before_any_append_is_empty(tmp_path) -> None:
     with duckdb.connect(str(tmp_path / "reports.duckdb")) as connection:
         latest = latest_metrics(connection)
-    assert latest.empty
-    assert "value" in latest.columns
+    assert latest == []
 
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])

@@ -59,7 +59,7 @@ def test_a_model_that_fails_its_checks_is_not_served(published, monkeypatch):
     (its served predecessor passes them all), and must not replace it."""
     home, before = published
     store = LanceStore(home.lancedb)
-    served = served_version(store.open("digits_pca"))
+    served = served_version(store.dataset("digits_pca"))
     result = materialize(home, latent_dim=1)
     failed = {e.check_name for e in result.get_asset_check_evaluations() if not e.passed}
     assert failed == {
@@ -68,12 +68,12 @@ def test_a_model_that_fails_its_checks_is_not_served(published, monkeypatch):
         "pca_explained_variance_at_least",
     }
     assert store.open("digits_pca").version > served  # the new embeddings were written
-    assert served_version(store.open("digits_pca")) == served
+    assert served_version(store.dataset("digits_pca")) == served
     assert neighbours(home) == before
     # The hold of the new PCA version is recorded; the unchanged autoencoder adds no row.
     assert publications(home)[-1] == ("pca", store.open("digits_pca").version, "hold")
     assert [row for row in publications(home) if row[0] == "autoencoder"] == [
-        ("autoencoder", served_version(store.open("digits_autoencoder")), "publish")
+        ("autoencoder", served_version(store.dataset("digits_autoencoder")), "publish")
     ]
     [event] = result.asset_materializations_for_node("digits__served_embeddings")
     assert list(event.metadata["held_back"].value) == ["pca"]
@@ -81,11 +81,11 @@ def test_a_model_that_fails_its_checks_is_not_served(published, monkeypatch):
 
     # A good new model is served; rollback serves the first one again.
     assert materialize(home, latent_dim=8).success
-    assert served_version(store.open("digits_pca")) == store.open("digits_pca").version
+    assert served_version(store.dataset("digits_pca")) == store.open("digits_pca").version
     assert neighbours(home) != before
     monkeypatch.setenv("REPR_ASSETS_HOME", str(home.root))
     assert main(["rollback", "--dataset", "digits", "--encoder", "pca"]) == 0
-    assert served_version(store.open("digits_pca")) == served
+    assert served_version(store.dataset("digits_pca")) == served
     assert neighbours(home) == before
 
 
