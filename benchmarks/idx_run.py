@@ -6,7 +6,7 @@ and noised so that no two are alike) as gzipped MNIST-format files, ``train`` an
 peak resident memory (the child's ``ru_maxrss``), and writes the result as JSON to
 ``benchmarks/results/``.
 
-    python -m benchmarks.idx_run --items 60000 [--epochs 200] [--profile]
+    python -m benchmarks.idx_run --items 60000 [--epochs 200 --max-samples 100000000] [--profile]
 """
 
 from __future__ import annotations
@@ -51,6 +51,9 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=60_000)
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument(
+        "--max-samples", type=int, default=None, help="the training budget (see --max-samples)"
+    )
+    parser.add_argument(
         "--profile", action="store_true", help="run under profile_run.py: RSS and time by step"
     )
     args = parser.parse_args()
@@ -63,6 +66,8 @@ def main() -> None:
         command = repr_assets_command("run", "--source", str(root / "idx"), "--dataset", "idx")
         if args.epochs:
             command += ["--epochs", str(args.epochs)]
+        if args.max_samples:
+            command += ["--max-samples", str(args.max_samples)]
         if args.profile:
             command = under_profiler(command)
         run = run_cli(command, root / "home")

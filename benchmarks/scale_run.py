@@ -92,7 +92,8 @@ def scale_run(
         command = under_profiler(command)
     command += ["--dataset", "scale"]
     if epochs is not None:
-        command += ["--epochs", str(epochs)]
+        # A budget no size reaches: every size trains for exactly these epochs.
+        command += ["--epochs", str(epochs), "--max-samples", str(epochs * items)]
     if encoders is not None:
         command += ["--encoders", encoders]
     run = run_cli(command, home)

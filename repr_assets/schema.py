@@ -28,6 +28,7 @@ MAX_IMAGE_SIZE = 1024
 MAX_NGRAM = 16
 """Longest n-gram of a text featuriser."""
 MAX_EPOCHS = 1_000_000
+MAX_SAMPLES = 10**15
 MAX_BATCH_SIZE = 2**24
 MAX_THREADS = 4096
 SEED_RANGE = (-(2**63), 2**64 - 1)

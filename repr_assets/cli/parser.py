@@ -9,6 +9,7 @@ from typing import Any, NoReturn
 from repr_assets import __version__
 from repr_assets.cli.common import integer, number
 from repr_assets.datasets.specs import EXECUTORS
+from repr_assets.encoders.config import DEFAULT_MAX_SAMPLES
 from repr_assets.home import HOME_VARIABLE
 
 
@@ -122,6 +123,12 @@ def _run(run: argparse.ArgumentParser) -> None:
     )
     run.add_argument("--latent-dim", type=integer(1), help="size of every encoder's code")
     run.add_argument("--epochs", type=integer(1), help="most training epochs")
+    run.add_argument(
+        "--max-samples",
+        type=integer(1),
+        help=f"most training samples seen, epochs x training rows (default "
+        f"{DEFAULT_MAX_SAMPLES:,}): a large data set trains for fewer epochs than --epochs",
+    )
     run.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     run.add_argument(
         "--executor",

@@ -62,7 +62,7 @@ IDENTITY_FIELDS = (
     "factor_columns",
 )
 # --option: the encoder parameter it sets, on every encoder that has that parameter.
-ENCODER_OPTIONS = {"latent_dim": "latent_dim", "epochs": "epochs"}
+ENCODER_OPTIONS = {"latent_dim": "latent_dim", "epochs": "epochs", "max_samples": "max_samples"}
 FLOOR_OPTIONS = {
     "min_probe_accuracy": "min_linear_probe_accuracy",
     "min_effective_rank": "min_effective_rank",
@@ -213,8 +213,8 @@ def _same_as_stored(catalog: Catalog, spec: DatasetSpec) -> None:
 
 
 def _given_options(args: argparse.Namespace, current: tuple[str, ...]) -> RunOptions:
-    """The options this command line gives, nothing else. ``--latent-dim`` and
-    ``--epochs`` go to every encoder this run fits that has the setting: those of
+    """The options this command line gives, nothing else. ``--latent-dim``, ``--epochs``
+    and ``--max-samples`` go to every encoder this run fits that has the setting: those of
     ``--encoders``, else those the data set runs with (``current``)."""
     encoders = None
     if args.encoders is not None:

@@ -22,6 +22,7 @@ from repr_assets.schema import (
     MAX_BATCH_SIZE,
     MAX_EPOCHS,
     MAX_LAYERS,
+    MAX_SAMPLES,
     MAX_THREADS,
     MAX_WIDTH,
     SEED_RANGE,
@@ -118,6 +119,12 @@ class CodeConfig(EncoderConfig):
 
 DEVICE_CHECK = one_of("auto", "cpu", "cuda")
 
+DEFAULT_MAX_SAMPLES = 8_000_000
+"""The default training budget in samples seen: digits' 200 epochs (259,000 samples) fit
+in it; a 70,000-image folder (50,400 training rows) gets 158 epochs, where early stopping
+ends first, at the linear probe of a 200-epoch run (0.9408 both; a budget of 79 epochs
+scored 0.923, one of 19 0.892: ``benchmarks/idx_run.py``); a million rows get 11."""
+
 
 @dataclass(frozen=True)
 class TrainingConfig(CodeConfig):
@@ -128,6 +135,15 @@ class TrainingConfig(CodeConfig):
 
     epochs: int = setting(
         200, integer(1, MAX_EPOCHS), "Most epochs; early stopping may end sooner."
+    )
+    # 200 epochs suit digits' 1,294 training rows, not a million rows, where each epoch
+    # takes minutes on two cores: what a model has seen ends its training, whatever the
+    # data set's size.
+    max_samples: int = setting(
+        DEFAULT_MAX_SAMPLES,
+        integer(1, MAX_SAMPLES),
+        "Most training samples seen in all (epochs x training rows): a large data set "
+        "trains for fewer epochs than `epochs`; early stopping may end sooner.",
     )
     batch_size: int = setting(128, integer(1, MAX_BATCH_SIZE), "Mini-batch size.")
     learning_rate: float = setting(1e-3, number(0.0), "Adam learning rate.")
@@ -162,6 +178,11 @@ class TrainingConfig(CodeConfig):
         1024, integer(1, MAX_BATCH_SIZE), "On CUDA, mini-batches of at least this many rows."
     )
     device: str = setting("auto", DEVICE_CHECK, "auto (CUDA when present), cpu or cuda.")
+
+    def epoch_budget(self, train_rows: int) -> int:
+        """The most epochs over ``train_rows`` rows: ``epochs``, or as many whole epochs
+        as ``max_samples`` allows when that is fewer (at least one)."""
+        return max(1, min(self.epochs, self.max_samples // max(train_rows, 1)))
 
 
 HIDDEN_DIMS_CHECK = list_of(integer(1, MAX_WIDTH), 0, MAX_LAYERS)

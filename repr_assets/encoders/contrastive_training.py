@@ -129,7 +129,9 @@ def train_contrastive(
         return float(total) / seen
 
     with cpu_training(settings, device):
-        return fit_with_early_stopping(network, train_one_epoch, validate, settings, progress)
+        return fit_with_early_stopping(
+            network, train_one_epoch, validate, settings, len(train), progress
+        )
 
 
 def _batches(order: torch.Tensor, batch_size: int) -> list[torch.Tensor]:

@@ -22,8 +22,9 @@ if TYPE_CHECKING:  # augment imports torch, which a kind's description does not 
 
 ALL_MODALITIES = ("image", "text", "tabular")
 
-TrainingProgress = Callable[[int, int, float, float], None]
-"""``(epoch, max_epochs, train_loss, validation_loss) -> None``, called after each epoch."""
+TrainingProgress = Callable[[int, int, float, float, float], None]
+"""``(epoch, max_epochs, train_loss, validation_loss, seconds) -> None``, called after each
+epoch, ``seconds`` being the time spent training so far."""
 
 
 class Encoder(Protocol):

@@ -12,6 +12,7 @@ import contextlib
 import copy
 import math
 import os
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -20,8 +21,6 @@ from torch import nn
 
 from repr_assets.encoders.config import TrainingConfig
 from repr_assets.encoders.kind import TrainingProgress
-
-"""Called after each epoch with ``(epoch, max_epochs, train_loss, validation_loss)``."""
 
 Corruption = Callable[[torch.Tensor], torch.Tensor]
 """Maps a training batch to the changed copy that a denoising model sees as its input."""
@@ -104,7 +103,9 @@ def train_reconstruction(
         return reconstruction_loss(model, validation, batch_size, objective)
 
     with cpu_training(settings, device):
-        return fit_with_early_stopping(model, train_one_epoch, validate, settings, progress)
+        return fit_with_early_stopping(
+            model, train_one_epoch, validate, settings, len(train_rows), progress
+        )
 
 
 def step_batch_size(settings: TrainingConfig, device: torch.device) -> int:
@@ -131,10 +132,12 @@ def fit_with_early_stopping(
     train_one_epoch: Callable[[], float],
     validate: Callable[[], float],
     settings: TrainingConfig,
+    train_rows: int,
     progress: TrainingProgress | None = None,
 ) -> TrainingHistory:
-    """Run epochs until ``settings.epochs`` or ``patience`` epochs without a validation gain
-    (a fall below the best loss by more than ``min_delta`` of it).
+    """Run epochs until the budget (``settings.epoch_budget`` of ``train_rows`` rows) or
+    ``patience`` epochs without a validation gain (a fall below the best loss by more than
+    ``min_delta`` of it).
 
     ``train_one_epoch`` trains for one pass and returns its mean loss; ``validate`` returns
     the validation loss, lower being better. ``model`` ends holding the weights of its best
@@ -144,13 +147,16 @@ def fit_with_early_stopping(
     best_loss = math.inf
     best_state = copy.deepcopy(model.state_dict())
     stale_epochs = 0
-    for epoch in range(1, settings.epochs + 1):
+    epochs = settings.epoch_budget(train_rows)
+    started = time.perf_counter()
+    for epoch in range(1, epochs + 1):
         train_loss = train_one_epoch()
         validation_loss = validate()
         history.train_loss.append(train_loss)
         history.validation_loss.append(validation_loss)
         if progress is not None:
-            progress(epoch, settings.epochs, train_loss, validation_loss)
+            seconds = time.perf_counter() - started
+            progress(epoch, epochs, train_loss, validation_loss, seconds)
         if validation_loss < _gain_below(best_loss, settings.min_delta):
             best_loss, history.best_epoch, stale_epochs = validation_loss, epoch, 0
             best_state = copy.deepcopy(model.state_dict())

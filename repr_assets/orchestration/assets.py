@@ -174,7 +174,7 @@ def _model_asset(
             duckdb.get_connection,
             context.run_id,
             refit=bool(context.op_config["refit"]),
-            progress=epoch_logger(context, getattr(run_config, "epochs", 1)),
+            progress=epoch_logger(context),
         )
         context.log.info(metadata.fit_line(kind.name, fit))
         return dg.MaterializeResult(

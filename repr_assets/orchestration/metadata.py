@@ -142,6 +142,10 @@ def fit_line(encoder: str, fit: Fit) -> str:
         line = f"{encoder} {fit.version}: pretrained, nothing to fit"
     elif fit.fitted_now:
         line = f"{encoder} {fit.version}: fitted on {fit.fitted_items} items"
+        history = getattr(fit.encoder, "history_", None)
+        if history is not None and history.train_loss:
+            stop = "stopped early" if history.stopped_early else "the whole budget"
+            line += f" in {len(history.train_loss)} epochs ({stop}; best {history.best_epoch})"
     else:
         line = (
             f"kept {encoder} {fit.version}, fitted by run {fit.saved.meta.get('run_id')}: "
@@ -193,7 +197,7 @@ def embedded_metadata(embedded: Embedded) -> dict[str, Any]:
         "dimensions": embedded.latent_dim,
         "model_version": embedded.model_version,
         "lance_version": written.version,
-        "vector_index": f"{index.action}: {index.reason}",
+        "vector_index": index.describe(),
         "preview": preview(embedded.preview),
     }
 

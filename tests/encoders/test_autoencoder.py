@@ -302,7 +302,7 @@ def _stopping_epochs(scale: float) -> tuple[int, int]:
 
     settings = TrainingConfig(epochs=1000, patience=5)
     history = fit_with_early_stopping(
-        torch.nn.Linear(1, 1), train, lambda: scale * (1.0 + 0.95 ** epoch[0]), settings
+        torch.nn.Linear(1, 1), train, lambda: scale * (1.0 + 0.95 ** epoch[0]), settings, 1
     )
     return history.best_epoch, len(history.validation_loss)
 
