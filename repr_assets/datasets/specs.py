@@ -22,6 +22,10 @@ _OWNER = re.compile(r"^(team:[A-Za-z0-9_-]+|[^@\s]+@[^@\s]+\.[^@\s]+)$")
 Executor = Literal["in_process", "multiprocess", "dask"]
 
 
+DEFAULT_TARGET_RECALL = 0.95
+"""The recall@10 against exact search that the ANN path is tuned to by default."""
+
+
 @dataclass(frozen=True)
 class DatasetSpec:
     """What a data set is and how its items become features.
@@ -55,6 +59,8 @@ class DatasetSpec:
     than ``retention_grace`` seconds; older versions are removed
     (``repr_assets.stores.retention``). ``executor`` runs the data set's job in process, in
     a process per step, or on Dask (``dask_address``; none: a local cluster).
+    ``ann_target_recall``: the recall@10 against exact search that an embeddings table's
+    ANN index is tuned to reach when it is built (``repr_assets.search.tuning``).
     """
 
     name: str
@@ -78,6 +84,7 @@ class DatasetSpec:
     embed_shards: int = 1
     keep_published: int = 5
     retention_grace: int = 3600
+    ann_target_recall: float = DEFAULT_TARGET_RECALL
     executor: Executor = "in_process"
     dask_address: str | None = None
     owners: tuple[str, ...] = ()
@@ -108,6 +115,9 @@ class DatasetSpec:
             validate_dataset_name(self.encoders_from)
             if self.encoders_from == self.name:
                 raise ValueError(f"encoders_from names the data set itself ({self.name!r})")
+        recall = self.ann_target_recall
+        if isinstance(recall, bool) or not isinstance(recall, int | float) or not 0 < recall <= 1:
+            raise ValueError(f"ann_target_recall must be a number in (0, 1], got {recall!r}")
         if self.retention_grace < 0:
             raise ValueError(f"retention_grace must be 0 or more, got {self.retention_grace}")
         if self.executor not in EXECUTORS:

@@ -178,7 +178,7 @@ def _sharded_embeddings_asset(
 def _log(context: dg.OpExecutionContext | dg.AssetExecutionContext, embedded: Embedded) -> None:
     table, index = embedded.write.table, embedded.index
     context.log.info(f"wrote {embedded.write.rows_written} embeddings to {table}")
-    context.log.info(f"vector index of {table}: {index.action} ({index.reason})")
+    context.log.info(f"vector index of {table}: {index.describe()}")
 
 
 def _data_version(embedded: Embedded) -> dg.DataVersion:

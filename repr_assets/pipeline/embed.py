@@ -8,6 +8,7 @@ Either way the table holds the same rows (see ``repr_assets.pipeline.shards``).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -29,7 +30,7 @@ from repr_assets.pipeline.shards import (
     write_shards,
 )
 from repr_assets.pipeline.vectorise import Compute, write_vectors
-from repr_assets.search import IndexReport, ensure_vector_index
+from repr_assets.search import DEFAULT_INDEX_SETTINGS, IndexReport, ensure_vector_index
 from repr_assets.stores.lance import LanceStore, WriteResult
 from repr_assets.stores.models import ModelStore
 
@@ -152,7 +153,7 @@ def embed(
     encoder, saved = load_encoder(models, spec.name, kind.name)
     encoding = Encoding(spec.name, kind.name, encoder, saved.version, run_id, kind.reads)
     written = embed_items(store, encoding, progress=progress)
-    return _indexed(store, written, saved.version, encoder.latent_dim)
+    return _indexed(spec, store, written, saved.version, encoder.latent_dim)
 
 
 @dataclass(frozen=True)
@@ -211,12 +212,16 @@ def write_embedding_shards(
         )
     table = embeddings_table(spec.name, kind.name)
     written = write_shards(store, plan.shards, table)
-    latent_dim = store.open(table).schema.field("vector").type.list_size
-    return _indexed(store, written, latest, latent_dim)
+    latent_dim = store.dataset(table).schema.field("vector").type.list_size
+    return _indexed(spec, store, written, latest, latent_dim)
 
 
-def _indexed(store: LanceStore, written: WriteResult, version: str, latent_dim: int) -> Embedded:
-    """The write, once the table's vector index is current."""
-    index = ensure_vector_index(store, written.table)
+def _indexed(
+    spec: DatasetSpec, store: LanceStore, written: WriteResult, version: str, latent_dim: int
+) -> Embedded:
+    """The write, once the table's vector index is current and tuned to the data set's
+    target recall."""
+    settings = dataclasses.replace(DEFAULT_INDEX_SETTINGS, target_recall=spec.ann_target_recall)
+    index = ensure_vector_index(store, written.table, settings)
     preview = store.head(written.table, 5, columns=PREVIEW_COLUMNS)
     return Embedded(written, version, latent_dim, index, preview)

@@ -52,6 +52,7 @@ from repr_assets.quality.thresholds import (
     resolve_floors,
 )
 from repr_assets.search import search_recall
+from repr_assets.search.tuning import stored_tuning
 from repr_assets.stores.lance import LanceStore
 from repr_assets.stores.models import FEATURISER, ModelStore
 from repr_assets.stores.reports import (
@@ -108,12 +109,12 @@ def report_key(spec: DatasetSpec, store: LanceStore, models: ModelStore) -> str:
     embeddings (their versions), and the report's settings."""
     settings = {k: v for k, v in dataclasses.asdict(spec).items() if k not in NOT_REPORT_SETTINGS}
     read = {
-        "features": [store.open(features_table(spec.name)).version],
+        "features": [store.dataset(features_table(spec.name)).version],
         "featuriser": models.latest_version(spec.name, FEATURISER),
         **{
             encoder: [
                 models.latest_version(spec.name, encoder),
-                store.open(embeddings_table(spec.name, encoder)).version,
+                store.dataset(embeddings_table(spec.name, encoder)).version,
             ]
             for encoder in spec.encoders
         },
@@ -210,7 +211,7 @@ def _compute(
             )
         del encoder, codes
     del data, texts
-    release_free_memory()
+    release_free_memory(len(item_ids))
     maps = {}
     widths: dict[str, int] = {}
     figures: dict[str, bytes] = {}
@@ -227,6 +228,9 @@ def _compute(
         recall = search_recall(store, table, k=10, queries=200, seed=spec.seed, served=False)
         if recall is not None:
             report.add("recall_at_10", recall)
+        tuning = stored_tuning(store.dataset(table))
+        if tuning is not None:
+            report.notes.append(f"search through the ANN index: {tuning.describe()}")
         overlap = previous_overlap(store, table, codes, spec.seed)
         if overlap is not None:
             report.add("neighbour_overlap_previous", overlap)

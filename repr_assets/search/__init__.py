@@ -9,14 +9,10 @@ and the quality report calls ``search_recall``.
 
 from repr_assets.search.filters import FilterError, parse_where
 from repr_assets.search.hits import Hits
-from repr_assets.search.index import (
-    DEFAULT_INDEX_SETTINGS,
-    IndexReport,
-    IndexSettings,
-    ensure_vector_index,
-)
+from repr_assets.search.index import DEFAULT_INDEX_SETTINGS, IndexSettings
 from repr_assets.search.recall import recall_at_k, search_recall
 from repr_assets.search.searcher import Searcher, UnknownItemError
+from repr_assets.search.upkeep import IndexReport, ensure_vector_index
 
 __all__ = [
     "DEFAULT_INDEX_SETTINGS",

@@ -104,3 +104,20 @@ def _split_by_query(found: pa.Table, queries: int) -> list[pa.Table]:
     bounds = np.searchsorted(owner, np.arange(queries + 1))
     found = found.drop_columns([QUERY_INDEX])
     return [found.slice(bounds[i], bounds[i + 1] - bounds[i]) for i in range(queries)]
+
+
+class RowIds:
+    """Maps Lance row ids, which an index answers with, to rows of the cached matrix."""
+
+    def __init__(self, row_ids: np.ndarray) -> None:
+        self.order = np.argsort(row_ids)
+        self.sorted = row_ids[self.order]
+
+    def positions(self, row_ids: np.ndarray) -> np.ndarray:
+        """The matrix rows of ``row_ids``, which must all be rows of the snapshot read."""
+        if len(row_ids) == 0:
+            return np.empty(0, np.int64)
+        found = np.minimum(np.searchsorted(self.sorted, row_ids), len(self.sorted) - 1)
+        if len(self.sorted) == 0 or (self.sorted[found] != row_ids).any():
+            raise RuntimeError("the index returned a row that the cached matrix does not hold")
+        return self.order[found]

@@ -12,13 +12,16 @@ answers a single query faster than the index (at 100k: about twice as fast).
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import lancedb
-from lancedb.index import IvfSq
+import lance
 
-from repr_assets.stores.lance import LanceStore
+from repr_assets.datasets.specs import DEFAULT_TARGET_RECALL
+
+if TYPE_CHECKING:
+    import lancedb
 
 VECTOR_COLUMN = "vector"
 INDEX_NAME = "vector_idx"
@@ -40,6 +43,9 @@ class IndexSettings:
     ``min_probes``), and ``refine_factor`` x k candidates are re-ranked by their exact
     cosine distance. ``rebuild_fraction``: when more of the table than this is new since
     the index was trained, its partitions are retrained rather than extended.
+    ``target_recall``: the recall@10 against exact search that the probe depth is tuned
+    to reach when the index is built (``repr_assets.search.tuning``); the fixed
+    ``probe_fraction`` and ``refine_factor`` serve an index that was never tuned.
     """
 
     min_rows: int = 250_000
@@ -48,12 +54,15 @@ class IndexSettings:
     min_probes: int = 8
     refine_factor: int = 3
     rebuild_fraction: float = 0.5
+    target_recall: float = DEFAULT_TARGET_RECALL
 
     def __post_init__(self) -> None:
         if self.min_rows < IVF_MIN_ROWS:
             raise ValueError(f"min_rows must be at least {IVF_MIN_ROWS}, got {self.min_rows}")
         if not 0 < self.probe_fraction <= 1:
             raise ValueError(f"probe_fraction must be in (0, 1], got {self.probe_fraction}")
+        if not 0 < self.target_recall <= 1:
+            raise ValueError(f"target_recall must be in (0, 1], got {self.target_recall}")
 
     def partitions(self, rows: int) -> int:
         return max(1, math.ceil(rows / self.partition_size))
@@ -74,87 +83,33 @@ class VectorIndexState:
     index_type: str
     indexed_rows: int
     unindexed_rows: int
+    partitions: int
 
 
-def vector_index_state(table: lancedb.table.Table) -> VectorIndexState | None:
-    """The table's cosine index on ``vector``; ``None`` when there is none.
+def vector_index_state(dataset: lance.LanceDataset) -> VectorIndexState | None:
+    """The dataset's cosine index on ``vector``; ``None`` when there is none.
 
     An index under another distance would rank by the wrong measure, so it counts as none.
     """
-    for config in table.list_indices():
-        if config.columns == [VECTOR_COLUMN]:
-            stats = table.index_stats(config.name)
-            if stats is not None and stats.distance_type == "cosine":
+    # Lance warns, on stderr, that its statistics will leave the centroids out: opt in.
+    os.environ.setdefault("LANCE_INCLUDE_VECTOR_CENTROIDS", "false")
+    for config in dataset.list_indices():
+        if config["fields"] == [VECTOR_COLUMN]:
+            stats = dataset.stats.index_stats(config["name"])
+            segments = stats.get("indices", [])
+            if {segment.get("metric_type") for segment in segments} == {"cosine"}:
                 return VectorIndexState(
-                    stats.index_type, stats.num_indexed_rows, stats.num_unindexed_rows
+                    stats["index_type"],
+                    stats["num_indexed_rows"],
+                    stats["num_unindexed_rows"],
+                    max(int(segment.get("num_partitions", 1)) for segment in segments),
                 )
     return None
 
 
-@dataclass(frozen=True)
-class IndexReport:
-    """What ``ensure_vector_index`` did to one table, and why."""
+def build_index(table: lancedb.table.Table, rows: int, settings: IndexSettings) -> None:
+    """Train the table's cosine IVF_SQ index on ``vector`` anew (one commit)."""
+    from lancedb.index import IvfSq
 
-    table: str
-    action: IndexAction
-    rows: int
-    indexed_rows: int
-    unindexed_rows: int
-    reason: str
-
-
-def ensure_vector_index(
-    store: LanceStore, table_name: str, settings: IndexSettings = DEFAULT_INDEX_SETTINGS
-) -> IndexReport:
-    """Give a large embeddings table a current ANN index; leave a small one alone.
-
-    Call it right after the table is written. It builds the index when the table has
-    reached ``settings.min_rows`` rows and has none; after upserts it adds the new rows
-    to the index (``optimize``), or retrains the index when most rows are new (a new
-    model version rewrites every vector, and the old partitions no longer fit them).
-    Until then LanceDB scans unindexed rows by brute force, so results stay correct.
-    """
-    table = store.open(table_name)
-    rows = table.count_rows()
-    state = vector_index_state(table)
-    if rows < settings.min_rows:
-        # Brute force is as fast as the index here; an index left from a larger
-        # version of the table is not used by search and is not worth updating.
-        return IndexReport(
-            table_name, "none", rows, 0, rows, f"{rows} rows < {settings.min_rows}: brute force"
-        )
-    if state is None:
-        store.commit(table_name, "index", lambda: _build(store.open(table_name), rows, settings))
-        return _report(table_name, store.open(table_name), "built", "no cosine vector index yet")
-    if state.unindexed_rows == 0:
-        return IndexReport(table_name, "current", rows, state.indexed_rows, 0, "index is current")
-    if state.unindexed_rows > settings.rebuild_fraction * rows:
-        store.commit(table_name, "index", lambda: _build(store.open(table_name), rows, settings))
-        return _report(
-            table_name,
-            store.open(table_name),
-            "rebuilt",
-            f"{state.unindexed_rows} of {rows} rows are new since the index was trained",
-        )
-    store.commit(table_name, "index", lambda: store.open(table_name).optimize())
-    return _report(
-        table_name,
-        store.open(table_name),
-        "optimized",
-        f"added {state.unindexed_rows} new rows to the index",
-    )
-
-
-def _build(table: lancedb.table.Table, rows: int, settings: IndexSettings) -> None:
     config = IvfSq(distance_type="cosine", num_partitions=settings.partitions(rows))
     table.create_index(VECTOR_COLUMN, config=config, replace=True, name=INDEX_NAME)
-
-
-def _report(
-    table_name: str, table: lancedb.table.Table, action: IndexAction, reason: str
-) -> IndexReport:
-    state = vector_index_state(table)
-    if state is None:
-        raise RuntimeError(f"LanceDB reports no vector index on {table_name!r} after {action}")
-    rows = table.count_rows()
-    return IndexReport(table_name, action, rows, state.indexed_rows, state.unindexed_rows, reason)

@@ -2,32 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-import numpy as np
-
 from repr_assets.items.sampling import seeded_sample
-from repr_assets.search.hits import Hits
+from repr_assets.search.hits import recall_at_k
 from repr_assets.search.index import DEFAULT_INDEX_SETTINGS, IndexSettings
 from repr_assets.search.searcher import Searcher
 from repr_assets.stores.lance import KEY, LanceStore
-
-
-def recall_at_k(found: Sequence[Hits], exact: Sequence[Hits]) -> float:
-    """Mean over queries of the fraction of each query's exact neighbours found.
-
-    Neighbours are matched by ``item_id``; when two items tie at the k-th distance either
-    one is exact, so ties can only make this understate. Queries with no exact neighbour
-    (a filter that matches nothing) are left out; with none left, recall is 1.
-    """
-    if len(found) != len(exact):
-        raise ValueError(f"{len(found)} results for {len(exact)} queries")
-    fractions = [
-        len(set(f.item_ids) & set(e.item_ids)) / len(e)
-        for f, e in zip(found, exact, strict=True)
-        if len(e)
-    ]
-    return float(np.mean(fractions)) if fractions else 1.0
 
 
 def search_recall(

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from repr_assets.cosine import ExactIndex, normalise_rows
-from repr_assets.search.ann import DISTANCE, QUERY_BLOCK, ROW_ID, AnnIndex
+from repr_assets.search.ann import DISTANCE, QUERY_BLOCK, ROW_ID, AnnIndex, RowIds
 from repr_assets.search.filters import (
     Equals,
     bind_filters,
@@ -27,6 +27,7 @@ from repr_assets.search.index import (
     IndexSettings,
     vector_index_state,
 )
+from repr_assets.search.tuning import AnnTuning, stored_tuning
 from repr_assets.stores.lance import KEY, LanceStore
 from repr_assets.stores.serving import served_version
 
@@ -74,28 +75,40 @@ class Searcher:
     ) -> None:
         # The served version, what passed its quality checks (see repr_assets.stores.serving);
         # the quality report scores the newest one, which it is about to judge.
-        table = store.open(table_name)
-        version = served_version(table) if served else None
-        if version is not None:
-            table.checkout(version)
+        newest = store.dataset(table_name)
+        version = served_version(newest) if served else None
         self.table_name = table_name
         # A snapshot: the cached matrix and the index queries all see this one version.
-        self.dataset: lance.LanceDataset = store.dataset(table_name, version)
+        self.dataset: lance.LanceDataset = (
+            newest if version is None else store.dataset(table_name, version)
+        )
         self.schema: pa.Schema = self.dataset.schema
         if VECTOR_COLUMN not in self.schema.names:
             raise ValueError(f"table {table_name!r} has no {VECTOR_COLUMN!r} column to search")
         self.dim: int = self.schema.field(VECTOR_COLUMN).type.list_size
         self.rows: int = self.dataset.count_rows()
-        index = None if exact or self.rows < settings.min_rows else vector_index_state(table)
+        index = None if exact or self.rows < settings.min_rows else vector_index_state(self.dataset)
         self.path: SearchPath = "exact" if index is None else "ann"
         self._ann: AnnIndex | None = None
+        self.tuning: AnnTuning | None = None
+        self.partitions = 0 if index is None else index.partitions
         if index is not None:
-            self._partitions = settings.partitions(index.indexed_rows)
-            probes = settings.probes(index.indexed_rows)
-            self._ann = AnnIndex(self.dataset, probes, settings.refine_factor)
+            # The depth tuned for this index when it was built (repr_assets.search.tuning),
+            # else the settings' fixed share of the partitions.
+            self.tuning = stored_tuning(self.dataset)
+            if self.tuning is not None:
+                probes, refine = self.tuning.nprobes, self.tuning.refine_factor
+            else:
+                probes, refine = settings.probes(index.indexed_rows), settings.refine_factor
+            self._ann = AnnIndex(self.dataset, min(probes, index.partitions), refine)
         self._exact: ExactIndex | None = None
         self._columns: dict[str, pa.Array] = {}
-        self._row_ids = _RowIds(np.empty(0, np.uint64))
+        self._row_ids = RowIds(np.empty(0, np.uint64))
+
+    @property
+    def ann(self) -> AnnIndex | None:
+        """The index this searcher probes, and how deep; ``None`` on the exact path."""
+        return self._ann
 
     def load(self) -> Searcher:
         """Read every vector into the cached matrix now (it is read on first need anyway)."""
@@ -190,7 +203,7 @@ class Searcher:
             matching = self.dataset.count_rows(filter=where)
             if matching == 0:
                 return [Hits([], [], np.empty(0, np.float32)) for _ in queries]
-            probes = min(self._partitions, math.ceil(self._ann.probes * self.rows / matching))
+            probes = min(self.partitions, math.ceil(self._ann.probes * self.rows / matching))
         if self._exact is not None:
             exclude = None if exclude_ids is None else self._rows_of(exclude_ids)
             return self._rerank_in_memory(queries, k, filters, exclude, where, probes)
@@ -280,7 +293,7 @@ class Searcher:
                     if chunks
                     else pa.array([], self.schema.field(name).type)
                 )
-            self._row_ids = _RowIds(row_ids)
+            self._row_ids = RowIds(row_ids)
             self._exact = ExactIndex(matrix)
         return self._exact
 
@@ -330,20 +343,3 @@ def _check_found(item_ids: Sequence[str], positions: pa.Array, table_name: str) 
     if positions.null_count:
         missing = item_ids[positions.is_null().to_pylist().index(True)]
         raise UnknownItemError(f"no item {missing!r} in table {table_name!r}", missing)
-
-
-class _RowIds:
-    """Maps Lance row ids, which an index answers with, to rows of the cached matrix."""
-
-    def __init__(self, row_ids: np.ndarray) -> None:
-        self.order = np.argsort(row_ids)
-        self.sorted = row_ids[self.order]
-
-    def positions(self, row_ids: np.ndarray) -> np.ndarray:
-        """The matrix rows of ``row_ids``, which must all be rows of the snapshot read."""
-        if len(row_ids) == 0:
-            return np.empty(0, np.int64)
-        found = np.minimum(np.searchsorted(self.sorted, row_ids), len(self.sorted) - 1)
-        if len(self.sorted) == 0 or (self.sorted[found] != row_ids).any():
-            raise RuntimeError("the index returned a row that the cached matrix does not hold")
-        return self.order[found]

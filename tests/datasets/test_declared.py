@@ -172,6 +172,10 @@ BAD_ENTRIES = {
     "encoders: pca": "'encoders' must be a list",
     "embed_shards: two": "embed_shards must be an integer, got 'two'",
     "label_column: [species]": "label_column must be text",
+    "ann_target_recall: 0": "ann_target_recall must be a number in (0, 1], got 0",
+    "ann_target_recall: 1.5": "ann_target_recall must be a number in (0, 1], got 1.5",
+    "ann_target_recall: high": "ann_target_recall must be a number in (0, 1], got 'high'",
+    "ann_target_recall: true": "ann_target_recall must be a number in (0, 1], got True",
     # Refused when its definitions are built: it names what does not exist.
     "encoders: [nope]": "unknown encoder 'nope'",
     "encoder_options: {pca: {bogus: 1}}": "bogus",

@@ -54,7 +54,7 @@ def test_a_direction_query_is_numpys_brute_force(tmp_path, exact: bool) -> None:
     vectors = low_rank_vectors(3000, dim=16)
     ids = write_embeddings(store, "t_pca", vectors)
     if not exact:
-        from repr_assets.search.index import ensure_vector_index
+        from repr_assets.search.upkeep import ensure_vector_index
 
         ensure_vector_index(store, "t_pca", SMALL_INDEX)
     searcher = Searcher(store, "t_pca", exact=exact, settings=SMALL_INDEX)
