@@ -31,8 +31,12 @@ $(DEV_STAMP): $(STAMP)
 demo: $(STAMP)
 	$(BIN)/repr-assets run
 
+# Test files run on TEST_WORKERS processes at once (pytest-xdist), each file whole on one,
+# so that the fixtures a file shares are made once; TEST_WORKERS=0 runs them in this one.
+TEST_WORKERS ?= 2
+
 test: $(DEV_STAMP) lint
-	$(BIN)/pytest --durations=15
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .

@@ -171,7 +171,17 @@ def measure(
     }
 
     table = store.open(TABLE)
-    probes, refine = settings.probes(report.indexed_rows), settings.refine_factor
+    # The depth the index was tuned to (repr_assets.search.tuning); LanceDB's search() is
+    # given the settings around it, and the fastest at our recall is its figure.
+    tuning = report.tuning
+    assert tuning is not None
+    probes, refine = tuning.nprobes, tuning.refine_factor
+    print(f"tuned: {tuning.describe()}")
+    figures["tuned recall"] = tuning.recall
+    figures["tuned ms per query"] = tuning.ms_per_query
+    figures["tuned nprobes"] = tuning.nprobes
+    figures["tuned refine factor"] = tuning.refine_factor
+    figures["partitions"] = tuning.partitions
     candidates = [
         LanceDBSetting(max(1, round(probes * f)), r)
         for f in (0.5, 1, 1.5, 2)

@@ -184,11 +184,11 @@ def check_quarantine_query(shell, root):
 def check_rollback(shell, root):
     """After three published PCA versions (16, 8, then 16 components again), rollback
     serves the one published before, and --to 3 the third."""
-    table = store(root).open("digits_pca")
+    table = store(root).dataset("digits_pca")
     assert served_version(table) == 3
     status, out, err = shell("repr-assets rollback --dataset digits --encoder pca")
     assert status == 0, err
-    assert served_version(store(root).open("digits_pca")) == 2
+    assert served_version(store(root).dataset("digits_pca")) == 2
     status, out, err = shell("repr-assets rollback --dataset digits --encoder pca --to 3")
     assert status == 0, err
     assert out.strip() == "digits_pca: served version 2 -> 3"
@@ -200,7 +200,7 @@ def check_compact(shell, root):
     assert status == 0, err
     line = next(x for x in out.splitlines() if x.startswith("digits_pca:"))
     assert "removed 1 old versions" in line and "kept versions 2, 3" in line, line
-    assert served_version(store(root).open("digits_pca")) == 3
+    assert served_version(store(root).dataset("digits_pca")) == 3
 
 
 def check_searches(shell, root):
@@ -328,6 +328,7 @@ def test_the_readme_yaml_is_what_it_says(tmp_path):
     [reviews] = load_declared(path)
     assert reviews.spec.source == str(tmp_path / "data" / "reviews.csv")  # relative to the file
     assert reviews.spec.embed_shards == 4 and reviews.refit_schedule == "0 3 * * 0"
+    assert reviews.spec.ann_target_recall == 0.98
     fields = yaml.safe_load(component)
     assert fields["type"] == "repr_assets.orchestration.component.RepresentationDataset"
     spec = declared_dataset(

@@ -34,6 +34,9 @@ TINY = suite.Sizes(
     search_rounds=1,
     report_items=500,
     report_epochs=1,
+    cli_rounds=1,
+    whole_rounds=1,
+    whole_idx_items=0,
     settle_s=0.0,
 )
 
@@ -69,6 +72,12 @@ def test_json_holds_every_measurement(written: tuple[list, dict]) -> None:
         "search, 1,000 x 128: exact path vs NumPy, single query",
         "search, 1,000 x 128: ANN path recall@10",
         "quality report vs autoencoder training",
+        "search, 1,000 x 128: ANN index tuned to recall@10 >= 0.95",
+        "search, 1,000 x 128: ANN at its tuned depth",
+        "cold start: repr-assets search --id",
+        "cold start: repr-assets sql",
+        "cold start: repr-assets report",
+        "repr-assets run vs a hand-written script, digits",
     ):
         assert sum(name.startswith(prefix) for name in names) == 1, prefix
     for row in document["rows"]:
@@ -128,3 +137,32 @@ def test_float32_pca_refuses_non_finite_values(bad: float) -> None:
     X[321, 4] = bad
     with pytest.raises(ValueError, match="NaN or Inf"):
         PCA(2).fit(X)
+
+
+def test_each_cold_command_answers_as_its_plain_script(written: tuple[list, dict]) -> None:
+    rows, _ = written
+    search = _row(rows, "cold start: repr-assets search --id").details
+    hits = json.loads(search["ours_output"])
+    plain = [line.split() for line in search["plain_output"].splitlines()]
+    assert [hit["item_id"] for hit in hits] == [item_id for item_id, _ in plain]
+    assert [round(hit["distance"], 4) for hit in hits] == [float(d) for _, d in plain]
+    sql = _row(rows, "cold start: repr-assets sql").details
+    counts = [line.split() for line in sql["plain_output"].splitlines()]
+    ours = [line.split() for line in sql["ours_output"].splitlines()[2:-1]]  # header, rule, count
+    assert ours == counts and sum(int(n) for _, n in counts) == 1797
+    report = _row(rows, "cold start: repr-assets report").details
+    for encoder, metric, value in (line.split() for line in report["plain_output"].splitlines()):
+        if encoder == "pca" and metric in {"linear_probe_accuracy", "effective_rank"}:
+            assert f"{float(value):.4f}" in report["ours_output"]
+
+
+def test_the_hand_written_script_scores_digits_as_a_person_would(
+    written: tuple[list, dict],
+) -> None:
+    rows, _ = written
+    whole = _row(rows, "repr-assets run vs a hand-written script, digits")
+    assert "200 epochs" in whole.measurement
+    lines = dict(line.split(" ", 1) for line in whole.details["script_output"].splitlines())
+    pca = eval(lines["pca"])  # the script prints a dict of rounded floats
+    autoencoder = eval(lines["autoencoder"])
+    assert pca["linear_probe_accuracy"] > 0.9 and autoencoder["linear_probe_accuracy"] > 0.9
