@@ -23,8 +23,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from repr_assets.datasets.errors import DeclarationError
 from repr_assets.datasets.specs import (
     BUILTIN_DATASETS,
@@ -66,6 +64,8 @@ def read_declarations(path: Path) -> Declarations:
     """The data sets declared in ``path`` (none when it does not exist), bad ones apart."""
     if not path.exists():
         return Declarations()
+    import yaml  # here: a command that names a built-in data set reads no YAML
+
     try:
         document = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as error:

@@ -157,13 +157,16 @@ def latest_metrics(
 
     Plain records, not a data frame: ``repr-assets report`` prints them, and pandas alone
     would take longer to import than the report takes to read."""
-    if not has_table(connection, "quality_changes"):
+    import duckdb
+
+    try:
+        rows = connection.execute(
+            f"SELECT {', '.join(QUALITY_CHANGES_COLUMNS)} FROM quality_changes "
+            "WHERE $dataset IS NULL OR dataset = $dataset ORDER BY dataset, encoder, metric",
+            {"dataset": dataset},
+        ).fetchall()
+    except duckdb.CatalogException:  # a file no report has written to yet
         return []
-    rows = connection.execute(
-        f"SELECT {', '.join(QUALITY_CHANGES_COLUMNS)} FROM quality_changes "
-        "WHERE $dataset IS NULL OR dataset = $dataset ORDER BY dataset, encoder, metric",
-        {"dataset": dataset},
-    ).fetchall()
     return [MetricChange(*row) for row in rows]
 
 
