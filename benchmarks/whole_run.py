@@ -158,6 +158,7 @@ def measure(source: str, items: int, rounds: int, scratch: Path) -> WholeRun:
     from benchmarks.suite import best_times
 
     homes = iter(range(1_000))
+    scratch = scratch / ("digits" if source == "digits" else "idx")
     run_args = ["run", "--dataset", "digits"]
     if source != "digits":
         run_args = ["run", "--source", source, "--dataset", "idx"]

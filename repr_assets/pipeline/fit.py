@@ -17,7 +17,7 @@ from repr_assets.featurisers import load_featuriser
 from repr_assets.items.hashing import canonical_json, model_version
 from repr_assets.items.holdout import stratified_test_mask
 from repr_assets.pipeline import Connect
-from repr_assets.quality.encoder_report import COMBINED_AUGMENTATION
+from repr_assets.quality.invariance_report import COMBINED_AUGMENTATION
 from repr_assets.stores.lance import LanceStore
 from repr_assets.stores.model_records import record_model
 from repr_assets.stores.models import FEATURISER, SPLIT_SEED, ModelStore, SavedModel

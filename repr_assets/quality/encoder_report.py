@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow.dataset as ds
-import torch
 
 from repr_assets.encoders.kind import Encoder
 from repr_assets.items.augment import Augmentation
@@ -29,11 +28,6 @@ from repr_assets.metrics.clustering import (
 )
 from repr_assets.metrics.disentanglement import dci, mig, sap
 from repr_assets.metrics.factors import Factor
-from repr_assets.metrics.invariance import (
-    invariance_cosine,
-    invariance_knn_overlap,
-    sample_neighbours,
-)
 from repr_assets.metrics.manifold import (
     INTRINSIC_MAX_ITEMS,
     continuity,
@@ -41,6 +35,8 @@ from repr_assets.metrics.manifold import (
     intrinsic_dimension,
 )
 from repr_assets.metrics.probes import (
+    KNN_MAX_NEIGHBOURS,
+    PROBE_MAX_TRAIN,
     knn_accuracy,
     linear_probe_accuracy,
     majority_class_share,
@@ -50,11 +46,8 @@ from repr_assets.metrics.reconstruction import explained_variance, reconstructio
 from repr_assets.metrics.separation import cluster_separation
 from repr_assets.metrics.spectrum import effective_rank
 from repr_assets.metrics.trustworthiness import TRUSTWORTHINESS_MAX_ITEMS, trustworthiness
+from repr_assets.quality.invariance_report import invariance_metrics
 from repr_assets.quality.thresholds import FEATURE_COUNT, MAJORITY_SHARE, RAW_PROBE
-
-INVARIANCE_MAX_ITEMS = 5_000
-COMBINED_AUGMENTATION = "all"
-
 
 # What a check metric that is not finite is written as: the worst value a float can
 # hold. A decoder that overflows has an explained variance of -inf; left out, its check
@@ -131,7 +124,11 @@ def add_input_metrics(
         _reconstruction(report, encoder, X[test_mask])
     _trustworthiness(report, X, Z, seed)
     if augmentations:
-        _invariance(report, encoder, X if inputs is None else inputs, Z, augmentations, seed)
+        inputs = X if inputs is None else inputs
+        values, notes = invariance_metrics(encoder, inputs, Z, augmentations, seed)
+        for metric, value in values.items():
+            report.add(metric, value)
+        report.notes.extend(notes)
 
 
 def add_code_metrics(
@@ -202,28 +199,6 @@ def _trustworthiness(report: EncoderReport, X: np.ndarray, Z: np.ndarray, seed: 
         report.notes.append(f"trustworthiness and continuity left out: {error}")
 
 
-def _invariance(
-    report: EncoderReport,
-    encoder: Encoder,
-    X: np.ndarray,
-    Z: np.ndarray,
-    augmentations: Mapping[str, Augmentation],
-    seed: int,
-) -> None:
-    sample = seeded_sample(len(X), INVARIANCE_MAX_ITEMS, seed)
-    neighbours = sample_neighbours(Z, sample, k=10) if len(Z) > 10 else None
-    for name, augmentation in augmentations.items():
-        generator = torch.Generator().manual_seed(seed)
-        Z_augmented = encoder.transform(augmentation(X[sample], generator))
-        suffix = "" if name == COMBINED_AUGMENTATION else f"_{name}"
-        report.add(f"invariance_cosine{suffix}", invariance_cosine(Z[sample], Z_augmented))
-        if neighbours is not None:
-            overlap = invariance_knn_overlap(
-                Z, sample, Z_augmented, k=10, original_neighbours=neighbours
-            )
-            report.add(f"invariance_knn_overlap{suffix}", overlap)
-
-
 def _supervised(
     report: EncoderReport,
     Z: np.ndarray,
@@ -246,9 +221,27 @@ def _supervised(
         except ValueError as error:
             report.notes.append(str(error))
     if _probe_split(report, y, test_labelled):
-        report.add("linear_probe_accuracy", linear_probe_accuracy(Z_labelled, y, test_labelled))
-        report.add("knn_accuracy", knn_accuracy(Z_labelled, y, test_labelled, seed=seed))
+        _note_bounded_training(report, test_labelled)
+        probe = linear_probe_accuracy(
+            Z_labelled, y, test_labelled, max_train=PROBE_MAX_TRAIN, seed=seed
+        )
+        report.add("linear_probe_accuracy", probe)
+        knn = knn_accuracy(
+            Z_labelled, y, test_labelled, seed=seed, max_neighbours=KNN_MAX_NEIGHBOURS
+        )
+        report.add("knn_accuracy", knn)
         _kmeans(report, Z_labelled[test_labelled], y[test_labelled], seed)
+
+
+def _note_bounded_training(report: EncoderReport, test: np.ndarray) -> None:
+    """Say when the probe and the kNN vote drew on a sample of the training items."""
+    train = int((~test).sum())
+    if train > min(PROBE_MAX_TRAIN, KNN_MAX_NEIGHBOURS):
+        report.notes.append(
+            f"linear_probe_accuracy fitted on, and knn_accuracy's neighbours drawn from, "
+            f"seeded samples of {min(train, PROBE_MAX_TRAIN):,} and "
+            f"{min(train, KNN_MAX_NEIGHBOURS):,} of the {train:,} training items"
+        )
 
 
 def add_transfer_metrics(
@@ -267,7 +260,7 @@ def add_transfer_metrics(
     labelled, y = classes
     Z_labelled, test_labelled = Z[labelled], test_mask[labelled]
     if _probe_split(EncoderReport(), y, test_labelled):
-        probe = linear_probe_accuracy(Z_labelled, y, test_labelled)
+        probe = linear_probe_accuracy(Z_labelled, y, test_labelled, seed=seed)
         report.add("transfer_linear_probe_accuracy", probe)
         knn = knn_accuracy(Z_labelled, y, test_labelled, seed=seed)
         report.add("transfer_knn_accuracy", knn)

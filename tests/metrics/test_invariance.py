@@ -282,3 +282,37 @@ def test_evaluate_encoder_with_image_augmentations(digits) -> None:
     assert report.values["invariance_knn_overlap"] == pytest.approx(
         _reference_knn_overlap(Z, np.arange(len(X)), Z_augmented, 10), rel=REL
     )
+
+
+def test_above_the_pool_size_neighbours_are_sought_among_a_seeded_sample(monkeypatch) -> None:
+    from repr_assets.items.sampling import seeded_sample
+    from repr_assets.quality import invariance_report
+
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(400, 6)).astype(np.float32)
+
+    class Identity:
+        def transform(self, rows: np.ndarray) -> np.ndarray:
+            return np.asarray(rows, np.float32)
+
+    def shift(rows: np.ndarray, generator) -> np.ndarray:
+        return rows + 0.3
+
+    augmentations = {"all": shift}
+    whole, notes = invariance_report.invariance_metrics(Identity(), X, X, augmentations, 0)
+    assert notes == []
+    sample = seeded_sample(400, invariance_report.INVARIANCE_MAX_ITEMS, 0)
+    reference = _reference_knn_overlap(X, sample, X[sample] + 0.3, 10)
+    assert whole["invariance_knn_overlap"] == pytest.approx(reference, rel=REL)
+
+    monkeypatch.setattr(invariance_report, "INVARIANCE_MAX_ITEMS", 50)
+    monkeypatch.setattr(invariance_report, "INVARIANCE_MAX_POOL", 100)
+    bounded, notes = invariance_report.invariance_metrics(Identity(), X, X, augmentations, 0)
+    sample = seeded_sample(400, 50, 0)
+    pool = np.union1d(sample, seeded_sample(400, 100, 1))
+    in_pool = np.searchsorted(pool, sample)
+    reference = _reference_knn_overlap(X[pool], in_pool, X[sample] + 0.3, 10)
+    assert bounded["invariance_knn_overlap"] == pytest.approx(reference, rel=REL)
+    assert notes == [
+        f"invariance_knn_overlap: neighbours among a seeded sample of {len(pool)} of the 400 items"
+    ]

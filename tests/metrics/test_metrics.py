@@ -141,7 +141,32 @@ def test_knn_accuracy_votes_on_a_seeded_sample_of_many_test_items() -> None:
     assert knn_accuracy(Z, y, mask, max_queries=len(test), seed=3) == knn_accuracy(Z, y, mask)
 
 
+def test_knn_accuracy_draws_neighbours_from_a_seeded_sample_of_many_training_items() -> None:
+    Z, y = gaussian_blobs(n=400, spread=2.5)
+    mask = _random_mask(len(Z))
+    train = np.flatnonzero(~mask)
+    pool = train[np.sort(np.random.RandomState(5).permutation(len(train))[:60])]
+    expected = (_sklearn_knn(Z[pool], y[pool], Z[mask]) == y[mask]).mean()
+    bounded = knn_accuracy(Z, y, mask, seed=5, max_neighbours=60)
+    assert bounded == pytest.approx(expected, abs=1e-12)
+    # At or above the number of training items, every one of them is a neighbour.
+    assert knn_accuracy(Z, y, mask, seed=5, max_neighbours=len(train)) == knn_accuracy(Z, y, mask)
+
+
 # --- linear probe -----------------------------------------------------------------------
+
+
+def test_linear_probe_is_fitted_on_a_seeded_sample_of_many_training_items() -> None:
+    Z, y = gaussian_blobs(n=400, spread=2.5)
+    mask = _random_mask(len(Z), seed=4)
+    train = np.flatnonzero(~mask)
+    rows = train[np.sort(np.random.RandomState(2).permutation(len(train))[:80])]
+    scaler = StandardScaler().fit(Z[rows])
+    probe = LogisticRegression(max_iter=2000).fit(scaler.transform(Z[rows]), y[rows])
+    expected = (probe.predict(scaler.transform(Z[mask])) == y[mask]).mean()
+    assert linear_probe_accuracy(Z, y, mask, max_train=80, seed=2) == pytest.approx(expected)
+    everything = linear_probe_accuracy(Z, y, mask)
+    assert linear_probe_accuracy(Z, y, mask, max_train=len(train), seed=2) == everything
 
 
 def test_linear_probe_accuracy_matches_reference() -> None:

@@ -266,3 +266,21 @@ def test_a_decoder_that_overflows_fails_its_check_and_writes_no_infinity() -> No
     floors = resolve_floors(QualityThresholds(), {})
     outcomes = {o.metric: o for o in check_thresholds(report.values, floors)}
     assert not outcomes["explained_variance"].passed
+
+
+def test_a_report_says_when_its_probes_drew_on_a_sample_of_the_training_items(monkeypatch):
+    from repr_assets.quality import encoder_report
+    from repr_assets.quality.encoder_report import EncoderReport, add_code_metrics
+
+    monkeypatch.setattr(encoder_report, "PROBE_MAX_TRAIN", 100)
+    monkeypatch.setattr(encoder_report, "KNN_MAX_NEIGHBOURS", 150)
+    rng = np.random.default_rng(0)
+    Z = rng.normal(size=(500, 4))
+    labels = [str(i % 3) for i in range(500)]
+    test = np.arange(500) % 5 == 0
+    report = EncoderReport()
+    add_code_metrics(report, Z, labels, test, seed=0)
+    assert (
+        "linear_probe_accuracy fitted on, and knn_accuracy's neighbours drawn from, seeded "
+        "samples of 100 and 150 of the 400 training items"
+    ) in report.notes
