@@ -29,6 +29,11 @@ from pathlib import Path
 from benchmarks.cli_run import repr_assets_command
 
 QUERY_ID = "digits-0000"
+PLAIN_NAMES = {
+    "search --id": "a pylance + NumPy script",
+    "sql": "a duckdb + pylance script",
+    "report": "a plain duckdb query of the same rows",
+}
 SQL = "SELECT label, count(*) AS n FROM digits_pca GROUP BY label ORDER BY label"
 
 PLAIN_SEARCH = """
@@ -145,8 +150,8 @@ def main() -> None:
     args = parser.parse_args()
     for result in measure(args.rounds):
         print(
-            f"{result.command:12} ours {result.ours_s:.2f} s  plain {result.plain_s:.2f} s  "
-            f"ratio {result.ratio:.2f}x"
+            f"repr-assets {result.command:12} {result.ours_s:.2f} s; "
+            f"{PLAIN_NAMES[result.command]}: {result.plain_s:.2f} s; ratio {result.ratio:.2f}x"
         )
 
 

@@ -654,11 +654,6 @@ def _report_row(items: int, epochs: int | None) -> Row:
 
 
 CLI_GOALS = {"search --id": Goal("<=", 1.3), "report": Goal("<=", 1.3)}
-PLAIN_NAMES = {
-    "search --id": "a pylance + NumPy script",
-    "sql": "a duckdb + pylance script",
-    "report": "a plain duckdb query of the same rows",
-}
 
 
 def measure_cli(sizes: Sizes, workdir: Path) -> list[Row]:
@@ -669,7 +664,7 @@ def measure_cli(sizes: Sizes, workdir: Path) -> list[Row]:
             "s",
             result.ours_s,
             result.plain_s,
-            PLAIN_NAMES[result.command],
+            cli_cold.PLAIN_NAMES[result.command],
             result.ratio,
             CLI_GOALS.get(result.command),
             {"ours_output": result.ours_output, "plain_output": result.plain_output},

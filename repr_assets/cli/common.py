@@ -11,16 +11,17 @@ class UsageError(Exception):
     """Bad input: reported as one line on stderr, exit status 2, nothing written."""
 
 
-def integer(minimum: int) -> Callable[[str], int]:
-    """An argparse type: an integer of at least ``minimum``."""
+def integer(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse type: an integer of at least ``minimum`` (and at most ``maximum``)."""
 
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             value = None
-        if value is None or value < minimum:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}")
+        if value is None or value < minimum or (maximum is not None and value > maximum):
+            bounds = f">= {minimum}" if maximum is None else f"in {minimum}..{maximum:,}"
+            raise argparse.ArgumentTypeError(f"expected an integer {bounds}, got {text!r}")
         return value
 
     return parse

@@ -11,6 +11,7 @@ from repr_assets.cli.common import integer, number
 from repr_assets.datasets.specs import EXECUTORS
 from repr_assets.encoders.config import DEFAULT_MAX_SAMPLES
 from repr_assets.home import HOME_VARIABLE
+from repr_assets.schema import MAX_EPOCHS, MAX_SAMPLES
 
 
 class _Parser(argparse.ArgumentParser):
@@ -122,12 +123,13 @@ def _run(run: argparse.ArgumentParser) -> None:
         help="fit the featuriser and encoders again, even if saved fits still apply",
     )
     run.add_argument("--latent-dim", type=integer(1), help="size of every encoder's code")
-    run.add_argument("--epochs", type=integer(1), help="most training epochs")
+    run.add_argument("--epochs", type=integer(1, MAX_EPOCHS), help="most training epochs")
     run.add_argument(
         "--max-samples",
-        type=integer(1),
-        help=f"most training samples seen, epochs x training rows (default "
-        f"{DEFAULT_MAX_SAMPLES:,}): a large data set trains for fewer epochs than --epochs",
+        type=integer(1, MAX_SAMPLES),
+        help=f"most training samples seen, epochs x training rows, the rows fitted less the "
+        f"10%% held out for early stopping (default {DEFAULT_MAX_SAMPLES:,}; one epoch at "
+        "least): a large data set trains for fewer epochs than --epochs",
     )
     run.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     run.add_argument(

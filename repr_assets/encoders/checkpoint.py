@@ -174,9 +174,15 @@ def _weights(
 
 
 def _history(history: Any, epochs: int, path: Path) -> TrainingHistory:
-    fields = TrainingHistory.__dataclass_fields__
-    if not isinstance(history, dict) or set(history) != set(fields):
+    fields = set(TrainingHistory.__dataclass_fields__)
+    # Models saved before the history held its rows per epoch load with none recorded.
+    if isinstance(history, dict) and set(history) == fields - {"train_rows"}:
+        history = {**history, "train_rows": 0}
+    if not isinstance(history, dict) or set(history) != fields:
         raise ModelFileError(path, f"history must hold exactly {', '.join(sorted(fields))}")
+    rows = history["train_rows"]
+    if isinstance(rows, bool) or not isinstance(rows, int) or rows < 0:
+        raise ModelFileError(path, "history train_rows must be a count of rows")
     for name in ("train_loss", "validation_loss"):
         losses = history[name]
         if (

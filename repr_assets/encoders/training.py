@@ -42,6 +42,8 @@ class TrainingHistory:
     validation_loss: list[float] = field(default_factory=list)
     best_epoch: int = 0
     stopped_early: bool = False
+    train_rows: int = 0
+    """The rows of each epoch (the fitted ones less those held out for validation)."""
 
 
 def train_reconstruction(
@@ -143,7 +145,7 @@ def fit_with_early_stopping(
     the validation loss, lower being better. ``model`` ends holding the weights of its best
     validation epoch.
     """
-    history = TrainingHistory()
+    history = TrainingHistory(train_rows=train_rows)
     best_loss = math.inf
     best_state = copy.deepcopy(model.state_dict())
     stale_epochs = 0

@@ -144,8 +144,12 @@ def fit_line(encoder: str, fit: Fit) -> str:
         line = f"{encoder} {fit.version}: fitted on {fit.fitted_items} items"
         history = getattr(fit.encoder, "history_", None)
         if history is not None and history.train_loss:
+            epochs = len(history.train_loss)
+            rows = f" of {history.train_rows:,} rows" if history.train_rows else ""
             stop = "stopped early" if history.stopped_early else "the whole budget"
-            line += f" in {len(history.train_loss)} epochs ({stop}; best {history.best_epoch})"
+            line += (
+                f" in {epochs} epoch{'s' * (epochs != 1)}{rows} ({stop}; best {history.best_epoch})"
+            )
     else:
         line = (
             f"kept {encoder} {fit.version}, fitted by run {fit.saved.meta.get('run_id')}: "

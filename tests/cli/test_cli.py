@@ -25,6 +25,12 @@ def test_unknown_dataset_is_one_clear_line_and_writes_nothing(tmp_path):
     ("args", "expected"),
     [
         (["run", "--epochs", "0"], "--epochs"),
+        (["run", "--max-samples", "0"], "--max-samples: expected an integer in 1.."),
+        (["run", "--max-samples", "abc"], "--max-samples"),
+        (
+            ["run", "--max-samples", "9" * 23],
+            "--max-samples: expected an integer in 1..1,000,000,000,000,000",
+        ),
         (["run", "--latent-dim", "x"], "--latent-dim"),
         (["run", "--device", "tpu"], "--device"),
     ],

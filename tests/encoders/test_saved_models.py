@@ -216,6 +216,7 @@ def test_n_features_must_agree_with_the_state_dict(saved: dict[str, Path], tmp_p
         (lambda s: s.update(state_dict=[1, 2]), ("list",)),
         (lambda s: s["history"].update(best_epoch="1"), ("best_epoch",)),
         (lambda s: s["history"].update(train_loss=[0.5] * 99), ("train_loss",)),
+        (lambda s: s["history"].update(train_rows=-3), ("train_rows",)),
         (lambda s: s.update(more=1), ("keys",)),
     ],
     ids=[
@@ -226,6 +227,7 @@ def test_n_features_must_agree_with_the_state_dict(saved: dict[str, Path], tmp_p
         "not-a-dict",
         "history-type",
         "history-long",
+        "history-rows",
         "keys",
     ],
 )
@@ -806,3 +808,15 @@ def test_each_featuriser_saved_and_loaded_keeps_its_version(
     if featuriser.kind == "text":
         batch = _text_batches(TEXTS)[0]
         np.testing.assert_array_equal(loaded.featurise(batch), featuriser.featurise(batch))
+
+
+def test_a_model_saved_before_histories_held_their_rows_still_loads(
+    saved: dict[str, Path], tmp_path: Path
+) -> None:
+    folder = _copy(saved, "autoencoder", tmp_path)
+    state = torch.load(folder / "state.pt", weights_only=True)
+    assert state["history"]["train_rows"] > 0
+    del state["history"]["train_rows"]
+    torch.save(state, folder / "state.pt")
+    loaded = Autoencoder.load(folder)
+    assert loaded.history_.train_rows == 0 and loaded.history_.train_loss

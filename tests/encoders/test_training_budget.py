@@ -46,3 +46,10 @@ def test_a_fit_counts_its_training_rows_not_its_validation_rows() -> None:
     assert len(model.history_.train_loss) == 3
     seconds = [call[4] for call in calls]
     assert seconds == sorted(seconds) and seconds[0] > 0
+
+
+def test_digits_1438_fitted_items_are_1294_training_rows() -> None:
+    # What the README's budget arithmetic rests on: 10% of the fitted rows are held out.
+    X = np.random.default_rng(1).normal(size=(1438, 4)).astype(np.float32)
+    model = Autoencoder(AutoencoderConfig(latent_dim=2, hidden_dims=(4,), epochs=1)).fit(X)
+    assert model.history_.train_rows == 1294
