@@ -48,8 +48,9 @@ def test_a_tiny_scale_run_writes_every_metric(scale_run: ModuleType, tmp_path: P
     table = result["profile"]
     assert table[0].startswith("exit 0;") and "start MiB" in table[1]
     steps = {line.split()[0]: line.split()[1:4] for line in table[2:]}
-    # Steps are sampled every 0.2 s: at 600 rows only the longer ones are sure to be seen.
-    assert {"model", "quality_report"} <= set(steps)
+    # Steps are sampled every 0.2 s: at 600 rows only the longest, the report (about a
+    # second), is sure to be seen; PCA's fit of 600 rows can fall between two samples.
+    assert "quality_report" in steps
     assert all(0 < float(start) <= float(peak) for _, start, peak in steps.values())
     [ingest] = result["ingest"]
     assert ingest.endswith(
