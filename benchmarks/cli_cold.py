@@ -18,15 +18,13 @@ Both sides' answers are returned too, so that a test can check they agree.
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.cli_run import repr_assets_command
+from benchmarks.cli_run import repr_assets_command, run_checked
 
 QUERY_ID = "digits-0000"
 PLAIN_NAMES = {
@@ -83,28 +81,16 @@ class ColdStart:
         return self.ours_s / self.plain_s
 
 
-def make_home(root: Path) -> dict[str, str]:
-    """A home with digits embedded by PCA, as ``repr-assets run`` leaves it; its env."""
-    env = {**os.environ, "REPR_ASSETS_HOME": str(root)}
-    env.pop("REPR_ASSETS_LANCEDB_URI", None)
-    command = repr_assets_command("run", "--dataset", "digits", "--encoders", "pca")
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"repr-assets run failed: {done.stderr.strip()}")
-    return env
+def make_home(root: Path) -> None:
+    """A home with digits embedded by PCA, as ``repr-assets run`` leaves it."""
+    run_checked(repr_assets_command("run", "--dataset", "digits", "--encoders", "pca"), root)
 
 
-def _process(command: list[str], env: dict[str, str]) -> Callable[[], str]:
-    def run() -> str:
-        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise RuntimeError(f"{' '.join(command)} failed: {done.stderr.strip()}")
-        return done.stdout
-
-    return run
+def _process(command: list[str], home: Path) -> Callable[[], str]:
+    return lambda: run_checked(command, home).stdout
 
 
-def pairs(root: Path, env: dict[str, str]) -> dict[str, tuple[list[str], list[str]]]:
+def pairs(root: Path) -> dict[str, tuple[list[str], list[str]]]:
     """Per command, our command line and the plain script's."""
     table = str(root / "lancedb" / "digits_pca.lance")
     python = [sys.executable, "-c"]
@@ -127,10 +113,10 @@ def measure(rounds: int = 5, settle_s: float = 0.5, root: Path | None = None) ->
 
     with tempfile.TemporaryDirectory(prefix="repr-assets-cold-") as scratch:
         home = root or Path(scratch) / "home"
-        env = make_home(home)
+        make_home(home)
         results = []
-        for command, (ours, plain) in pairs(home, env).items():
-            contenders = {"ours": _process(ours, env), "plain": _process(plain, env)}
+        for command, (ours, plain) in pairs(home).items():
+            contenders = {"ours": _process(ours, home), "plain": _process(plain, home)}
             times, outputs = best_times(contenders, rounds, settle_s=settle_s)
             results.append(
                 ColdStart(

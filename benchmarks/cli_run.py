@@ -49,9 +49,10 @@ def profile_table(run: CLIRun) -> list[str]:
 
 
 def run_cli(command: list[str], home: Path, extra_env: dict[str, str] | None = None) -> CLIRun:
-    """Run ``command`` with ``REPR_ASSETS_HOME=home``; its time, exit status, output and
-    peak RSS (``ru_maxrss`` of this child, from ``wait4``)."""
+    """Run ``command`` with ``REPR_ASSETS_HOME=home`` (its LanceDB database in it too); its
+    time, exit status, output and peak RSS (``ru_maxrss`` of this child, from ``wait4``)."""
     env = {**os.environ, "REPR_ASSETS_HOME": str(home), **(extra_env or {})}
+    env.pop("REPR_ASSETS_LANCEDB_URI", None)
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
         child = subprocess.Popen(command, env=env, stdout=out, stderr=err, text=True)
@@ -61,6 +62,14 @@ def run_cli(command: list[str], home: Path, extra_env: dict[str, str] | None = N
         out.seek(0)
         err.seek(0)
         return CLIRun(child.returncode, seconds, usage.ru_maxrss / 1024, out.read(), err.read())
+
+
+def run_checked(command: list[str], home: Path) -> CLIRun:
+    """``run_cli``, raising with the end of its stderr when the command fails."""
+    run = run_cli(command, home)
+    if run.exit != 0:
+        raise RuntimeError(f"{' '.join(command[:3])} failed: {run.stderr.strip()[-2000:]}")
+    return run
 
 
 def latest_metrics(home: Path, dataset: str) -> dict[str, dict[str, float]]:

@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import argparse
 import re
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.cli_run import repr_assets_command
+from benchmarks.cli_run import repr_assets_command, run_checked
 
 HAND_WRITTEN = r"""
 import gzip, struct, sys, time
@@ -132,14 +131,8 @@ class WholeRun:
 
 
 def _run(command: list[str], home: Path) -> str:
-    import os
-
-    env = {**os.environ, "REPR_ASSETS_HOME": str(home)}
-    env.pop("REPR_ASSETS_LANCEDB_URI", None)
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(command[:3])} failed: {done.stderr.strip()[-2000:]}")
-    return done.stdout + done.stderr  # a run's step lines, fit lines among them, are on stderr
+    run = run_checked(command, home)
+    return run.stdout + run.stderr  # a run's step lines, fit lines among them, are on stderr
 
 
 def epochs_trained(output: str) -> int:
